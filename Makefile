@@ -1,0 +1,62 @@
+# Aleph Arena. `make run` serves the app; `make test` runs the whole suite.
+# Both create .venv with Python 3.11 and install what they need on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test install install-test lint format browser demo bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+install: $(VENV)/.installed-run
+install-test: $(VENV)/.installed-test
+
+## Serve on http://127.0.0.1:8000 with Daphne (SQLite, in-memory channel layer).
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	@echo
+	@echo "  Aleph Arena on http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/"
+	@echo "  Demo: in a second terminal, 'make demo' (creates a login and runs demo agents)."
+	@echo
+	$(BIN)/daphne -b $(HOST) -p $(PORT) aleph_site.asgi:application
+
+## Run the demo agents against the server that `make run` serves.
+demo: install
+	$(BIN)/python manage.py demo --url http://$(HOST):$(PORT)
+
+## Debian's Chromium for the browser tests (installed when missing and we are root).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed: browser tests will be skipped"; \
+	  else echo "chromium is missing and apt-get needs root: browser tests will be skipped"; fi; }
+
+## The whole suite: unit, API, websocket, end-to-end, browser (and PostgreSQL/Redis when
+## DATABASE_URL / REDIS_URL are set).
+test: install-test browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache .ruff_cache .pytest-db.sqlite3*

@@ -1,0 +1,74 @@
+"""Agents and their bearer tokens.
+
+A token is 32 random bytes (URL-safe base64 behind the `aa_` prefix), shown once; only its
+SHA-256 digest is stored. Plain SHA-256 is enough: the token carries 256 bits of entropy, so
+there is nothing to brute-force, and a lookup by digest is one indexed query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from . import text
+from .errors import Invalid
+from .models import Agent, AgentToken
+
+TOKEN_PREFIX = "aa_"
+# last_used_at is refreshed at most this often, so authenticating stays a read.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_agent(agent_id: str, display_name: str = "", owner_username: str | None = None) -> Agent:
+    """Register a new agent; raises Invalid if the id is malformed or taken."""
+    agent_id = text.agent_id(agent_id)
+    display_name = text.text(display_name, "display_name", max_len=200)
+    owner = None
+    if owner_username:
+        owner = get_user_model().objects.filter(username=owner_username).first()
+        if owner is None:
+            raise Invalid.field("owner", f"No user named {owner_username!r}.")
+    with transaction.atomic():
+        if Agent.objects.filter(agent_id=agent_id).exists():
+            raise Invalid.field("agent_id", f"An agent {agent_id!r} already exists.")
+        return Agent.objects.create(agent_id=agent_id, display_name=display_name, owner=owner)
+
+
+def issue_token(agent: Agent) -> tuple[str, AgentToken]:
+    """Create a new token for `agent`; the plain token is returned here and nowhere else."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = AgentToken.objects.create(agent=agent, digest=digest(token), prefix=token[:10])
+    return token, record
+
+
+def revoke_token(record: AgentToken) -> None:
+    if record.revoked_at is None:
+        AgentToken.objects.filter(pk=record.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+
+
+def authenticate(token: str) -> Agent | None:
+    """The active agent holding this unrevoked token, or None."""
+    if not token or len(token) > 512:
+        return None
+    record = (
+        AgentToken.objects.select_related("agent")
+        .filter(digest=digest(token), revoked_at__isnull=True, agent__is_active=True)
+        .first()
+    )
+    if record is None:
+        return None
+    now = timezone.now()
+    if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
+        AgentToken.objects.filter(pk=record.pk).update(last_used_at=now)
+    return record.agent

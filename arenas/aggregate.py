@@ -1,0 +1,112 @@
+"""ArenaAggregate: the arena's progress snapshot, and rebuilding it by replaying events.
+
+The stored aggregate (counters and status on the Arena row, current participants) must
+always equal `replay` of the arena's events; `verify_arenas` checks exactly that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import Arena, Event, EventType, Participant
+from .text import U32_MAX
+
+
+def saturating_add(value: int, amount: int = 1) -> int:
+    """u32 addition that sticks at 4294967295 instead of wrapping."""
+    return min(value + amount, U32_MAX)
+
+
+@dataclass(frozen=True)
+class ArenaAggregate:
+    completed_steps: int
+    total_steps: int
+    participants: tuple[str, ...]
+    status: str
+    last_seq: int
+
+    @property
+    def progress(self) -> float:
+        return self.completed_steps / self.total_steps if self.total_steps else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "completed_steps": self.completed_steps,
+            "total_steps": self.total_steps,
+            "participants": list(self.participants),
+            "progress": self.progress,
+            "status": self.status,
+            "last_seq": self.last_seq,
+        }
+
+    @classmethod
+    def of(cls, arena: Arena) -> ArenaAggregate:
+        """The stored aggregate of `arena`."""
+        participants = Participant.objects.filter(arena=arena, left_at__isnull=True).order_by(
+            "agent_id"
+        )
+        return cls(
+            completed_steps=arena.completed_steps,
+            total_steps=arena.total_steps,
+            participants=tuple(participants.values_list("agent_id", flat=True)),
+            status=arena.status,
+            last_seq=arena.last_seq,
+        )
+
+
+class ReplayError(Exception):
+    """The event log itself is broken (a gap, a repeat, or an unknown event type)."""
+
+
+@dataclass
+class _Fold:
+    completed_steps: int = 0
+    total_steps: int = 0
+    participants: set[str] = field(default_factory=set)
+    status: str = ""
+    last_seq: int = 0
+
+    def apply(self, seq: int, type: str, data: dict[str, Any]) -> None:
+        if seq != self.last_seq + 1:
+            raise ReplayError(f"event seq {seq} follows {self.last_seq}")
+        self.last_seq = seq
+        if type == EventType.ARENA_CREATED:
+            self.total_steps = data["total_steps"]
+            self.status = "created"
+        elif type == EventType.AGENT_JOINED:
+            self.participants.add(data["agent_id"])
+        elif type == EventType.AGENT_LEFT:
+            self.participants.discard(data["agent_id"])
+        elif type == EventType.STEP_COMPLETED:
+            self.completed_steps = saturating_add(self.completed_steps)
+        elif type == EventType.STATUS_CHANGED:
+            self.status = data["to_status"]
+        elif type not in EventType.values:
+            raise ReplayError(f"unknown event type {type!r} at seq {seq}")
+
+
+def replay(events: Iterable[tuple[int, str, dict[str, Any]]]) -> ArenaAggregate:
+    """Fold `(seq, type, data)` triples, in seq order, into the aggregate they describe."""
+    fold = _Fold()
+    for seq, type, data in events:
+        fold.apply(seq, type, data)
+    return ArenaAggregate(
+        completed_steps=fold.completed_steps,
+        total_steps=fold.total_steps,
+        participants=tuple(sorted(fold.participants)),
+        status=fold.status,
+        last_seq=fold.last_seq,
+    )
+
+
+def rebuild(arena_id: Any, chunk_size: int = 5000) -> ArenaAggregate:
+    """Replay the stored events of one arena."""
+    rows = (
+        Event.objects.filter(arena_id=arena_id)
+        .order_by("seq")
+        .values_list("seq", "type", "data")
+        .iterator(chunk_size=chunk_size)
+    )
+    return replay(rows)

@@ -1,0 +1,3 @@
+"""Routes of the agent REST API (SPEC §2)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of the browser dashboard (SPEC §4)."""
+
+urlpatterns: list = []

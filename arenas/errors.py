@@ -1,0 +1,100 @@
+"""Domain errors. Each carries the SPEC's error code and HTTP status, so every adapter
+(REST, websocket, admin, commands) reports a refusal the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "invalid"
+    status = 400
+    default_detail = "The request is invalid."
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or self.default_detail
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+
+class Invalid(DomainError):
+    """Input that fails validation; `fields` maps each field to its messages."""
+
+    def __init__(self, fields: dict[str, list[str]] | None = None, detail: str | None = None):
+        fields = fields or {}
+        if detail is None:
+            detail = (
+                "Invalid input."
+                if not fields
+                else "Invalid input: "
+                + "; ".join(
+                    f"{name}: {' '.join(messages)}" for name, messages in sorted(fields.items())
+                )
+            )
+        super().__init__(detail, fields=fields)
+        self.fields = fields
+
+    @classmethod
+    def field(cls, name: str, message: str) -> Invalid:
+        return cls({name: [message]})
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    default_detail = "Not found."
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    status = 403
+    default_detail = "You do not have permission to perform this action."
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+    def __init__(self, current: str, requested: str, allowed: list[str]) -> None:
+        super().__init__(
+            f"An arena cannot go from {current!r} to {requested!r}.",
+            current=current,
+            requested=requested,
+            allowed=allowed,
+        )
+
+
+class ArenaNotActive(Conflict):
+    code = "arena_not_active"
+    default_detail = "The arena's state does not allow this operation."
+
+
+class ArenaArchived(Conflict):
+    code = "arena_archived"
+    default_detail = "The arena is archived; it can only be read."
+
+
+class StepAlreadyCompleted(Conflict):
+    code = "step_already_completed"
+    default_detail = "This step is already completed."
+
+
+class StepBlocked(Conflict):
+    code = "step_blocked"
+    default_detail = "A step this one depends on is not completed yet."
+
+
+class AlreadyParticipant(Conflict):
+    code = "already_participant"
+    default_detail = "The agent is already a participant of this arena."
+
+
+class LastCoordinator(Conflict):
+    code = "last_coordinator"
+    default_detail = "The last coordinator cannot leave an arena that is not archived."

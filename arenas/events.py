@@ -1,0 +1,125 @@
+"""The arena event log: event types and their fields, appending the next `seq`, and
+announcing committed events on the channel layer.
+
+`append` must run inside the transaction that makes the change, with the arena's row locked
+(`select_for_update`, or SQLite's IMMEDIATE transaction), so `seq` is gapless and in commit
+order. The announcement happens in `transaction.on_commit`: a rolled-back change never
+announces itself. The channel layer is only a doorbell; a lost announcement is recovered by
+consumers from this log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Arena, Event, EventType
+
+logger = logging.getLogger(__name__)
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    EventType.ARENA_CREATED: ("goal", "strategy", "total_steps", "created_by"),
+    EventType.AGENT_JOINED: ("agent_id", "role"),
+    EventType.AGENT_LEFT: ("agent_id",),
+    EventType.STEP_COMPLETED: ("step", "agent_id", "completed_steps", "total_steps"),
+    EventType.GOAL_UPDATED: ("new_goal",),
+    EventType.STATUS_CHANGED: ("from_status", "to_status"),
+    EventType.PROGRESS_UPDATED: ("agent_id", "current", "slot_status"),
+    EventType.ARTIFACT_PUBLISHED: ("agent_id", "artifact_id", "kind", "title"),
+    EventType.ARTIFACTS_MERGED: ("agent_id", "artifact_id", "sources"),
+    EventType.FACT_SHARED: ("agent_id", "fact_id"),
+    EventType.MESSAGE_POSTED: ("agent_id", "to", "text"),
+    EventType.ARENA_SETTLED: ("facts_persisted", "artifacts_archived", "events_cleared"),
+}
+
+DASHBOARD_GROUP = "dashboard"
+# An unreachable channel layer must not hold a committed write's response for long.
+ANNOUNCE_TIMEOUT_SECONDS = 2.0
+
+
+def arena_group(arena_id: Any) -> str:
+    """The channel-layer group that hears about every event of one arena."""
+    return f"arena.{arena_id}"
+
+
+def timestamp(value: datetime) -> str:
+    """ISO 8601 in UTC with microseconds and a Z, as in every wire format."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def to_wire(event: Event) -> dict[str, Any]:
+    return {
+        "arena_id": str(event.arena_id),
+        "seq": event.seq,
+        "type": event.type,
+        "timestamp": timestamp(event.timestamp),
+        "actor": event.actor,
+        **event.data,
+    }
+
+
+def append(
+    arena: Arena,
+    type: str,
+    actor: str | None,
+    *,
+    save_fields: Iterable[str] = (),
+    **fields: Any,
+) -> Event:
+    """Append the next event of `arena` and save `save_fields` of the arena with it.
+
+    The caller holds the arena's row lock inside `transaction.atomic()`.
+    """
+    expected = FIELDS[type]
+    if set(fields) != set(expected):
+        raise ValueError(f"{type} takes fields {expected}, got {sorted(fields)}")
+    now = timezone.now()
+    arena.last_seq += 1
+    arena.last_activity_at = now
+    event = Event.objects.create(
+        arena=arena,
+        seq=arena.last_seq,
+        type=type,
+        timestamp=now,
+        actor=actor,
+        data={name: fields[name] for name in expected},
+    )
+    arena.save(update_fields=["last_seq", "last_activity_at", *save_fields])
+    wire = to_wire(event)
+    transaction.on_commit(lambda: announce(wire))
+    return event
+
+
+def announce(wire: dict[str, Any]) -> None:
+    """Ring the doorbell for a committed event: the arena's group gets the event, the
+    dashboard group the arena id. Failures are logged, never raised: the write is already
+    committed and consumers recover missed events from the log."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(_send)(layer, wire)
+    except Exception:
+        logger.warning(
+            "Could not announce event %s/%s", wire["arena_id"], wire["seq"], exc_info=True
+        )
+
+
+async def _send(layer, wire: dict[str, Any]) -> None:
+    await asyncio.wait_for(_send_both(layer, wire), timeout=ANNOUNCE_TIMEOUT_SECONDS)
+
+
+async def _send_both(layer, wire: dict[str, Any]) -> None:
+    await layer.group_send(arena_group(wire["arena_id"]), {"type": "arena.event", "event": wire})
+    await layer.group_send(
+        DASHBOARD_GROUP,
+        {"type": "arena.changed", "arena_id": wire["arena_id"], "seq": wire["seq"]},
+    )

@@ -1,0 +1,7 @@
+"""Websocket routes of the live feed."""
+
+from channels.routing import URLRouter
+
+websocket_urlpatterns: list = []
+
+websocket_application = URLRouter(websocket_urlpatterns)

@@ -1,0 +1,336 @@
+"""The tables of Aleph Arena and the constraints the database holds for them.
+
+Rows are written only by the domain modules (manager, handle, lifecycle, events, agents);
+adapters read through them too. Counters are 64-bit columns held to the u32 range
+0..4294967295 by check constraints.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from .text import AGENT_ID_RE, U32_MAX
+
+
+class Status(models.TextChoices):
+    CREATED = "created", "Created"
+    ACTIVE = "active", "Active"
+    SETTLING = "settling", "Settling"
+    ARCHIVED = "archived", "Archived"
+
+
+class Strategy(models.TextChoices):
+    PEER = "peer", "Peer"
+    PIPELINE = "pipeline", "Pipeline"
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", "Coordinator"
+    WORKER = "worker", "Worker"
+    OBSERVER = "observer", "Observer"
+
+
+class SlotStatus(models.TextChoices):
+    IDLE = "idle", "Idle"
+    WORKING = "working", "Working"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ArtifactKind(models.TextChoices):
+    TEXT = "text", "Text"
+    CODE = "code", "Code"
+    FILE = "file", "File"
+    STRUCTURED_DATA = "structured_data", "Structured data"
+
+
+class EventType(models.TextChoices):
+    ARENA_CREATED = "arena_created"
+    AGENT_JOINED = "agent_joined"
+    AGENT_LEFT = "agent_left"
+    STEP_COMPLETED = "step_completed"
+    GOAL_UPDATED = "goal_updated"
+    STATUS_CHANGED = "status_changed"
+    PROGRESS_UPDATED = "progress_updated"
+    ARTIFACT_PUBLISHED = "artifact_published"
+    ARTIFACTS_MERGED = "artifacts_merged"
+    FACT_SHARED = "fact_shared"
+    MESSAGE_POSTED = "message_posted"
+    ARENA_SETTLED = "arena_settled"
+
+
+def _in(field: str, choices: type[models.TextChoices]) -> Q:
+    return Q(**{f"{field}__in": choices.values})
+
+
+def _u32(field: str) -> Q:
+    return Q(**{f"{field}__gte": 0, f"{field}__lte": U32_MAX})
+
+
+class Agent(models.Model):
+    agent_id = models.CharField(
+        primary_key=True,
+        max_length=64,
+        validators=[RegexValidator(AGENT_ID_RE.pattern)],
+        help_text="Unique slug: lower-case letters, digits, '_', '.', '-'.",
+    )
+    display_name = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="agents",
+    )
+
+    class Meta:
+        ordering = ["agent_id"]
+
+    def __str__(self) -> str:
+        return self.agent_id
+
+
+class AgentToken(models.Model):
+    """A bearer token; only its SHA-256 digest is stored."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(
+        max_length=12, help_text="The token's first characters, to tell tokens apart."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agent_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.agent_id})"
+
+
+class Arena(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    goal = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATED)
+    strategy = models.CharField(max_length=16, choices=Strategy.choices, default=Strategy.PEER)
+    total_steps = models.BigIntegerField(default=0)
+    completed_steps = models.BigIntegerField(default=0)
+    created_by = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="created_arenas"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    settling_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    last_seq = models.BigIntegerField(default=0)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    settle_report = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=_in("status", Status), name="arena_status_valid"),
+            models.CheckConstraint(
+                condition=_in("strategy", Strategy), name="arena_strategy_valid"
+            ),
+            models.CheckConstraint(condition=_u32("total_steps"), name="arena_total_steps_u32"),
+            models.CheckConstraint(
+                condition=_u32("completed_steps"), name="arena_completed_steps_u32"
+            ),
+            models.CheckConstraint(condition=Q(last_seq__gte=0), name="arena_last_seq_nonnegative"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        goal = self.goal if len(self.goal) <= 60 else self.goal[:59] + "…"
+        return f"{goal} ({self.status})"
+
+
+class Step(models.Model):
+    """One step of a titled plan. Arenas created with `total_steps` have no Step rows:
+    their steps are untitled, unassigned and independent (pipeline: each after the last)."""
+
+    arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="steps")
+    number = models.BigIntegerField()
+    title = models.CharField(max_length=500, blank=True)
+    assignee = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_steps"
+    )
+    depends_on = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["arena_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["arena", "number"], name="step_unique_number"),
+            models.CheckConstraint(
+                condition=Q(number__gte=1, number__lte=U32_MAX), name="step_number_u32"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.title}"
+
+
+class StepCompletion(models.Model):
+    arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="completions")
+    step = models.BigIntegerField()
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="completions")
+    completed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["arena_id", "step"]
+        constraints = [
+            models.UniqueConstraint(fields=["arena", "step"], name="completion_unique_step"),
+            models.CheckConstraint(
+                condition=Q(step__gte=1, step__lte=U32_MAX), name="completion_step_u32"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"step {self.step} by {self.agent_id}"
+
+
+class Participant(models.Model):
+    arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="participants")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="participations")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    can_write_own_slot = models.BooleanField()
+    can_read_other_slots = models.BooleanField()
+    can_write_shared_memory = models.BooleanField()
+    can_merge = models.BooleanField()
+    joined_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+    slot_status = models.CharField(
+        max_length=16, choices=SlotStatus.choices, default=SlotStatus.IDLE
+    )
+    current = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["arena_id", "agent_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["arena", "agent"], name="participant_unique_agent"),
+            models.CheckConstraint(condition=_in("role", Role), name="participant_role_valid"),
+            models.CheckConstraint(
+                condition=_in("slot_status", SlotStatus), name="participant_slot_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["agent", "left_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id} ({self.role})"
+
+    @property
+    def is_current(self) -> bool:
+        return self.left_at is None
+
+
+class Artifact(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="artifacts")
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="artifacts")
+    kind = models.CharField(max_length=16, choices=ArtifactKind.choices)
+    title = models.CharField(max_length=200)
+    content = models.JSONField(help_text="A string, or any JSON value for structured_data.")
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["arena_id", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=_in("kind", ArtifactKind), name="artifact_kind_valid")
+        ]
+        indexes = [models.Index(fields=["arena", "agent", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.kind}, {self.agent_id})"
+
+
+class Fact(models.Model):
+    """A shared fact. `settled_at` is set when its arena is archived: from then on it is part
+    of long-term memory, searchable at /api/facts/."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="facts")
+    source_agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="facts")
+    content = models.TextField()
+    confidence = models.FloatField(default=1.0)
+    tags = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["arena_id", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0.0, confidence__lte=1.0), name="fact_confidence_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.content if len(self.content) <= 60 else self.content[:59] + "…"
+
+
+class FactTag(models.Model):
+    """The search index of a fact's tags (exact match on every database)."""
+
+    fact = models.ForeignKey(Fact, on_delete=models.CASCADE, related_name="tag_rows")
+    tag = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fact", "tag"], name="fact_tag_unique")]
+        indexes = [models.Index(fields=["tag"])]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class Event(models.Model):
+    """One entry of an arena's append-only log. Never updated or deleted."""
+
+    arena = models.ForeignKey(Arena, on_delete=models.PROTECT, related_name="events")
+    seq = models.BigIntegerField()
+    type = models.CharField(max_length=32, choices=EventType.choices)
+    timestamp = models.DateTimeField()
+    # null means "the system"; an empty string would be a different, meaningless actor.
+    actor = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["arena_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["arena", "seq"], name="event_unique_seq"),
+            models.CheckConstraint(condition=Q(seq__gte=1), name="event_seq_positive"),
+            models.CheckConstraint(condition=_in("type", EventType), name="event_type_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.type}"
+
+
+class IdempotencyRecord(models.Model):
+    """A POST's response kept for replay under its Idempotency-Key (per agent, 24 hours).
+    `status_code` is null while the first request is still being applied."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "key"], name="idempotency_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id}: {self.key}"

@@ -1,0 +1,102 @@
+"""Validation of user-supplied text and JSON.
+
+Limits count characters (code points), never bytes. Text is stored verbatim: no trimming,
+no normalisation, so emoji, combining marks and right-to-left text round-trip intact. Two
+things no database column can hold are refused: NUL characters and lone surrogates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from .errors import Invalid
+
+U32_MAX = 4_294_967_295
+AGENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def text(value: Any, field: str, *, min_len: int = 0, max_len: int, blank: bool = True) -> str:
+    """Return `value` unchanged if it is a string of min_len..max_len characters."""
+    if not isinstance(value, str):
+        raise Invalid.field(field, "Must be a string.")
+    _storable(value, field)
+    if len(value) < min_len:
+        raise Invalid.field(
+            field,
+            "This field may not be empty." if min_len == 1 else f"At least {min_len} characters.",
+        )
+    if len(value) > max_len:
+        raise Invalid.field(field, f"At most {max_len} characters (got {len(value)}).")
+    if not blank and value.strip() == "":
+        raise Invalid.field(field, "This field may not be blank.")
+    return value
+
+
+def _storable(value: str, field: str) -> None:
+    if "\x00" in value:
+        raise Invalid.field(field, "NUL characters are not allowed.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid.field(field, "Text must be valid Unicode (no lone surrogates).") from None
+
+
+def agent_id(value: Any, field: str = "agent_id") -> str:
+    value = text(value, field, min_len=1, max_len=64)
+    if not AGENT_ID_RE.match(value):
+        raise Invalid.field(
+            field, "Lower-case letters, digits, '_', '.', '-', starting with a letter or digit."
+        )
+    return value
+
+
+def integer(value: Any, field: str, *, minimum: int = 0, maximum: int = U32_MAX) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid.field(field, "Must be an integer.")
+    if value < minimum or value > maximum:
+        raise Invalid.field(field, f"Must be between {minimum} and {maximum}.")
+    return value
+
+
+def choice(value: Any, field: str, choices: list[str] | tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise Invalid.field(field, f"Must be one of: {', '.join(choices)}.")
+    return value
+
+
+def json_value(value: Any, field: str, *, max_bytes: int) -> Any:
+    """Check that `value` is storable JSON of at most `max_bytes` bytes once encoded."""
+    _walk_json(value, field, depth=0)
+    size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    if size > max_bytes:
+        raise Invalid.field(field, f"At most {max_bytes} bytes of JSON (got {size}).")
+    return value
+
+
+def _walk_json(value: Any, field: str, depth: int) -> None:
+    if depth > 64:
+        raise Invalid.field(field, "JSON nested too deeply (at most 64 levels).")
+    if value is None or isinstance(value, bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Invalid.field(field, "NaN and infinite numbers are not allowed.")
+        return
+    if isinstance(value, str):
+        _storable(value, field)
+        return
+    if isinstance(value, list):
+        for item in value:
+            _walk_json(item, field, depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise Invalid.field(field, "JSON object keys must be strings.")
+            _storable(key, field)
+            _walk_json(item, field, depth + 1)
+        return
+    raise Invalid.field(field, "Must be JSON.")
