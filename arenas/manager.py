@@ -133,6 +133,24 @@ class ArenaManager:
         )
         return qs.order_by("-created_at", "id")
 
+    def user_handle(self, arena_id: Any, user: Any) -> ArenaHandle:
+        """A person's handle for reading an arena on the dashboard. Staff get their staff
+        handle; another user reads through an agent they own that currently takes part
+        (preferring one that may read other slots), so they see what their agent sees.
+        NotFound when the user may not see the arena."""
+        if user.is_staff:
+            return self.staff_handle(arena_id, user.get_username())
+        arena_id = parse_arena_id(arena_id)
+        agent_id = (
+            Participant.objects.filter(arena_id=arena_id, agent__owner=user, left_at__isnull=True)
+            .order_by("-can_read_other_slots", "agent_id")
+            .values_list("agent_id", flat=True)
+            .first()
+        )
+        if agent_id is None:
+            raise NotFound("No such arena.")
+        return ArenaHandle(arena_id, agent_id=agent_id)
+
     def user_may_see(self, user: Any, arena_id: Any) -> bool:
         try:
             arena_id = parse_arena_id(arena_id)
