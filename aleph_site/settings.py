@@ -111,9 +111,17 @@ if DATABASE_URL:
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         _db["OPTIONS"] = {**SQLITE_OPTIONS, **_db.get("OPTIONS", {})}
     elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("ALEPH_DB_POOL", False):
+        from psycopg_pool import ConnectionPool
+
         _db["OPTIONS"] = {
             **_db.get("OPTIONS", {}),
-            "pool": {"min_size": 2, "max_size": int(os.environ.get("ALEPH_DB_POOL_SIZE", "20"))},
+            "pool": {
+                "min_size": 2,
+                "max_size": int(os.environ.get("ALEPH_DB_POOL_SIZE", "20")),
+                # A connection that broke while idle (a database restart) is replaced
+                # instead of being handed to a request.
+                "check": ConnectionPool.check_connection,
+            },
         }
     DATABASES = {"default": _db}
 else:
@@ -179,7 +187,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -199,7 +207,10 @@ CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "0" if DEBUG else "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", not DEBUG)
+# DJANGO_HSTS_PRELOAD=0 is a deliberate choice (a preloaded domain stays HTTPS-only in every
+# browser for months), not a misconfiguration for `check --deploy` to report.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

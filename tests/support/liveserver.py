@@ -57,7 +57,8 @@ class Database:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        env.update(DATABASE_URL=self.url, DJANGO_DEBUG="1", PYTHONUNBUFFERED="1", **extra)
+        env.update(DATABASE_URL=self.url, DJANGO_DEBUG="1", PYTHONUNBUFFERED="1")
+        env.update(extra)
         return env
 
     def manage(self, *args: str, **extra_env: str) -> str:
