@@ -105,6 +105,12 @@ def live_db(tmp_path):
     database.drop()
 
 
+@pytest.fixture(autouse=True)
+def _live_server_helper() -> None:
+    """Replaces pytest-django's autouse helper of the same name, which expects its own
+    `live_server` (ours is a Daphne subprocess over a database of its own)."""
+
+
 @pytest.fixture
 def live_server(live_db, tmp_path):
     """One Daphne process serving the app on a free port (Redis layer when REDIS_URL is set)."""
