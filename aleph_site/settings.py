@@ -111,18 +111,15 @@ if DATABASE_URL:
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         _db["OPTIONS"] = {**SQLITE_OPTIONS, **_db.get("OPTIONS", {})}
     elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("ALEPH_DB_POOL", False):
-        from psycopg_pool import ConnectionPool
-
         _db["OPTIONS"] = {
             **_db.get("OPTIONS", {}),
-            "pool": {
-                "min_size": 2,
-                "max_size": int(os.environ.get("ALEPH_DB_POOL_SIZE", "20")),
-                # A connection that broke while idle (a database restart) is replaced
-                # instead of being handed to a request.
-                "check": ConnectionPool.check_connection,
-            },
+            "pool": {"min_size": 2, "max_size": int(os.environ.get("ALEPH_DB_POOL_SIZE", "20"))},
         }
+        # With a pool, Django passes psycopg_pool's check_connection as the pool's `check`:
+        # a connection that broke while idle (a database restart) is replaced instead of
+        # being handed to a request. (Giving `check` in the pool options as well is a
+        # TypeError: Django already sets it.)
+        _db["CONN_HEALTH_CHECKS"] = True
     DATABASES = {"default": _db}
 else:
     DATABASES = {
