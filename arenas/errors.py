@@ -98,3 +98,11 @@ class AlreadyParticipant(Conflict):
 class LastCoordinator(Conflict):
     code = "last_coordinator"
     default_detail = "The last coordinator cannot leave an arena that is not archived."
+
+
+class PreconditionFailed(DomainError):
+    """The caller's view of the arena is stale (an `If-Match` that no longer matches)."""
+
+    code = "precondition_failed"
+    status = 412
+    default_detail = "The arena has changed since you read it; read it again and retry."

@@ -12,7 +12,7 @@ moment ago cannot still write.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,6 +28,7 @@ from .errors import (
     LastCoordinator,
     NotFound,
     PermissionDenied,
+    PreconditionFailed,
     StepAlreadyCompleted,
     StepBlocked,
 )
@@ -284,8 +285,12 @@ class ArenaHandle:
             raise Invalid.field("action", f"Must be one of: {', '.join(lifecycle.ACTIONS)}.")
         return self.transition(lifecycle.ACTIONS[action])
 
-    def update_goal(self, goal: Any) -> Arena:
+    def update_goal(self, goal: Any, expected_seqs: Container[int] | None = None) -> Arena:
+        """Replace the goal. With `expected_seqs` (an `If-Match`), the arena's `last_seq`
+        must be one of them, checked under the row lock (else 412 precondition_failed)."""
         with self._write(Operation.UPDATE_GOAL, manage=True) as (arena, _me):
+            if expected_seqs is not None and arena.last_seq not in expected_seqs:
+                raise PreconditionFailed()
             arena.goal = validate_goal(goal)
             events.append(
                 arena, EventType.GOAL_UPDATED, self.actor, save_fields=["goal"], new_goal=arena.goal
