@@ -143,28 +143,33 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer ------------------------------------------------------------------------
 # The channel layer is only a doorbell: the event log in the database is the truth, and a
-# consumer fills any gap from it. See README.md, "Live feed", for capacity and expiry.
+# consumer fills any gap from it (docs/live.md). capacity: doorbells queued per consumer
+# before the layer drops more (a consumer that far behind reads the log instead); expiry:
+# seconds a queued doorbell lives; group_expiry: Daphne's websocket_timeout (86400 s), so
+# group membership outlives every connection.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CHANNEL_CONFIG = {
+    "capacity": int(os.environ.get("ALEPH_CHANNEL_CAPACITY", "1000")),
+    "expiry": 60,
+    "group_expiry": 86400,
+}
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
+                **CHANNEL_CONFIG,
                 "hosts": [REDIS_URL],
-                "capacity": int(os.environ.get("ALEPH_CHANNEL_CAPACITY", "1000")),
-                "expiry": 60,
-                "group_expiry": 86400,
                 "prefix": os.environ.get("ALEPH_CHANNEL_PREFIX", "asgi"),
             },
         }
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000, "expiry": 60, "group_expiry": 86400},
-        }
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": CHANNEL_CONFIG}
     }
+# Every poll, each process checks its feeds against the log for lost doorbells (docs/live.md).
+ALEPH_LIVE_POLL_SECONDS = float(os.environ.get("ALEPH_LIVE_POLL_SECONDS", "2"))
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
