@@ -17,7 +17,7 @@ from . import events, permissions, text
 from .errors import Invalid, NotFound
 from .handle import ArenaHandle, filter_facts, join, parse_arena_id, validate_goal
 from .models import Agent, Arena, EventType, Fact, Participant, Role, Status, Step, Strategy
-from .representations import arena_detail, arena_summary
+from .representations import arena_summary
 from .text import U32_MAX
 
 PLAN_MAX_STEPS = 10_000
@@ -158,27 +158,6 @@ class ArenaManager:
         except NotFound:
             return False
         return self.arenas_for_user(user).filter(pk=arena_id).exists()
-
-    def user_detail(self, user: Any, arena_id: Any) -> dict[str, Any]:
-        """The arena as a person sees it (GET /api/arenas/{id}/ shape): staff through their
-        staff handle, other users read-only when `user_may_see`; NotFound otherwise. `you`
-        of a non-staff user has the role `viewer` and no permissions."""
-        arena_id = parse_arena_id(arena_id)
-        if user.is_staff:
-            return self.staff_handle(arena_id, user.get_username()).detail()
-        if not self.user_may_see(user, arena_id):
-            raise NotFound("No such arena.")
-        arena = Arena.objects.get(pk=arena_id)
-        current = list(
-            Participant.objects.filter(arena=arena, left_at__isnull=True).order_by("agent_id")
-        )
-        you = {
-            "agent_id": None,
-            "staff": None,
-            "role": "viewer",
-            "permissions": dict.fromkeys(permissions.PERMISSIONS, False),
-        }
-        return arena_detail(arena, current, you)
 
     def summary_and_viewers(self, arena_id: Any) -> tuple[dict[str, Any], frozenset[int]] | None:
         """The dashboard summary of an arena and the ids of the non-staff users who may see
