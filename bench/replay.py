@@ -1,0 +1,243 @@
+"""Replay and rebuild: catching a reconnecting client up, and rebuilding an aggregate.
+
+Replay: an arena gets `--missed` step events (bulk-inserted through the ORM's connection,
+with the counters `complete_step` would leave), then a client reconnects to its feed with
+`?after=<seq before them>` and the time until it holds every missed event (exactly once, in
+order) is measured from the start of the handshake. The reference, in the same run on the
+same server: reading the same events through `GET /api/arenas/{id}/events/` page by page.
+
+Rebuild: an arena gets `--events` events the same way, then `arenas.aggregate.rebuild`
+replays them (the work `verify_arenas` does per arena), in a process of its own on the same
+database; the reference is a bare SQL scan of the same rows, and the rebuilt aggregate must
+equal the stored one.
+
+    .venv/bin/python bench/replay.py                       # SQLite and PostgreSQL+Redis, daphne
+    .venv/bin/python bench/replay.py --db postgres --events 1000000 --missed 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+from common import (
+    PYTHON,
+    ROOT,
+    SERVERS,
+    Database,
+    HttpConnection,
+    Server,
+    banner,
+    load_average,
+    open_feed,
+    raise_open_files_limit,
+    run,
+)
+
+
+async def _reconnect(server: Server, arena_id: str, token: str, after: int, missed: int):
+    """Seconds from the handshake until `missed` events after `after` are in, and whether
+    they came exactly once, in order."""
+    start = time.perf_counter()
+    ws, _ = await open_feed(server, arena_id, token, after=after)
+    snapshot_at = time.perf_counter() - start
+    expected = after + 1
+    ok = True
+    try:
+        while expected <= after + missed:
+            message = json.loads(await ws.recv())
+            if message.get("type") != "event":
+                continue
+            ok = ok and message["event"]["seq"] == expected
+            expected = message["event"]["seq"] + 1
+    finally:
+        took = time.perf_counter() - start
+        await ws.close()
+    return took, snapshot_at, ok
+
+
+async def _rest_pages(server: Server, arena_id: str, token: str, after: int, missed: int):
+    client = HttpConnection(server.port, token)
+    start = time.perf_counter()
+    got = 0
+    cursor = after
+    while got < missed:
+        status, body = await client.request(
+            "GET", f"/api/arenas/{arena_id}/events/?after={cursor}&limit=500"
+        )
+        if status != 200:
+            raise RuntimeError(f"events page: {status} {body[:200]!r}")
+        page = json.loads(body)
+        if not page["events"]:
+            break
+        got += len(page["events"])
+        cursor = page["events"][-1]["seq"]
+    await client.close()
+    return time.perf_counter() - start, got
+
+
+async def _replay_rounds(server: Server, arena_id: str, token: str, after: int, args):
+    rounds = []
+    for _ in range(args.rounds):
+        took, snapshot_at, ok = await _reconnect(server, arena_id, token, after, args.missed)
+        rest, got = await _rest_pages(server, arena_id, token, after, args.missed)
+        rounds.append((took, snapshot_at, ok, rest, got))
+    return rounds
+
+
+def replay(db_kind: str, redis: bool, server_kind: str, args) -> dict:
+    database = Database.fresh(db_kind)
+    try:
+        seed = database.seed("arenas", agents=1, shared_members=1)
+        arena_id, (agent, token) = seed["shared"], next(iter(seed["tokens"].items()))
+        with Server(server_kind, database, redis=redis) as server:
+            after = _last_seq(database, arena_id)
+            database.seed("step_events", arena_id=arena_id, agent_id=agent, count=args.missed)
+            print(
+                f"-- replay {args.missed} missed events, {server.describe()}; load {load_average()}"
+            )
+            rounds = run(_replay_rounds(server, arena_id, token, after, args))
+        for took, snapshot_at, ok, rest, got in rounds:
+            print(
+                f"   websocket ?after={after}: {took * 1000:7.0f} ms for {args.missed} events "
+                f"(snapshot after {snapshot_at * 1000:.0f} ms; exactly once in order: {ok}); "
+                f"REST pages: {rest * 1000:.0f} ms for {got}"
+            )
+        best = min(r[0] for r in rounds)
+        median = statistics.median(r[0] for r in rounds)
+        rest_median = statistics.median(r[3] for r in rounds)
+        return {
+            "config": server.describe(),
+            "median_ms": median * 1000,
+            "best_ms": best * 1000,
+            "rest_ms": rest_median * 1000,
+            "ok": all(r[2] for r in rounds),
+        }
+    finally:
+        database.drop()
+
+
+def rebuild(db_kind: str, args) -> dict:
+    database = Database.fresh(db_kind)
+    try:
+        seed = database.seed("arenas", agents=1, shared_members=1)
+        arena_id, agent = seed["shared"], next(iter(seed["tokens"]))
+        start = time.perf_counter()
+        database.seed("step_events", arena_id=arena_id, agent_id=agent, count=args.events)
+        print(
+            f"-- rebuild of {args.events} events, {db_kind} "
+            f"(bulk insert took {time.perf_counter() - start:.0f} s); load {load_average()}"
+        )
+        result = subprocess.run(
+            [PYTHON, __file__, "--time-rebuild", arena_id, "--rounds", str(args.rounds)],
+            cwd=ROOT,
+            env=database.env(),
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=True,
+        )
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        for took, scan in zip(figures["rebuild"], figures["scan"], strict=True):
+            print(f"   rebuild {took:6.2f} s   (bare SQL scan of the same rows {scan:5.2f} s)")
+        print(f"   rebuilt aggregate equals the stored one: {figures['equal']}")
+        return {
+            "config": db_kind,
+            "rebuild_s": statistics.median(figures["rebuild"]),
+            "scan_s": statistics.median(figures["scan"]),
+            "equal": figures["equal"],
+        }
+    finally:
+        database.drop()
+
+
+def _last_seq(database: Database, arena_id: str) -> int:
+    script = (
+        "import django; django.setup(); from arenas.models import Arena; "
+        f"print(Arena.objects.get(pk='{arena_id}').last_seq)"
+    )
+    out = subprocess.run(
+        [PYTHON, "-c", script], cwd=ROOT, env=database.env(), capture_output=True, text=True
+    )
+    return int(out.stdout.strip())
+
+
+def _time_rebuild(arena_id: str, rounds: int) -> None:
+    """In a process on the benchmark's database: time `rebuild` and a bare scan."""
+    import django
+
+    sys.path.insert(0, str(ROOT))
+    django.setup()
+    from django.db import connection
+
+    from arenas.aggregate import ArenaAggregate, rebuild
+    from arenas.models import Arena, Event
+
+    rebuilds, scans, rebuilt = [], [], None
+    table = Event._meta.db_table
+    key = arena_id.replace("-", "") if connection.vendor == "sqlite" else arena_id
+    for _ in range(rounds):
+        start = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT seq, type, data FROM {table} WHERE arena_id = %s ORDER BY seq", [key]
+            )
+            while cursor.fetchmany(5000):
+                pass
+        scans.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        rebuilt = rebuild(arena_id)
+        rebuilds.append(time.perf_counter() - start)
+    stored = ArenaAggregate.of(Arena.objects.get(pk=arena_id))
+    print(json.dumps({"rebuild": rebuilds, "scan": scans, "equal": rebuilt == stored}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--layer",
+        choices=["auto", "memory", "redis"],
+        default="auto",
+        help="channel layer; auto: in-memory on SQLite, Redis on PostgreSQL",
+    )
+    parser.add_argument("--server", default="daphne", help=f"comma list of {SERVERS}")
+    parser.add_argument("--missed", type=int, default=10_000, help="events replayed on reconnect")
+    parser.add_argument("--events", type=int, default=1_000_000, help="events rebuilt")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-replay", action="store_true")
+    parser.add_argument("--skip-rebuild", action="store_true")
+    parser.add_argument("--time-rebuild", metavar="ARENA_ID", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.time_rebuild:
+        _time_rebuild(args.time_rebuild, args.rounds)
+        return
+    raise_open_files_limit()
+    banner("replay: catching up a reconnecting feed; rebuilding an aggregate from its log")
+    replays, rebuilds = [], []
+    for db_kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
+        redis = args.layer == "redis" or (args.layer == "auto" and db_kind == "postgres")
+        for server_kind in [] if args.skip_replay else args.server.split(","):
+            replays.append(replay(db_kind, redis, server_kind.strip(), args))
+        if not args.skip_rebuild:
+            rebuilds.append(rebuild(db_kind, args))
+    print("== summary")
+    for r in replays:
+        print(
+            f"   replay {args.missed} events, {r['config']:<38} median {r['median_ms']:6.0f} ms "
+            f"(best {r['best_ms']:.0f}; REST pages {r['rest_ms']:.0f} ms)  "
+            f"exactly once: {r['ok']}"
+        )
+    for r in rebuilds:
+        print(
+            f"   rebuild {args.events} events, {r['config']:<9} median {r['rebuild_s']:6.2f} s "
+            f"(bare scan {r['scan_s']:.2f} s)  equal to stored: {r['equal']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Step completions through the REST API of a live server, beside the same server's floor.
+
+N agents, each on its own keep-alive connection, complete steps as fast as the server
+answers (a closed loop): first each in an arena of its own, then all in one shared arena
+(where every write queues for the same row lock). The floor is `GET /api/health/` at the
+same concurrency on the same server in the same run, measured before and after the writes;
+the ratio says how much of the framework's throughput a step completion keeps.
+
+    .venv/bin/python bench/writes.py   # SQLite, PostgreSQL+Redis; daphne, uvicorn
+    .venv/bin/python bench/writes.py --db postgres --server uvicorn --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from common import (
+    SERVERS,
+    Database,
+    HttpConnection,
+    Server,
+    banner,
+    cpu_seconds,
+    load_average,
+    own_cpu_seconds,
+    percentile,
+    raise_open_files_limit,
+    run,
+    summary_ms,
+)
+
+
+@dataclass
+class Phase:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        per_request = (
+            f"server CPU {self.server_cpu / max(len(self.latencies), 1) * 1e6:5.0f} µs/req, "
+            f"client CPU {self.client_cpu / max(len(self.latencies), 1) * 1e6:4.0f} µs/req"
+        )
+        return (
+            f"   {self.name:<22} {self.rate:8.0f} req/s  {summary_ms(self.latencies)}"
+            f"  errors {self.errors}  ({per_request})"
+        )
+
+
+async def _phase(
+    name: str,
+    server: Server,
+    requests: list[tuple[str, str, str, object, int]],
+    seconds: float,
+    warmup: float,
+) -> Phase:
+    """Each entry of `requests` is one agent: (token, method, path, body-or-step-iterator,
+    expected status). All agents loop until the time is up; only the measured window counts."""
+    phase = Phase(name)
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + seconds
+    pids = server.worker_pids()
+    marks: dict[str, float] = {}
+
+    async def agent(token: str, method: str, path: str, body: object, expected: int) -> None:
+        conn = HttpConnection(server.port, token)
+        try:
+            while True:
+                now = time.perf_counter()
+                if now >= stop_at:
+                    return
+                payload = next(body) if hasattr(body, "__next__") else body
+                try:
+                    status, content = await conn.request(method, path, payload)
+                except Exception as exc:  # a failed request is an error, not a crash
+                    status, content = 0, repr(exc).encode()
+                done = time.perf_counter()
+                if now >= measure_from and done <= stop_at:
+                    if status == expected:
+                        phase.latencies.append(done - now)
+                    else:
+                        phase.errors += 1
+                        if len(phase.error_samples) < 3:
+                            phase.error_samples.append(f"{status} {content[:200]!r}")
+        finally:
+            await conn.close()
+
+    async def marker() -> None:
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        marks["server"], marks["client"] = cpu_seconds(pids), own_cpu_seconds()
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        phase.server_cpu = cpu_seconds(pids) - marks["server"]
+        phase.client_cpu = own_cpu_seconds() - marks["client"]
+
+    await asyncio.gather(marker(), *(agent(*r) for r in requests))
+    phase.seconds = seconds
+    return phase
+
+
+def _steps(agent_index: int, stride: int):
+    step = agent_index + 1
+    while True:
+        yield {"step": step}
+        step += stride
+
+
+async def _measure(server: Server, seed: dict, agents: int, seconds: float, warmup: float):
+    tokens = seed["tokens"]
+    health = [(None, "GET", "/api/health/", None, 200)] * agents
+    distinct = [
+        (tokens[a["agent"]], "POST", f"/api/arenas/{a['id']}/steps/", _steps(0, 1), 201)
+        for a in seed["arenas"]
+    ]
+    shared_path = f"/api/arenas/{seed['shared']}/steps/"
+    shared = [
+        (tokens[agent_id], "POST", shared_path, _steps(i, agents), 201)
+        for i, agent_id in enumerate(list(tokens)[:agents])
+    ]
+    floor_before = await _phase("floor GET /api/health/", server, health, seconds, warmup)
+    across = await _phase("steps, own arenas", server, distinct, seconds, warmup)
+    one = await _phase("steps, one shared arena", server, shared, seconds, warmup)
+    floor_after = await _phase("floor GET /api/health/", server, health, seconds, warmup)
+    return floor_before, across, one, floor_after
+
+
+def bench(db_kind: str, redis: bool, server_kind: str, workers: int, args) -> dict:
+    database = Database.fresh(db_kind)
+    try:
+        seed = database.seed(
+            "arenas", count=args.agents, agents=args.agents, shared_members=args.agents
+        )
+        with Server(server_kind, database, redis=redis, workers=workers) as server:
+            print(f"-- {server.describe()}: {args.agents} agents, {args.seconds:.0f} s per phase")
+            print(f"   load average: {load_average()}")
+            phases = run(_measure(server, seed, args.agents, args.seconds, args.warmup))
+            for phase in phases:
+                print(phase.line())
+                for sample in phase.error_samples:
+                    print(f"      error: {sample}")
+            floor = (phases[0].rate + phases[3].rate) / 2
+            across, one = phases[1], phases[2]
+            print(
+                f"   ratio to floor ({floor:.0f} req/s): own arenas {across.rate / floor:.0%}, "
+                f"shared arena {one.rate / floor:.0%}"
+            )
+            return {
+                "config": server.describe(),
+                "floor": floor,
+                "own": across.rate,
+                "shared": one.rate,
+                "own_p99_ms": percentile(across.latencies, 99) * 1000,
+            }
+    finally:
+        database.drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--layer",
+        choices=["auto", "memory", "redis"],
+        default="auto",
+        help="channel layer; auto: in-memory on SQLite, Redis on PostgreSQL",
+    )
+    parser.add_argument("--server", default="daphne,uvicorn", help=f"comma list of {SERVERS}")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--agents", type=int, default=16, help="concurrent agents (connections)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per phase")
+    args = parser.parse_args()
+    raise_open_files_limit()
+    banner("writes: step completions through REST vs the same server's GET /api/health/")
+    results = []
+    for db_kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
+        redis = args.layer == "redis" or (args.layer == "auto" and db_kind == "postgres")
+        for server_kind in args.server.split(","):
+            results.append(bench(db_kind, redis, server_kind.strip(), args.workers, args))
+    print("== summary (req/s; ratio = step completions / floor in the same run)")
+    for r in results:
+        print(
+            f"   {r['config']:<38} floor {r['floor']:6.0f}  own arenas {r['own']:6.0f} "
+            f"({r['own'] / r['floor']:.0%}, p99 {r['own_p99_ms']:.0f} ms)  "
+            f"shared {r['shared']:6.0f} ({r['shared'] / r['floor']:.0%})"
+        )
+
+
+if __name__ == "__main__":
+    main()
