@@ -1,0 +1,101 @@
+"""Who is on the other end of a websocket, and whether the handshake may go on.
+
+Two ways in (SPEC §3):
+- Agents send `Authorization: Bearer <token>` in the handshake. They need no `Origin`: a
+  bearer token cannot be sent by a foreign web page, so there is nothing to forge.
+- Browsers send their session cookie (read by Channels' `AuthMiddlewareStack`, which wraps
+  the router). A cookie is sent by the browser whatever page opened the socket, so a cookie
+  handshake is accepted only when its `Origin` names an allowed host (`ALLOWED_HOSTS`
+  semantics, as Django applies them to `Host`). A cookie handshake without `Origin` is
+  refused too: every browser sends one, so its absence means a non-browser client, which
+  should use a bearer token.
+
+An `Authorization` header decides alone: a bad token is a 4401 even when a valid session
+cookie comes with it. Credentials are checked once, at the handshake; a token revoked later
+takes effect when the socket reconnects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+from arenas import agents
+
+UNAUTHENTICATED = 4401
+FORBIDDEN = 4403
+NOT_FOUND = 4404
+INVALID = 4400
+
+# Django's own fallback when DEBUG is on and ALLOWED_HOSTS is empty.
+DEBUG_HOSTS = [".localhost", "127.0.0.1", "[::1]"]
+
+
+class Refusal(Exception):
+    """The handshake is refused: the consumer accepts, then closes with `code`.
+    `reason` (an error code of the SPEC) travels as the close frame's reason."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """An authenticated client: exactly one of an agent id or a Django user."""
+
+    agent_id: str | None = None
+    user: Any = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.agent_id is not None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user is not None and self.user.is_staff
+
+
+def header(scope: dict[str, Any], name: bytes) -> str | None:
+    """The first value of a handshake header (ASGI names are lower-case bytes)."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def origin_allowed(origin: str | None) -> bool:
+    """True when `origin` is an http(s) origin whose host passes ALLOWED_HOSTS."""
+    if not origin:
+        return False
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    domain, _port = split_domain_port(parts.netloc)
+    allowed = settings.ALLOWED_HOSTS or (DEBUG_HOSTS if settings.DEBUG else [])
+    return bool(domain) and validate_host(domain, allowed)
+
+
+async def identify(scope: dict[str, Any]) -> Viewer:
+    """The viewer of this handshake, or Refusal(4401) / Refusal(4403)."""
+    authorization = header(scope, b"authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Refusal(UNAUTHENTICATED, "not_authenticated")
+        agent = await database_sync_to_async(agents.authenticate)(token.strip())
+        if agent is None:
+            raise Refusal(UNAUTHENTICATED, "not_authenticated")
+        return Viewer(agent_id=agent.agent_id)
+    user = scope.get("user")
+    if user is None or not user.is_authenticated:
+        raise Refusal(UNAUTHENTICATED, "not_authenticated")
+    if not origin_allowed(header(scope, b"origin")):
+        raise Refusal(FORBIDDEN, "permission_denied")
+    return Viewer(user=user)

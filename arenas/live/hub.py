@@ -1,0 +1,171 @@
+"""The live feed's per-process hub: it makes up for doorbells the channel layer lost, and
+shares dashboard summaries between the consumers of one process.
+
+While any consumer is connected, the hub polls the database every
+`settings.ALEPH_LIVE_POLL_SECONDS` seconds with one query pair for the whole process (not one
+per subscriber):
+- the committed `last_seq` of every arena with a feed here; a feed that is still behind the
+  head seen one poll earlier missed a doorbell and catches up from the log. Waiting one poll
+  first keeps doorbells that are merely in flight from causing database reads.
+- for dashboards, the arenas with recent events; an arena whose `last_seq` is past the
+  newest summary this process loaded missed its doorbell and is announced to the dashboards.
+
+One hub per event loop (Daphne runs one; tests run one per test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import OrderedDict
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from arenas.manager import ArenaManager
+
+from . import log
+
+if TYPE_CHECKING:
+    from .consumers import ArenaFeedConsumer, DashboardConsumer
+
+logger = logging.getLogger(__name__)
+
+Line = tuple[dict[str, Any], frozenset[int]]
+# Dashboard summaries kept per process (the newest of each arena), least recent dropped first.
+LINES_MAX = 10_000
+# How far back a poll looks for arena changes, beyond two poll intervals (clock skew between
+# processes, slow polls).
+CHANGE_WINDOW_SLACK = timedelta(seconds=5)
+
+
+def poll_seconds() -> float:
+    return float(getattr(settings, "ALEPH_LIVE_POLL_SECONDS", 2.0))
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.feeds: dict[Any, set[ArenaFeedConsumer]] = {}
+        self.dashboards: set[DashboardConsumer] = set()
+        self._lines: OrderedDict[str, tuple[int, asyncio.Future[Line | None]]] = OrderedDict()
+        self._task: asyncio.Task[None] | None = None
+        self._catch_ups: set[asyncio.Task[None]] = set()
+
+    # --- registration -------------------------------------------------------------------
+
+    def watch_feed(self, consumer: ArenaFeedConsumer) -> None:
+        self.feeds.setdefault(consumer.arena_id, set()).add(consumer)
+        self._start()
+
+    def unwatch_feed(self, consumer: ArenaFeedConsumer) -> None:
+        arena_id = getattr(consumer, "arena_id", None)
+        watchers = self.feeds.get(arena_id)
+        if watchers is not None:
+            watchers.discard(consumer)
+            if not watchers:
+                del self.feeds[arena_id]
+        self._stop_when_idle()
+
+    def watch_dashboard(self, consumer: DashboardConsumer) -> None:
+        self.dashboards.add(consumer)
+        self._start()
+
+    def unwatch_dashboard(self, consumer: DashboardConsumer) -> None:
+        self.dashboards.discard(consumer)
+        self._stop_when_idle()
+
+    def _start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def _stop_when_idle(self) -> None:
+        if not self.feeds and not self.dashboards and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    # --- dashboard summaries ------------------------------------------------------------
+
+    async def line(self, arena_id: str, seq: int) -> Line | None:
+        """The summary of an arena at `seq` or later and its non-staff viewers' ids, loaded
+        once per process however many dashboards ask; None if there is no such arena."""
+        cached = self._lines.get(arena_id)
+        if cached is None or cached[0] < seq:
+            future = asyncio.ensure_future(self._load_line(arena_id))
+            cached = (seq, future)
+            self._lines[arena_id] = cached
+            while len(self._lines) > LINES_MAX:
+                self._lines.popitem(last=False)
+        self._lines.move_to_end(arena_id)
+        return await asyncio.shield(cached[1])
+
+    async def _load_line(self, arena_id: str) -> Line | None:
+        try:
+            return await database_sync_to_async(ArenaManager().summary_and_viewers)(arena_id)
+        except Exception:
+            logger.warning("Could not load the summary of arena %s", arena_id, exc_info=True)
+            self._lines.pop(arena_id, None)
+            return None
+
+    def known_seq(self, arena_id: str) -> int:
+        cached = self._lines.get(arena_id)
+        return cached[0] if cached else 0
+
+    # --- the poll -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while self.feeds or self.dashboards:
+            interval = poll_seconds()
+            await asyncio.sleep(interval)
+            try:
+                await self.poll(interval)
+            except Exception:
+                logger.warning("The live feed's catch-up poll failed", exc_info=True)
+
+    async def poll(self, interval: float) -> None:
+        """One round: catch up feeds that missed a doorbell, and announce arena changes
+        that no dashboard doorbell brought."""
+        since = None
+        if self.dashboards:
+            since = timezone.now() - 2 * timedelta(seconds=interval) - CHANGE_WINDOW_SLACK
+        heads, changed = await database_sync_to_async(_read)(list(self.feeds), since)
+        for arena_id, head in heads.items():
+            for consumer in list(self.feeds.get(arena_id, ())):
+                if consumer.observe_head(head):
+                    self._spawn(consumer.catch_up())
+        for arena_id, seq in changed.items():
+            key = str(arena_id)
+            if seq > self.known_seq(key):
+                for dashboard in list(self.dashboards):
+                    self._spawn(dashboard.arena_changed({"arena_id": key, "seq": seq}))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._catch_ups.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._catch_ups.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("A live catch-up failed", exc_info=task.exception())
+
+
+def _read(arena_ids: list[Any], since: Any) -> tuple[dict[Any, int], dict[Any, int]]:
+    heads = log.heads(arena_ids) if arena_ids else {}
+    changed = log.changed_since(since) if since is not None else {}
+    return heads, changed
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def hub() -> Hub:
+    """The hub of the running event loop."""
+    loop = asyncio.get_running_loop()
+    current = _hubs.get(loop)
+    if current is None:
+        current = _hubs[loop] = Hub()
+    return current
