@@ -1,3 +1,20 @@
 """Routes of the browser dashboard (SPEC §4)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.arena_list, name="arenas"),
+    path("arenas/<uuid:arena_id>/", views.arena_detail, name="arena"),
+    path("arenas/<uuid:arena_id>/panels/", views.arena_panels, name="arena_panels"),
+    path(
+        "arenas/<uuid:arena_id>/artifacts/<uuid:artifact_id>/",
+        views.artifact_detail,
+        name="artifact",
+    ),
+    path("arenas/<uuid:arena_id>/transition/", views.arena_transition, name="transition"),
+    path("arenas/<uuid:arena_id>/messages/", views.arena_message, name="message"),
+]

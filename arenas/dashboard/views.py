@@ -1,0 +1,228 @@
+"""The browser dashboard (SPEC §4): server-rendered pages over the manager and handles.
+
+Every page needs a login. Reads go through `ArenaManager.user_handle` (staff see every arena,
+another user what an agent they own sees); writes (lifecycle actions, messages) are staff's
+and go through `staff_handle`, whose domain errors come back as page messages. Live updates
+come from the websocket feed (`arenas/live/`); the JavaScript in `static/js/` re-fetches the
+panels fragment when an event arrives, so each panel has one renderer: its template.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from arenas import lifecycle
+from arenas.errors import DomainError, NotFound
+from arenas.events import to_wire
+from arenas.handle import ArenaHandle
+from arenas.manager import ArenaManager
+from arenas.models import Status
+from arenas.representations import arena_summary
+
+ARENAS_PER_PAGE = 50
+STEPS_SHOWN = 200
+FEED_INITIAL = 50
+# Stands for an arena id in URLs the JavaScript completes.
+ARENA_ID_PLACEHOLDER = uuid.UUID(int=0)
+# The button label of each lifecycle action, keyed by the state it leads to.
+ACTION_LABELS = {
+    Status.ACTIVE: "Activate",
+    Status.SETTLING: "Start settling",
+    Status.ARCHIVED: "Archive",
+}
+ACTION_HELP = {
+    Status.ACTIVE: "Agents may then complete steps, publish artifacts and share facts.",
+    Status.SETTLING: "Agents stop working; coordinators may still merge artifacts.",
+    Status.ARCHIVED: "Facts become long-term memory; the arena can then only be read.",
+}
+ACTION_FOR_TARGET = {target: action for action, target in lifecycle.ACTIONS.items()}
+
+manager = ArenaManager()
+
+
+def _reader(request: HttpRequest, arena_id: Any) -> ArenaHandle:
+    try:
+        return manager.user_handle(arena_id, request.user)
+    except NotFound:
+        raise Http404("No such arena.") from None
+
+
+def _staff(request: HttpRequest, arena_id: Any) -> ArenaHandle:
+    """The staff user's handle; 404 for an arena the user may not see, else 403 for non-staff."""
+    handle = _reader(request, arena_id)
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may manage arenas from the dashboard.")
+    return handle
+
+
+def _status_filter(request: HttpRequest) -> str | None:
+    status = request.GET.get("status") or None
+    if status is not None and status not in Status.values:
+        messages.warning(request, "Unknown status filter: showing every arena.")
+        return None
+    return status
+
+
+@login_required
+@require_GET
+def arena_list(request: HttpRequest) -> HttpResponse:
+    status = _status_filter(request)
+    page = Paginator(manager.arenas_for_user(request.user, status), ARENAS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "dashboard/arena_list.html",
+        {
+            "page": page,
+            "arenas": [
+                {
+                    **arena_summary(arena, arena.participant_count),
+                    "last_activity_dt": arena.last_activity_at or arena.created_at,
+                }
+                for arena in page
+            ],
+            "empty_row": {},
+            "status": status,
+            "statuses": Status.choices,
+            "live_config": {
+                "status": status,
+                "insertNew": page.number == 1,
+                "statusLabels": dict(Status.choices),
+                "arenaUrl": reverse("dashboard:arena", args=[ARENA_ID_PLACEHOLDER]),
+                "arenaIdPlaceholder": str(ARENA_ID_PLACEHOLDER),
+            },
+        },
+    )
+
+
+@login_required
+@require_GET
+def arena_detail(request: HttpRequest, arena_id: Any) -> HttpResponse:
+    handle = _reader(request, arena_id)
+    context = _panels_context(handle)
+    arena = context["arena"]
+    feed = handle.events(after=max(0, arena["last_seq"] - FEED_INITIAL), limit=FEED_INITIAL)
+    context.update(
+        message_limit=4000,
+        live_config={
+            "arenaId": arena["id"],
+            "panelsUrl": reverse("dashboard:arena_panels", args=[arena["id"]]),
+            "events": [to_wire(event) for event in feed],
+            "statusLabels": dict(Status.choices),
+        },
+    )
+    return render(request, "dashboard/arena_detail.html", context)
+
+
+@login_required
+@require_GET
+def arena_panels(request: HttpRequest, arena_id: Any) -> HttpResponse:
+    """The parts of the arena page that events change, for the page's live refresh."""
+    handle = _reader(request, arena_id)
+    return render(request, "dashboard/_arena_panels.html", _panels_context(handle))
+
+
+@login_required
+@require_GET
+def artifact_detail(request: HttpRequest, arena_id: Any, artifact_id: Any) -> HttpResponse:
+    handle = _reader(request, arena_id)
+    try:
+        artifact = handle.artifact(artifact_id)
+    except NotFound:
+        raise Http404("No such artifact.") from None
+    except DomainError as error:
+        raise PermissionDenied(error.detail) from None
+    content = artifact.content
+    if not isinstance(content, str):
+        content = json.dumps(content, indent=2, ensure_ascii=False)
+    return render(
+        request,
+        "dashboard/artifact_detail.html",
+        {
+            "arena": handle.detail(),
+            "artifact": artifact,
+            "content": content,
+            "metadata": json.dumps(artifact.metadata, indent=2, ensure_ascii=False),
+        },
+    )
+
+
+@login_required
+@require_POST
+def arena_transition(request: HttpRequest, arena_id: Any) -> HttpResponse:
+    handle = _staff(request, arena_id)
+    try:
+        arena = handle.act(request.POST.get("action", ""))
+    except DomainError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, f"The arena is now {arena.get_status_display().lower()}.")
+    return redirect("dashboard:arena", arena_id=handle.arena_id)
+
+
+@login_required
+@require_POST
+def arena_message(request: HttpRequest, arena_id: Any) -> HttpResponse:
+    handle = _staff(request, arena_id)
+    try:
+        handle.post_message(request.POST.get("text", ""), request.POST.get("to") or None)
+    except DomainError as error:
+        messages.error(request, error.detail)
+    else:
+        messages.success(request, "Message posted: the agents see it on their feed.")
+    return redirect("dashboard:arena", arena_id=handle.arena_id)
+
+
+def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
+    arena = handle.detail()
+    steps, more_after = handle.steps(limit=STEPS_SHOWN)
+    total = arena["total_steps"]
+    return {
+        "arena": arena,
+        "created_at": datetime.fromisoformat(arena["created_at"]),
+        "progress_percent": _percent(arena["completed_steps"], total),
+        "lifecycle": _lifecycle(arena["status"]),
+        "transitions": [
+            {
+                "action": ACTION_FOR_TARGET[target],
+                "label": ACTION_LABELS[target],
+                "help": ACTION_HELP[target],
+            }
+            for target in arena["allowed_transitions"]
+        ],
+        "steps": steps,
+        "steps_truncated": more_after is not None,
+        "artifacts": list(handle.artifacts()),
+        "facts": list(handle.facts()),
+    }
+
+
+def _percent(completed: int, total: int) -> int:
+    return min(100, completed * 100 // total) if total else 0
+
+
+def _lifecycle(status: str) -> list[dict[str, Any]]:
+    """The four states in order, each marked done, current or upcoming."""
+    order = list(Status.values)
+    here = order.index(status)
+    return [
+        {
+            "value": value,
+            "label": label,
+            "state": "done" if i < here else "current" if i == here else "upcoming",
+        }
+        for i, (value, label) in enumerate(Status.choices)
+    ]

@@ -1,0 +1,232 @@
+/*
+ * The arena page: the live event feed from /ws/arenas/{id}/ and the panels it keeps fresh.
+ *
+ * The feed starts from the events rendered with the page and connects with
+ * `?after=<last seq shown>`, on the first connect and on every reconnect, so it misses
+ * nothing; an event whose seq was already shown is dropped, and a gap (which the server
+ * should never leave) makes it reconnect from the last seq it has. After the snapshot and
+ * after each event, the panels (progress, lifecycle, participants, plan, artifacts, facts,
+ * staff controls) are fetched again from the server's fragment and swapped in.
+ */
+(function () {
+  "use strict";
+
+  const config = window.Aleph.readConfig();
+  const feed = document.getElementById("feed");
+  const FEED_MAX = 300;
+  const ICONS = {
+    arena_created: "✦",
+    agent_joined: "→",
+    agent_left: "←",
+    step_completed: "✓",
+    goal_updated: "✎",
+    status_changed: "⇢",
+    progress_updated: "↻",
+    artifact_published: "▣",
+    artifacts_merged: "⧉",
+    fact_shared: "✱",
+    message_posted: "✉",
+    arena_settled: "⚑",
+  };
+  let lastSeq = 0;
+  let live = null;
+
+  function node(tag, className, text) {
+    const element = document.createElement(tag);
+    if (className) element.className = className;
+    if (text !== undefined && text !== null) element.textContent = String(text);
+    return element;
+  }
+
+  function who(id) {
+    if (!id) return node("span", "event__system", "The system");
+    return node("span", id.startsWith("staff:") ? "mono event__staff" : "mono", id);
+  }
+
+  function quote(text) {
+    return node("q", "event__quote", text);
+  }
+
+  function status(value) {
+    return node("strong", "", config.statusLabels[value] || value);
+  }
+
+  function plural(count, word) {
+    return count + " " + word + (count === 1 ? "" : "s");
+  }
+
+  /** The sentence for one event, as text and element parts. */
+  function describe(e) {
+    switch (e.type) {
+      case "arena_created":
+        return [
+          who(e.created_by || e.actor),
+          " created the arena (" + e.strategy + ", ",
+          e.total_steps ? plural(e.total_steps, "step") : "open-ended plan",
+          ")",
+        ];
+      case "agent_joined":
+        return [who(e.agent_id), " joined as " + e.role];
+      case "agent_left":
+        return [who(e.agent_id), " left"];
+      case "step_completed":
+        return [
+          who(e.agent_id),
+          " completed step " + e.step,
+          e.total_steps ? " (" + e.completed_steps + " of " + e.total_steps + ")" : "",
+        ];
+      case "goal_updated":
+        return ["The goal is now ", quote(e.new_goal)];
+      case "status_changed":
+        return ["Status ", status(e.from_status), " → ", status(e.to_status)];
+      case "progress_updated":
+        return [who(e.agent_id), " is " + e.slot_status, e.current ? ": " : "", e.current ? quote(e.current) : ""];
+      case "artifact_published":
+        return [who(e.agent_id), " published " + e.kind.replace("_", " ") + " ", quote(e.title)];
+      case "artifacts_merged":
+        return [who(e.agent_id), " merged " + plural((e.sources || []).length, "artifact")];
+      case "fact_shared":
+        return [who(e.agent_id), " shared a fact"];
+      case "message_posted":
+        return [who(e.actor), " → ", e.to ? who(e.to) : "everyone"];
+      case "arena_settled":
+        return [
+          "Settled: " + plural(e.facts_persisted, "fact") + " kept in long-term memory, ",
+          plural(e.artifacts_archived, "artifact") + " archived",
+        ];
+      default:
+        return [e.type];
+    }
+  }
+
+  function eventItem(e) {
+    const item = node("li", "event event--" + e.type);
+    item.dataset.seq = String(e.seq);
+    item.appendChild(node("span", "event__icon", ICONS[e.type] || "•")).setAttribute(
+      "aria-hidden",
+      "true"
+    );
+    const body = item.appendChild(node("div", "event__body"));
+    const sentence = body.appendChild(node("p", "event__text"));
+    for (const part of describe(e)) {
+      sentence.append(part);
+    }
+    if (e.type === "message_posted") {
+      body.appendChild(node("p", "event__message", e.text));
+    }
+    const meta = body.appendChild(node("p", "event__meta"));
+    meta.append("#" + e.seq + " · ");
+    const time = meta.appendChild(node("time", "", ""));
+    time.setAttribute("datetime", e.timestamp);
+    const at = new Date(e.timestamp);
+    time.textContent = at.toLocaleTimeString(undefined, {
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    time.title = at.toLocaleString();
+    if (e.actor && e.actor !== e.agent_id && e.type !== "message_posted") {
+      meta.append(" · by ", who(e.actor));
+    }
+    return item;
+  }
+
+  function showEvent(e) {
+    if (typeof e.seq !== "number" || e.seq <= lastSeq) return false;
+    if (e.seq !== lastSeq + 1 && live) {
+      live.drop();
+      return false;
+    }
+    lastSeq = e.seq;
+    feed.prepend(eventItem(e));
+    while (feed.children.length > FEED_MAX) feed.lastElementChild.remove();
+    document.getElementById("feed-empty").hidden = true;
+    return true;
+  }
+
+  // --- panels ---------------------------------------------------------------------------
+  const served = new Map();
+  let refreshTimer = null;
+  let refreshing = false;
+  let refreshAgain = false;
+
+  function scheduleRefresh() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(refreshPanels, 150);
+  }
+
+  /** Keep what the person typed or chose when a panel is replaced. */
+  function carryOver(from, to) {
+    for (const control of from.querySelectorAll("textarea[id], select[id], input[id]")) {
+      if (control.type === "hidden") continue;
+      const twin = to.querySelector("#" + CSS.escape(control.id));
+      if (!twin) continue;
+      if (twin.tagName === "SELECT" && !Array.from(twin.options).some((o) => o.value === control.value)) {
+        continue;
+      }
+      twin.value = control.value;
+    }
+  }
+
+  async function refreshPanels() {
+    if (refreshing) {
+      refreshAgain = true;
+      return;
+    }
+    refreshing = true;
+    try {
+      const doc = await window.Aleph.fetchDocument(config.panelsUrl);
+      for (const fresh of doc.querySelectorAll("[data-panel]")) {
+        const name = fresh.dataset.panel;
+        const current = document.querySelector('[data-panel="' + name + '"]');
+        const html = fresh.outerHTML;
+        if (!current || served.get(name) === html) continue;
+        if (current.contains(document.activeElement) && document.activeElement !== document.body) {
+          current.addEventListener("focusout", scheduleRefresh, { once: true });
+          continue;
+        }
+        const replacement = document.importNode(fresh, true);
+        carryOver(current, replacement);
+        current.replaceWith(replacement);
+        served.set(name, html);
+        window.Aleph.formatTimes(replacement);
+      }
+      const goal = document.getElementById("arena-goal");
+      if (goal) {
+        const chars = Array.from(goal.textContent);
+        const short = chars.length > 60 ? chars.slice(0, 59).join("") + "…" : goal.textContent;
+        document.title = short + " · Aleph Arena";
+      }
+    } catch (error) {
+      console.warn(error);
+    } finally {
+      refreshing = false;
+      if (refreshAgain) {
+        refreshAgain = false;
+        scheduleRefresh();
+      }
+    }
+  }
+
+  // --- start ----------------------------------------------------------------------------
+  for (const e of config.events) showEvent(e);
+
+  live = new window.Aleph.LiveSocket({
+    path: () => "/ws/arenas/" + config.arenaId + "/?after=" + lastSeq,
+    indicator: document.getElementById("connection"),
+    onMessage: (message) => {
+      if (message.type === "snapshot") {
+        scheduleRefresh();
+      } else if (message.type === "event" && message.event) {
+        if (showEvent(message.event) && message.event.type !== "message_posted") {
+          scheduleRefresh();
+        }
+      }
+    },
+  }).start();
+
+  window.AlephLive = live;
+  window.AlephFeed = {
+    lastSeq: () => lastSeq,
+  };
+})();
