@@ -1,0 +1,95 @@
+"""One arena's life that produces every event type, operation by operation.
+
+`SCENARIO` lists (operation, the event types it appends). Run it with `play`, which calls
+`check(arena_id, name, types)` after each operation so a test can look at the state then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from arenas.manager import ArenaManager
+
+Operation = Callable[[ArenaManager, Any, dict[str, Any]], Any]
+
+
+def _publish(manager: ArenaManager, arena_id: Any, ctx: dict[str, Any]) -> None:
+    ctx["artifact"] = manager.handle(arena_id, "bob").publish_artifact(
+        "text", "Draft", "Draft text", {"lang": "en"}
+    )
+
+
+def _merge(manager: ArenaManager, arena_id: Any, ctx: dict[str, Any]) -> None:
+    ctx["merged"] = manager.handle(arena_id, "alice").merge(["bob"], "Merged")
+
+
+def _share(manager: ArenaManager, arena_id: Any, ctx: dict[str, Any]) -> None:
+    ctx["fact"] = manager.handle(arena_id, "bob").share_fact("Facts are shared.", 0.75, ["a"])
+
+
+SCENARIO: list[tuple[str, list[str], Operation]] = [
+    (
+        "add participant",
+        ["agent_joined"],
+        lambda m, a, ctx: m.handle(a, "alice").add_participant("carol", "worker"),
+    ),
+    ("update goal", ["goal_updated"], lambda m, a, ctx: m.handle(a, "alice").update_goal("G2")),
+    ("post message", ["message_posted"], lambda m, a, ctx: m.handle(a, "bob").post_message("hi")),
+    ("activate", ["status_changed"], lambda m, a, ctx: m.handle(a, "alice").act("activate")),
+    ("complete step", ["step_completed"], lambda m, a, ctx: m.handle(a, "bob").complete_step(2)),
+    (
+        "report progress",
+        ["progress_updated"],
+        lambda m, a, ctx: m.handle(a, "bob").report_progress("Step 3", "working"),
+    ),
+    ("publish artifact", ["artifact_published"], _publish),
+    ("merge", ["artifacts_merged"], _merge),
+    ("share fact", ["fact_shared"], _share),
+    ("leave", ["agent_left"], lambda m, a, ctx: m.handle(a, "carol").leave()),
+    (
+        "rejoin",
+        ["agent_joined"],
+        lambda m, a, ctx: m.handle(a, "alice").add_participant("carol", "observer"),
+    ),
+    (
+        "remove participant",
+        ["agent_left"],
+        lambda m, a, ctx: m.staff_handle(a, "root").remove_participant("carol"),
+    ),
+    (
+        "complete step 1",
+        ["step_completed"],
+        lambda m, a, ctx: m.handle(a, "alice").complete_step(1),
+    ),
+    ("settle", ["status_changed"], lambda m, a, ctx: m.handle(a, "alice").act("settle")),
+    (
+        "message to one",
+        ["message_posted"],
+        lambda m, a, ctx: m.staff_handle(a, "root").post_message("done?", to="bob"),
+    ),
+    (
+        "archive",
+        ["status_changed", "arena_settled"],
+        lambda m, a, ctx: m.handle(a, "alice").act("archive"),
+    ),
+]
+
+
+def start(make_arena, make_agent) -> Any:
+    """The scenario's arena: alice (coordinator, creator) and bob (worker), 5 steps."""
+    make_agent("carol")
+    return make_arena(participants=[{"agent_id": "bob", "role": "worker"}], total_steps=5)
+
+
+def play(
+    manager: ArenaManager,
+    arena_id: Any,
+    check: Callable[[Any, str, list[str]], None],
+    ctx: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    ctx = {} if ctx is None else ctx
+    for name, types, operation in SCENARIO:
+        operation(manager, arena_id, ctx)
+        check(arena_id, name, types)
+    return ctx
