@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "arenas.api.middleware.api_json_errors",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -229,6 +230,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "arenas.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -240,6 +242,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_PATCH": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ArenaStatusEnum": "arenas.models.Status",
+        "RoleEnum": "arenas.models.Role",
+        "CallerRoleEnum": "arenas.api.schema.CALLER_ROLES",
+        "HealthStatusEnum": "arenas.api.schema.HEALTH_STATUSES",
+        "SlotStatusEnum": "arenas.models.SlotStatus",
+        "StrategyEnum": "arenas.models.Strategy",
+        "ArtifactKindEnum": "arenas.models.ArtifactKind",
+    },
 }
 
 LOGGING = {

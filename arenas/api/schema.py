@@ -1,0 +1,399 @@
+"""The OpenAPI description of the API: response shapes, errors, headers and security.
+
+The serializers here are never used to build a response: responses come from
+`arenas.representations` and `events.to_wire`. They describe those dicts for
+drf-spectacular, field for field; the API tests and the schemathesis run check every
+response against this description.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
+from rest_framework import serializers
+
+from arenas import lifecycle
+from arenas.events import FIELDS as EVENT_FIELDS
+from arenas.models import ArtifactKind, EventType, Role, SlotStatus, Status, Strategy
+from arenas.permissions import PERMISSIONS
+from arenas.text import U32_MAX
+
+from . import idempotency
+from .authentication import CHALLENGE
+
+# --- security ----------------------------------------------------------------------------
+
+
+class BearerScheme(OpenApiAuthenticationExtension):
+    target_class = "arenas.api.authentication.BearerAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An agent's token from `manage.py create_agent` (prefix `aa_`).",
+        }
+
+
+class StaffSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "arenas.api.authentication.StaffSessionAuthentication"
+    name = "staffSession"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        from django.conf import settings
+
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "A staff user's Django session; unsafe methods need the CSRF token.",
+        }
+
+
+class ClosedInputExtension(OpenApiSerializerExtension):
+    """Request bodies accept only their declared fields (`additionalProperties: false`),
+    and a PATCH body has the same required fields as declared (the API's PATCH is not a
+    partial update of a resource's fields)."""
+
+    target_class = "arenas.api.serializers.InputSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        target = self.target
+        if getattr(target, "partial", False):
+            target = copy.copy(target)
+            target.partial = False
+        schema = auto_schema._map_serializer(target, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        return schema
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: a code, a sentence for a person and, for `invalid`, the fields."""
+
+    error = serializers.CharField(help_text="The error code, e.g. `invalid`, `not_found`.")
+    detail = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="`invalid` only: each field (e.g. `plan[1].title`) with its messages.",
+    )
+    current = serializers.ChoiceField(Status.choices, required=False)
+    requested = serializers.CharField(required=False)
+    allowed = serializers.ListField(child=serializers.ChoiceField(Status.choices), required=False)
+    waiting_for = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="`step_blocked` only: the steps still to complete first.",
+    )
+
+
+ERROR_TEXT = {
+    400: "`invalid`: malformed JSON, a wrong type or value (see `fields`), a bad query "
+    "parameter or Idempotency-Key.",
+    401: "`not_authenticated`: no valid bearer token (header `WWW-Authenticate`).",
+    403: "`permission_denied`: your role or permissions do not allow this.",
+    404: "`not_found`: no such arena (or you are not a participant), or no such object.",
+    412: "`precondition_failed`: `If-Match` names an older version of the arena.",
+    413: "`payload_too_large`: the body is larger than the server's limit.",
+    415: "`unsupported_media_type`: send `Content-Type: application/json`.",
+    422: "`idempotency_key_reused`: this Idempotency-Key was used with another request.",
+    429: "`throttled`: over the rate limit; retry after `Retry-After` seconds.",
+}
+IN_PROGRESS = "idempotency_in_progress"
+
+
+def errors(*statuses: int, conflicts: tuple[str, ...] = ()) -> dict[int, OpenApiResponse]:
+    """Documented error responses; `conflicts` are the operation's 409 codes."""
+    texts = {**ERROR_TEXT, 409: "; ".join(f"`{code}`" for code in conflicts)}
+    return {s: OpenApiResponse(ErrorSerializer, description=texts[s]) for s in statuses}
+
+
+def read_errors(*extra: int) -> dict[int, OpenApiResponse]:
+    """A GET's errors: 401, 429 and `extra`."""
+    return errors(*sorted({401, 429, *extra}))
+
+
+def write_errors(*conflicts: str, extra: tuple[int, ...] = ()) -> dict[int, OpenApiResponse]:
+    """A POST's errors: body, auth, permission, arena, idempotency and rate errors."""
+    statuses = sorted({400, 401, 403, 404, 409, 413, 415, 422, 429, *extra})
+    return errors(*statuses, conflicts=(*conflicts, IN_PROGRESS))
+
+
+# --- headers and parameters ----------------------------------------------------------------
+
+ARENA_ID = OpenApiParameter(
+    "id", type={"type": "string", "format": "uuid"}, location=OpenApiParameter.PATH
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER,
+    type={"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX},
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Repeating a POST with the same key and body within 24 hours returns the "
+    "first response again (header `Idempotent-Replayed: true`) without applying it twice.",
+)
+REPLAYED = OpenApiParameter(
+    idempotency.REPLAYED_HEADER,
+    type={"type": "string", "enum": ["true"]},
+    location=OpenApiParameter.HEADER,
+    response=True,
+    required=False,
+    description="Present on a response replayed for a repeated Idempotency-Key.",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    response=[200, 201],
+    required=True,
+    description="The arena's version; it changes with every event. Send it as `If-Match`.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Apply only if the arena's ETag is one of these (`*` for any): else 412.",
+)
+LIMIT = OpenApiParameter(
+    "limit",
+    type={"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+    location=OpenApiParameter.QUERY,
+)
+CURSOR = OpenApiParameter(
+    "cursor",
+    type=str,
+    location=OpenApiParameter.QUERY,
+    description="Opaque: copy it from a page's `next` link.",
+)
+PAGED = [LIMIT, CURSOR]
+WWW_AUTHENTICATE = f"Unauthenticated requests get `WWW-Authenticate: {CHALLENGE}`."
+
+# --- response bodies -----------------------------------------------------------------------
+
+
+def _timestamp(**kwargs: Any) -> serializers.DateTimeField:
+    return serializers.DateTimeField(**kwargs)
+
+
+HEALTH_STATUSES = ["ok"]
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(HEALTH_STATUSES)
+
+
+class PermissionsSerializer(serializers.Serializer):
+    can_write_own_slot = serializers.BooleanField()
+    can_read_other_slots = serializers.BooleanField()
+    can_write_shared_memory = serializers.BooleanField()
+    can_merge = serializers.BooleanField()
+
+
+assert tuple(PermissionsSerializer().fields) == PERMISSIONS
+
+
+class MeSerializer(serializers.Serializer):
+    agent_id = serializers.CharField()
+    display_name = serializers.CharField(allow_blank=True)
+    active_arenas = serializers.ListField(child=serializers.UUIDField())
+
+
+class ActiveArenasSerializer(serializers.Serializer):
+    arena_ids = serializers.ListField(child=serializers.UUIDField(), help_text="Ascending.")
+
+
+class ParticipantSerializer(serializers.Serializer):
+    agent_id = serializers.CharField()
+    role = serializers.ChoiceField(Role.choices)
+    permissions = PermissionsSerializer()
+    slot_status = serializers.ChoiceField(SlotStatus.choices)
+    current = serializers.CharField(allow_blank=True)
+    joined_at = _timestamp()
+    left_at = _timestamp(allow_null=True)
+
+
+class AggregateSerializer(serializers.Serializer):
+    completed_steps = serializers.IntegerField(min_value=0, max_value=U32_MAX)
+    total_steps = serializers.IntegerField(min_value=0, max_value=U32_MAX)
+    participants = serializers.ListField(child=serializers.CharField())
+    progress = serializers.FloatField(min_value=0.0, max_value=1.0)
+    status = serializers.ChoiceField(Status.choices)
+    last_seq = serializers.IntegerField(min_value=0)
+
+
+class SettleReportSerializer(serializers.Serializer):
+    facts_persisted = serializers.IntegerField(min_value=0)
+    artifacts_archived = serializers.IntegerField(min_value=0)
+    events_cleared = serializers.IntegerField(min_value=0)
+
+
+CALLER_ROLES = [*Role.values, "staff"]
+
+
+class YouSerializer(serializers.Serializer):
+    """The caller: an agent's role and permissions, or a staff user (role `staff`)."""
+
+    agent_id = serializers.CharField(allow_null=True)
+    staff = serializers.CharField(allow_null=True, help_text="The staff user's name.")
+    role = serializers.ChoiceField(CALLER_ROLES)
+    permissions = PermissionsSerializer()
+
+
+class ArenaSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    goal = serializers.CharField()
+    status = serializers.ChoiceField(Status.choices)
+    strategy = serializers.ChoiceField(Strategy.choices)
+    total_steps = serializers.IntegerField(min_value=0, max_value=U32_MAX)
+    completed_steps = serializers.IntegerField(min_value=0, max_value=U32_MAX)
+    created_by = serializers.CharField(allow_null=True)
+    created_at = _timestamp()
+    activated_at = _timestamp(allow_null=True)
+    settling_at = _timestamp(allow_null=True)
+    archived_at = _timestamp(allow_null=True)
+    last_seq = serializers.IntegerField(min_value=0)
+    settle_report = SettleReportSerializer(allow_null=True)
+
+
+class ArenaDetailSerializer(ArenaSerializer):
+    participants = ParticipantSerializer(many=True, help_text="Current ones, by agent id.")
+    aggregate = AggregateSerializer()
+    allowed_transitions = serializers.ListField(
+        child=serializers.ChoiceField(sorted(set(lifecycle.TRANSITIONS.values())))
+    )
+    you = YouSerializer()
+
+
+class StepSerializer(serializers.Serializer):
+    step = serializers.IntegerField(min_value=1, max_value=U32_MAX)
+    title = serializers.CharField(allow_blank=True)
+    assignee = serializers.CharField(allow_null=True)
+    depends_on = serializers.ListField(child=serializers.IntegerField(min_value=1))
+    completed = serializers.BooleanField()
+    completed_by = serializers.CharField(allow_null=True)
+    completed_at = _timestamp(allow_null=True)
+
+
+class ArtifactSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    arena_id = serializers.UUIDField()
+    agent_id = serializers.CharField()
+    kind = serializers.ChoiceField(ArtifactKind.choices)
+    title = serializers.CharField()
+    metadata = serializers.DictField()
+    created_at = _timestamp()
+
+
+class ArtifactSerializer(ArtifactSummarySerializer):
+    content = serializers.JSONField(help_text="A string, or any JSON for structured_data.")
+
+
+class FactSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    arena_id = serializers.UUIDField()
+    content = serializers.CharField()
+    source_agent = serializers.CharField()
+    confidence = serializers.FloatField(min_value=0.0, max_value=1.0)
+    tags = serializers.ListField(child=serializers.CharField())
+    created_at = _timestamp()
+    settled_at = _timestamp(allow_null=True, help_text="Set when its arena was archived.")
+
+
+# --- events: one component per type, beside the common envelope -----------------------------
+
+
+def _event_field(name: str, event_type: str) -> serializers.Field:
+    if name in ("agent_id",):
+        return serializers.CharField(allow_null=event_type == EventType.MESSAGE_POSTED)
+    if name in ("created_by", "to"):
+        return serializers.CharField(allow_null=True)
+    if name in ("goal", "new_goal", "title", "text"):
+        return serializers.CharField()
+    if name == "current":
+        return serializers.CharField(allow_blank=True)
+    if name in ("step",):
+        return serializers.IntegerField(min_value=1, max_value=U32_MAX)
+    if name in ("total_steps", "completed_steps"):
+        return serializers.IntegerField(min_value=0, max_value=U32_MAX)
+    if name in ("facts_persisted", "artifacts_archived", "events_cleared"):
+        return serializers.IntegerField(min_value=0)
+    if name in ("artifact_id", "fact_id"):
+        return serializers.UUIDField()
+    if name == "sources":
+        return serializers.ListField(child=serializers.UUIDField())
+    choices = {
+        "strategy": Strategy,
+        "role": Role,
+        "from_status": Status,
+        "to_status": Status,
+        "slot_status": SlotStatus,
+        "kind": ArtifactKind,
+    }
+    return serializers.ChoiceField(choices[name].choices)
+
+
+class EventEnvelopeSerializer(serializers.Serializer):
+    arena_id = serializers.UUIDField()
+    seq = serializers.IntegerField(min_value=1)
+    timestamp = _timestamp()
+    actor = serializers.CharField(
+        allow_null=True, help_text="The agent id, `staff:<username>`, or null for the system."
+    )
+
+
+def _event_serializer(event_type: str) -> type[serializers.Serializer]:
+    fields = {
+        "type": serializers.ChoiceField([event_type]),
+        **{name: _event_field(name, event_type) for name in EVENT_FIELDS[event_type]},
+    }
+    name = "".join(part.title() for part in str(event_type).split("_")) + "Event"
+    return type(name, (EventEnvelopeSerializer,), fields)
+
+
+EVENT_SERIALIZERS = {str(t): _event_serializer(t) for t in EventType.values}
+
+EventSerializer = PolymorphicProxySerializer(
+    component_name="Event",
+    serializers=EVENT_SERIALIZERS,
+    resource_type_field_name="type",
+)
+
+
+class EventsPageSerializer(serializers.Serializer):
+    events = serializers.ListField(child=EventSerializer, help_text="In seq order.")
+    last_seq = serializers.IntegerField(min_value=0, help_text="The arena's newest seq.")
+    next_after = serializers.IntegerField(
+        allow_null=True,
+        min_value=0,
+        help_text="The `after` of the next page; null when this page reaches `last_seq`.",
+    )
+
+
+class StepResultSerializer(serializers.Serializer):
+    event = EventSerializer
+    aggregate = AggregateSerializer()
+
+
+def paginated(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
+    """`{"results": [item], "next": url | null}` as a component called `name`."""
+    fields = {
+        "results": item(many=True),
+        "next": serializers.URLField(allow_null=True, help_text="The next page, or null."),
+    }
+    return type(f"{name}Serializer", (serializers.Serializer,), fields)
+
+
+ArenaPage = paginated(ArenaSerializer, "ArenaPage")
+ParticipantPage = paginated(ParticipantSerializer, "ParticipantPage")
+StepPage = paginated(StepSerializer, "StepPage")
+ArtifactPage = paginated(ArtifactSummarySerializer, "ArtifactPage")
+FactPage = paginated(FactSerializer, "FactPage")

@@ -1,0 +1,199 @@
+"""Input serializers: the shape and JSON types of each request body.
+
+They check what a JSON document can get wrong (types, required fields, unknown fields,
+ranges, lengths) and describe it in the OpenAPI document. The arena's rules (roles, states,
+unknown agents, plan cycles) stay in the domain, which validates again. Fields are strict:
+text is kept verbatim (no trimming) and never made from a number, integers are JSON
+integers and booleans JSON booleans. Responses are built by `arenas.representations` and
+`events.to_wire`; schema.py describes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from arenas import handle, manager
+from arenas.models import ArtifactKind, Role, SlotStatus, Strategy
+from arenas.text import AGENT_ID_RE, U32_MAX
+
+AGENT_ID_MAX = 64
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string, kept exactly as sent."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer (not a string, float or boolean)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return data
+
+
+class StrictFloatField(serializers.FloatField):
+    """A JSON number (not a string or boolean)."""
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return float(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """`true` or `false` only."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+def agent_id_field(**kwargs: Any) -> StrictCharField:
+    kwargs.setdefault("help_text", "An agent id: 1–64 of a-z 0-9 _ . - (starting a-z or 0-9).")
+    return StrictCharField(
+        min_length=1,
+        max_length=AGENT_ID_MAX,
+        validators=[RegexValidator(AGENT_ID_RE.pattern, "Not a valid agent id.")],
+        **kwargs,
+    )
+
+
+def text_field(max_length: int, **kwargs: Any) -> StrictCharField:
+    """Text of 1..max_length characters that is not only whitespace."""
+    kwargs.setdefault("help_text", f"1–{max_length} characters, not only whitespace.")
+    return StrictCharField(min_length=1, max_length=max_length, **kwargs)
+
+
+class InputSerializer(serializers.Serializer):
+    """A JSON object with only the fields declared here."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        values = super().to_internal_value(data)
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return values
+
+
+class NoBodySerializer(InputSerializer):
+    """No body, or an empty JSON object."""
+
+
+class PermissionOverrides(InputSerializer):
+    can_write_own_slot = StrictBooleanField(required=False)
+    can_read_other_slots = StrictBooleanField(required=False)
+    can_write_shared_memory = StrictBooleanField(required=False)
+    can_merge = StrictBooleanField(required=False)
+
+
+class NewParticipantSerializer(PermissionOverrides):
+    """An agent to add, with its role and any of the four permission flags overridden
+    (the role's defaults otherwise)."""
+
+    agent_id = agent_id_field()
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class PlanStepSerializer(InputSerializer):
+    title = StrictCharField(max_length=500, allow_blank=True, required=False)
+    assignee = agent_id_field(allow_null=True, required=False)
+    depends_on = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=manager.PLAN_MAX_STEPS),
+        max_length=manager.PLAN_MAX_STEPS,
+        required=False,
+        help_text="Numbers of the steps (from 1) that must be completed before this one.",
+    )
+
+
+class ArenaConfigSerializer(InputSerializer):
+    """A new arena: `total_steps` (untitled steps; 0 = open-ended) or a `plan`."""
+
+    goal = text_field(handle.GOAL_MAX)
+    strategy = serializers.ChoiceField(choices=Strategy.choices, required=False)
+    total_steps = StrictIntegerField(min_value=0, max_value=U32_MAX, required=False)
+    plan = PlanStepSerializer(many=True, required=False, max_length=manager.PLAN_MAX_STEPS)
+    participants = NewParticipantSerializer(
+        many=True, required=False, max_length=manager.INITIAL_PARTICIPANTS_MAX
+    )
+
+
+class GoalUpdateSerializer(InputSerializer):
+    goal = text_field(handle.GOAL_MAX)
+
+
+class CompleteStepSerializer(InputSerializer):
+    step = StrictIntegerField(min_value=1, max_value=U32_MAX)
+
+
+class ProgressSerializer(InputSerializer):
+    """At least one of the two; the other stays as it is."""
+
+    current = StrictCharField(max_length=handle.CURRENT_MAX, allow_blank=True, required=False)
+    slot_status = serializers.ChoiceField(choices=SlotStatus.choices, required=False)
+
+
+class NewArtifactSerializer(InputSerializer):
+    kind = serializers.ChoiceField(choices=ArtifactKind.choices)
+    title = text_field(handle.TITLE_MAX)
+    content = serializers.JSONField(
+        help_text="A string (at most 1 MiB); any JSON value for kind structured_data."
+    )
+    metadata = serializers.DictField(required=False, help_text="A JSON object (at most 64 KiB).")
+
+
+class MergeSerializer(InputSerializer):
+    sources = serializers.ListField(
+        child=agent_id_field(),
+        min_length=1,
+        max_length=handle.MERGE_SOURCES_MAX,
+        help_text="The agent ids whose slots' artifacts are merged.",
+    )
+    title = text_field(handle.TITLE_MAX)
+
+
+class NewFactSerializer(InputSerializer):
+    content = text_field(handle.TEXT_MAX)
+    confidence = StrictFloatField(min_value=0.0, max_value=1.0, required=False)
+    tags = serializers.ListField(
+        child=StrictCharField(min_length=1, max_length=handle.TAG_MAX),
+        max_length=handle.TAGS_MAX,
+        required=False,
+    )
+
+
+class NewMessageSerializer(InputSerializer):
+    text = text_field(handle.TEXT_MAX)
+    to = agent_id_field(
+        allow_null=True,
+        required=False,
+        help_text="A current participant's agent id, or null (the default) for everyone.",
+    )
+
+
+def validated(serializer_class: type[InputSerializer], data: Any) -> dict[str, Any]:
+    """The validated body, or DRF's ValidationError (400 `invalid` with `fields`)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return _plain(serializer.validated_data)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
