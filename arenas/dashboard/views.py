@@ -10,6 +10,7 @@ panels fragment when an event arrives, so each panel has one renderer: its templ
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -188,6 +189,8 @@ def arena_message(request: HttpRequest, arena_id: Any) -> HttpResponse:
 
 def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
     arena = handle.detail()
+    for participant in arena["participants"]:
+        participant["initial"] = _initial(participant["agent_id"])
     steps, more_after = handle.steps(limit=STEPS_SHOWN)
     total = arena["total_steps"]
     return {
@@ -208,6 +211,11 @@ def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
         "artifacts": list(handle.artifacts()),
         "facts": list(handle.facts()),
     }
+
+
+def _initial(agent_id: str) -> str:
+    """The avatar letter: the start of the id's last word (`demo-writer` → `W`)."""
+    return re.split(r"[-_.]", agent_id)[-1][:1].upper() or agent_id[:1].upper()
 
 
 def _percent(completed: int, total: int) -> int:
