@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import text
-from .errors import Invalid
+from .errors import Invalid, NotFound
 from .models import Agent, AgentToken
 
 TOKEN_PREFIX = "aa_"
@@ -32,15 +32,35 @@ def create_agent(agent_id: str, display_name: str = "", owner_username: str | No
     """Register a new agent; raises Invalid if the id is malformed or taken."""
     agent_id = text.agent_id(agent_id)
     display_name = text.text(display_name, "display_name", max_len=200)
-    owner = None
-    if owner_username:
-        owner = get_user_model().objects.filter(username=owner_username).first()
-        if owner is None:
-            raise Invalid.field("owner", f"No user named {owner_username!r}.")
+    owner = _owner(owner_username)
     with transaction.atomic():
         if Agent.objects.filter(agent_id=agent_id).exists():
             raise Invalid.field("agent_id", f"An agent {agent_id!r} already exists.")
         return Agent.objects.create(agent_id=agent_id, display_name=display_name, owner=owner)
+
+
+def update_agent(
+    agent_id: str, *, display_name: str, is_active: bool, owner_username: str | None
+) -> Agent:
+    """Change an agent's display name, active flag and owner (the id never changes).
+    An inactive agent's tokens stop authenticating; its history stays."""
+    agent = Agent.objects.filter(agent_id=agent_id).first()
+    if agent is None:
+        raise NotFound(f"No agent {agent_id!r}.")
+    agent.display_name = text.text(display_name, "display_name", max_len=200)
+    agent.is_active = bool(is_active)
+    agent.owner = _owner(owner_username)
+    agent.save(update_fields=["display_name", "is_active", "owner"])
+    return agent
+
+
+def _owner(username: str | None):
+    if not username:
+        return None
+    owner = get_user_model().objects.filter(username=username).first()
+    if owner is None:
+        raise Invalid.field("owner", f"No user named {username!r}.")
+    return owner
 
 
 def issue_token(agent: Agent) -> tuple[str, AgentToken]:

@@ -1,0 +1,549 @@
+"""The Django admin (SPEC §5): a thin adapter over the domain, like the API.
+
+Every write the admin makes is a domain call: arenas are created by `ArenaManager.create`,
+their goal changed by `ArenaHandle.update_goal` and their lifecycle moved by
+`ArenaHandle.act` (acting as `staff:<username>`); agents and tokens go through
+`arenas.agents`. A refusal of the domain becomes a form error or an admin message, never a
+500. Nothing is deleted here: arenas and agents are history, and events are the audit trail
+(read-only, also for superusers).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from . import agents, lifecycle
+from .errors import DomainError, Invalid
+from .lifecycle import Operation
+from .manager import ArenaManager
+from .models import (
+    Agent,
+    AgentToken,
+    Arena,
+    Artifact,
+    Event,
+    Fact,
+    Participant,
+    Status,
+)
+
+PREVIEW_CHARS = 10_000
+
+
+def preview(value: str, limit: int = PREVIEW_CHARS) -> str:
+    """`value` cut to `limit` characters (never bytes), saying how much was left out."""
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}… ({len(value) - limit} more characters)"
+
+
+def pretty_json(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+    return format_html('<pre style="white-space: pre-wrap">{}</pre>', preview(text))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable, never added, changed or deleted through the admin."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class DomainForm(forms.ModelForm):
+    """A ModelForm whose write is a domain call.
+
+    Once every field has been cleaned, `apply()` runs (inside the admin's transaction) and
+    its result is kept in `result`; a domain refusal becomes errors on the form, so the
+    admin shows the form again. The domain is the one validator: the model instance is not
+    built or validated here (`_post_clean`, the hook Django's own UserCreationForm uses), and
+    the admin never saves it.
+    """
+
+    # Domain field names that this form shows under another name.
+    field_aliases: dict[str, str] = {}
+    staff_username: str = ""
+    result: Any = None
+
+    def apply(self) -> Any:
+        raise NotImplementedError
+
+    def _post_clean(self) -> None:
+        if self._errors:
+            return
+        try:
+            self.result = self.apply()
+        except Invalid as error:
+            if not error.fields:
+                self.add_error(None, error.detail)
+            for name, problems in error.fields.items():
+                name = self.field_aliases.get(name, name)
+                self.add_error(name if name in self.fields else None, problems)
+        except DomainError as error:
+            self.add_error(None, error.detail)
+
+
+class DomainWriteAdmin(admin.ModelAdmin):
+    """Saves through `DomainForm.apply`: the admin's own save only reloads the object."""
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.staff_username = request.user.get_username()
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Any, form: DomainForm, change: bool) -> None:
+        if not change:
+            obj.pk = form.result.pk
+        obj.refresh_from_db()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- agents and tokens ----------------------------------------------------------------------
+
+
+def _username(user: Any) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+class AgentAddForm(DomainForm):
+    class Meta:
+        model = Agent
+        fields = ["agent_id", "display_name", "owner"]
+
+    def apply(self) -> Agent:
+        data = self.cleaned_data
+        return agents.create_agent(
+            data["agent_id"], data["display_name"], _username(data.get("owner"))
+        )
+
+
+class AgentChangeForm(DomainForm):
+    class Meta:
+        model = Agent
+        fields = ["display_name", "is_active", "owner"]
+
+    def apply(self) -> Agent | None:
+        if not self.changed_data:
+            return None
+        data = self.cleaned_data
+        return agents.update_agent(
+            self.instance.pk,
+            display_name=data["display_name"],
+            is_active=data["is_active"],
+            owner_username=_username(data.get("owner")),
+        )
+
+
+class AgentTokenInline(ReadOnlyInline):
+    model = AgentToken
+    fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = fields
+    verbose_name_plural = (
+        "Tokens (issue with the action on the agent list; revoke under Agent tokens)"
+    )
+
+
+@admin.register(Agent)
+class AgentAdmin(DomainWriteAdmin):
+    form = AgentChangeForm
+    add_form = AgentAddForm
+    list_display = ["agent_id", "display_name", "is_active", "owner", "live_tokens", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["agent_id", "display_name"]
+    list_select_related = ["owner"]
+    inlines = [AgentTokenInline]
+    actions = ["issue_tokens"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Agent]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(live_token_count=Count("tokens", filter=Q(tokens__revoked_at__isnull=True)))
+        )
+
+    @admin.display(description="Live tokens", ordering="live_token_count")
+    def live_tokens(self, agent: Agent) -> int:
+        return agent.live_token_count
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return AgentAddForm.Meta.fields
+        return ["agent_id", *AgentChangeForm.Meta.fields, "created_at", "tokens_link"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [] if obj is None else ["agent_id", "created_at", "tokens_link"]
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list:
+        return [] if obj is None or obj._state.adding else self.inlines
+
+    @admin.display(description="Tokens")
+    def tokens_link(self, agent: Agent) -> str:
+        url = reverse("admin:arenas_agenttoken_changelist") + f"?agent__agent_id__exact={agent.pk}"
+        return format_html('<a href="{}">Revoke tokens of {}</a>', url, agent.pk)
+
+    def save_model(self, request: HttpRequest, obj: Agent, form: DomainForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            self._issue(request, obj)
+
+    @admin.action(description="Issue a new token for the selected agents", permissions=["change"])
+    def issue_tokens(self, request: HttpRequest, queryset: QuerySet[Agent]) -> None:
+        for agent in queryset.order_by("agent_id"):
+            self._issue(request, agent)
+
+    def _issue(self, request: HttpRequest, agent: Agent) -> None:
+        token, _record = agents.issue_token(agent)
+        messages.success(
+            request,
+            f"New token for {agent.agent_id!r}, shown this once (only its digest is kept): {token}",
+        )
+        if not agent.is_active:
+            messages.warning(request, f"{agent.agent_id!r} is inactive: its tokens do not work.")
+
+
+@admin.register(AgentToken)
+class AgentTokenAdmin(ReadOnlyAdmin):
+    """Tokens without their digests; the one write is revoking."""
+
+    list_display = ["prefix", "agent", "created_at", "last_used_at", "revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["agent__agent_id", "prefix"]
+    fields = ["agent", "prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("arenas.change_agenttoken")
+
+    @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[AgentToken]) -> None:
+        count = 0
+        for record in queryset.filter(revoked_at__isnull=True).order_by("id"):
+            agents.revoke_token(record)
+            count += 1
+        messages.success(request, f"Revoked {count} token(s).")
+
+
+# --- arenas -----------------------------------------------------------------------------
+
+
+class ArenaAddForm(DomainForm):
+    goal = forms.CharField(widget=forms.Textarea, strip=False)
+    total_steps = forms.IntegerField(
+        min_value=0, initial=0, help_text="0 to 4294967295; 0 means an open-ended plan."
+    )
+    coordinator = forms.ModelChoiceField(
+        queryset=Agent.objects.filter(is_active=True).order_by("agent_id"),
+        required=False,
+        help_text="Optional: the agent that creates the arena and becomes its first coordinator.",
+    )
+    field_aliases = {"participants": "coordinator"}
+
+    class Meta:
+        model = Arena
+        fields = ["goal", "strategy", "total_steps"]
+
+    def apply(self) -> Arena:
+        data = self.cleaned_data
+        coordinator = data.get("coordinator")
+        arena_id = ArenaManager().create(
+            {
+                "goal": data["goal"],
+                "strategy": data["strategy"],
+                "total_steps": data["total_steps"],
+            },
+            created_by=coordinator.pk if coordinator else None,
+        )
+        return Arena(pk=arena_id)
+
+
+class ArenaChangeForm(DomainForm):
+    goal = forms.CharField(widget=forms.Textarea, strip=False)
+
+    class Meta:
+        model = Arena
+        fields = ["goal"]
+
+    def apply(self) -> Arena | None:
+        if "goal" not in self.changed_data:
+            return None
+        handle = ArenaManager().staff_handle(self.instance.pk, self.staff_username)
+        return handle.update_goal(self.cleaned_data["goal"])
+
+
+class ParticipantInline(ReadOnlyInline):
+    model = Participant
+    fields = [
+        "agent",
+        "role",
+        "can_write_own_slot",
+        "can_read_other_slots",
+        "can_write_shared_memory",
+        "can_merge",
+        "slot_status",
+        "current",
+        "joined_at",
+        "left_at",
+    ]
+    readonly_fields = fields
+    ordering = ["agent_id"]
+
+
+ARENA_READONLY = [
+    "id",
+    "status",
+    "allowed_transitions",
+    "strategy",
+    "total_steps",
+    "completed_steps",
+    "progress",
+    "participant_count",
+    "created_by",
+    "created_at",
+    "activated_at",
+    "settling_at",
+    "archived_at",
+    "last_seq",
+    "last_activity_at",
+    "events_link",
+    "settle_report",
+]
+
+
+@admin.register(Arena)
+class ArenaAdmin(DomainWriteAdmin):
+    form = ArenaChangeForm
+    add_form = ArenaAddForm
+    list_display = [
+        "short_goal",
+        "status",
+        "progress",
+        "participant_count",
+        "strategy",
+        "created_by",
+        "created_at",
+        "last_activity_at",
+    ]
+    list_filter = ["status", "strategy"]
+    search_fields = ["goal", "id"]
+    list_select_related = ["created_by"]
+    inlines = [ParticipantInline]
+    actions = ["activate", "settle", "archive"]
+    add_fieldsets = [(None, {"fields": ["goal", "strategy", "total_steps", "coordinator"]})]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Arena]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                current_participants=Count(
+                    "participants", filter=Q(participants__left_at__isnull=True)
+                )
+            )
+        )
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
+        if obj is None:
+            return self.add_fieldsets
+        return [
+            (None, {"fields": ["goal", "id", "created_by"]}),
+            (
+                "Lifecycle",
+                {
+                    "fields": [
+                        "status",
+                        "allowed_transitions",
+                        "created_at",
+                        "activated_at",
+                        "settling_at",
+                        "archived_at",
+                        "settle_report",
+                    ]
+                },
+            ),
+            (
+                "Progress",
+                {
+                    "fields": [
+                        "strategy",
+                        "total_steps",
+                        "completed_steps",
+                        "progress",
+                        "participant_count",
+                        "last_seq",
+                        "last_activity_at",
+                        "events_link",
+                    ]
+                },
+            ),
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Arena | None = None) -> list[str]:
+        if obj is None:
+            return []
+        if lifecycle.allows(obj.status, Operation.UPDATE_GOAL):
+            return ARENA_READONLY
+        return ["goal", *ARENA_READONLY]
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list:
+        return [] if obj is None or obj._state.adding else self.inlines
+
+    @admin.display(description="Goal", ordering="goal")
+    def short_goal(self, arena: Arena) -> str:
+        return preview(arena.goal, 80)
+
+    @admin.display(description="Progress")
+    def progress(self, arena: Arena) -> str:
+        if not arena.total_steps:
+            return f"{arena.completed_steps} (open-ended)"
+        percent = 100 * arena.completed_steps / arena.total_steps
+        return f"{arena.completed_steps} / {arena.total_steps} ({percent:.0f}%)"
+
+    @admin.display(description="Participants", ordering="current_participants")
+    def participant_count(self, arena: Arena) -> int:
+        return arena.current_participants
+
+    @admin.display(description="Allowed transitions")
+    def allowed_transitions(self, arena: Arena) -> str:
+        targets = lifecycle.allowed_transitions(arena.status)
+        return (
+            ", ".join(
+                f"{action} (→ {Status(to).label})"
+                for action, to in lifecycle.ACTIONS.items()
+                if to in targets
+            )
+            or "none: the arena is archived"
+        )
+
+    @admin.display(description="Events")
+    def events_link(self, arena: Arena) -> str:
+        url = reverse("admin:arenas_event_changelist") + f"?arena__id__exact={arena.pk}"
+        return format_html('<a href="{}">The {} events of this arena</a>', url, arena.last_seq)
+
+    def _act(self, request: HttpRequest, queryset: QuerySet[Arena], action: str) -> None:
+        """Run one lifecycle action on each selected arena, reporting each outcome."""
+        manager = ArenaManager()
+        username = request.user.get_username()
+        for arena_id in queryset.order_by("id").values_list("id", flat=True):
+            try:
+                arena = manager.staff_handle(arena_id, username).act(action)
+            except DomainError as error:
+                messages.error(request, f"Arena {arena_id}: {action} refused: {error.detail}")
+            else:
+                messages.success(request, f"Arena {arena_id}: now {arena.status}.")
+
+    @admin.action(description="Activate the selected arenas", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Arena]) -> None:
+        self._act(request, queryset, "activate")
+
+    @admin.action(description="Start settling the selected arenas", permissions=["change"])
+    def settle(self, request: HttpRequest, queryset: QuerySet[Arena]) -> None:
+        self._act(request, queryset, "settle")
+
+    @admin.action(description="Archive the selected arenas", permissions=["change"])
+    def archive(self, request: HttpRequest, queryset: QuerySet[Arena]) -> None:
+        self._act(request, queryset, "archive")
+
+
+# --- the log and what agents produced ---------------------------------------------------------
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    """The audit trail. Filtered to one arena (`?arena__id__exact=`), in seq order;
+    otherwise newest first."""
+
+    list_display = ["seq", "type", "actor", "timestamp", "arena"]
+    list_filter = ["type"]
+    search_fields = ["actor", "arena__id"]
+    fields = ["arena", "seq", "type", "timestamp", "actor", "data_json"]
+    readonly_fields = ["data_json"]
+    list_select_related = ["arena"]
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return ["seq"] if "arena__id__exact" in request.GET else ["-id"]
+
+    @admin.display(description="Fields")
+    def data_json(self, event: Event) -> str:
+        return pretty_json(event.data)
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(ReadOnlyAdmin):
+    list_display = ["title", "kind", "agent", "arena", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["title", "agent__agent_id", "arena__id"]
+    fields = ["id", "arena", "agent", "kind", "title", "metadata_json", "content_preview"]
+    readonly_fields = ["metadata_json", "content_preview"]
+    list_select_related = ["arena", "agent"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Artifact]:
+        return super().get_queryset(request).defer("content")
+
+    @admin.display(description="Metadata")
+    def metadata_json(self, artifact: Artifact) -> str:
+        return pretty_json(artifact.metadata)
+
+    @admin.display(description="Content")
+    def content_preview(self, artifact: Artifact) -> str:
+        return pretty_json(artifact.content)
+
+
+@admin.register(Fact)
+class FactAdmin(ReadOnlyAdmin):
+    list_display = ["short_content", "source_agent", "confidence", "arena", "created_at"]
+    list_filter = [("settled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["content", "source_agent__agent_id", "arena__id"]
+    fields = [
+        "id",
+        "arena",
+        "source_agent",
+        "content",
+        "confidence",
+        "tags",
+        "created_at",
+        "settled_at",
+    ]
+    list_select_related = ["arena", "source_agent"]
+
+    @admin.display(description="Content")
+    def short_content(self, fact: Fact) -> str:
+        return preview(fact.content, 80)

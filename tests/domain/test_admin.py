@@ -1,0 +1,347 @@
+"""The admin, through Django's test client as a superuser (SPEC §5): every write goes
+through the domain, refusals are reported, and the event log cannot be edited."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from arenas import agents
+from arenas.models import Agent, AgentToken, Arena, Event, Participant
+
+from .helpers import assert_replay_matches, event_types
+
+TOKEN_RE = re.compile(r"aa_[A-Za-z0-9_-]{40,}")
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def inline_management(prefix: str, forms: int) -> dict[str, str]:
+    """The management form of an inline formset, which every change-page POST carries."""
+    return {
+        f"{prefix}-TOTAL_FORMS": str(forms),
+        f"{prefix}-INITIAL_FORMS": str(forms),
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+    }
+
+
+def change_arena(client, arena_id, goal: str):
+    forms = Participant.objects.filter(arena_id=arena_id).count()
+    return client.post(
+        reverse("admin:arenas_arena_change", args=[arena_id]),
+        {"goal": goal, **inline_management("participants", forms)},
+    )
+
+
+def run_action(client, model: str, action: str, ids) -> list[str]:
+    response = client.post(
+        reverse(f"admin:arenas_{model}_changelist"),
+        {"action": action, ACTION_CHECKBOX_NAME: [str(i) for i in ids]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return messages_of(response)
+
+
+# --- agents and tokens ---------------------------------------------------------------------
+
+
+def test_adding_an_agent_shows_its_token_once(admin_client):
+    response = admin_client.post(
+        reverse("admin:arenas_agent_add"),
+        {"agent_id": "researcher", "display_name": "Research bot", "owner": ""},
+        follow=True,
+    )
+    assert response.status_code == 200
+    tokens = TOKEN_RE.findall(" ".join(messages_of(response)))
+    assert len(tokens) == 1
+    assert agents.authenticate(tokens[0]).agent_id == "researcher"
+    assert Agent.objects.get().display_name == "Research bot"
+
+    again = admin_client.get(reverse("admin:arenas_agent_change", args=["researcher"]))
+    assert tokens[0] not in again.content.decode()
+    assert AgentToken.objects.get().digest not in again.content.decode()
+
+
+@pytest.mark.parametrize("agent_id", ["Not Valid", "-dash", "x" * 65])
+def test_adding_an_agent_with_a_bad_id_shows_the_form_again(admin_client, agent_id):
+    response = admin_client.post(
+        reverse("admin:arenas_agent_add"), {"agent_id": agent_id, "display_name": ""}
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert not Agent.objects.exists()
+
+
+def test_adding_an_agent_that_exists_is_refused(admin_client, make_agent):
+    make_agent("researcher")
+    response = admin_client.post(
+        reverse("admin:arenas_agent_add"), {"agent_id": "researcher", "display_name": "Other"}
+    )
+    assert response.status_code == 200
+    assert "agent_id" in response.context["adminform"].form.errors
+    assert AgentToken.objects.count() == 1
+
+
+def test_the_issue_action_gives_each_agent_a_further_token(admin_client, make_agent):
+    _, first = make_agent("alice")
+    make_agent("bob")
+    shown = run_action(admin_client, "agent", "issue_tokens", ["bob", "alice"])
+    tokens = [TOKEN_RE.search(message).group() for message in shown]
+    assert [agents.authenticate(t).agent_id for t in tokens] == ["alice", "bob"]
+    assert agents.authenticate(first).agent_id == "alice"
+
+
+def test_the_revoke_action_stops_a_token_and_digests_are_never_shown(admin_client, make_agent):
+    _, kept = make_agent("alice")
+    _, revoked = make_agent("alice")
+    record = AgentToken.objects.get(digest=agents.digest(revoked))
+
+    shown = run_action(admin_client, "agenttoken", "revoke", [record.pk])
+
+    assert shown == ["Revoked 1 token(s)."]
+    assert agents.authenticate(revoked) is None
+    assert agents.authenticate(kept).agent_id == "alice"
+    pages = [
+        admin_client.get(reverse("admin:arenas_agenttoken_changelist")),
+        admin_client.get(reverse("admin:arenas_agenttoken_change", args=[record.pk])),
+        admin_client.get(reverse("admin:arenas_agent_change", args=["alice"])),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        for digest in AgentToken.objects.values_list("digest", flat=True):
+            assert digest not in page.content.decode()
+    assert admin_client.get(reverse("admin:arenas_agenttoken_add")).status_code == 403
+
+
+def test_editing_an_agent_goes_through_the_domain(admin_client, make_agent):
+    _, token = make_agent("alice")
+    response = admin_client.post(
+        reverse("admin:arenas_agent_change", args=["alice"]),
+        {"display_name": "Alice 🤖", "owner": "", **inline_management("tokens", 1)},
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    agent = Agent.objects.get()
+    assert (agent.display_name, agent.is_active) == ("Alice 🤖", False)
+    assert agents.authenticate(token) is None
+
+
+def test_agents_cannot_be_deleted(admin_client, make_agent):
+    make_agent("alice")
+    response = admin_client.post(
+        reverse("admin:arenas_agent_delete", args=["alice"]), {"post": "yes"}
+    )
+    assert response.status_code == 403
+    assert Agent.objects.filter(pk="alice").exists()
+
+
+# --- arenas ----------------------------------------------------------------------------------
+
+
+def add_arena(client, **fields):
+    data = {"goal": "Map the coastline", "strategy": "peer", "total_steps": "5", "coordinator": ""}
+    data.update(fields)
+    return client.post(reverse("admin:arenas_arena_add"), data)
+
+
+def test_adding_an_arena_creates_it_through_the_manager(admin_client, make_agent):
+    make_agent("alice")
+    response = add_arena(admin_client, coordinator="alice", goal=" Map the coastline 🌊 ")
+
+    arena = Arena.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:arenas_arena_changelist")
+    assert (arena.goal, arena.total_steps, arena.created_by_id) == (
+        " Map the coastline 🌊 ",
+        5,
+        "alice",
+    )
+    assert event_types(arena.pk) == ["arena_created", "agent_joined"]
+    assert Event.objects.get(arena=arena, seq=2).data == {
+        "agent_id": "alice",
+        "role": "coordinator",
+    }
+    assert_replay_matches(arena.pk)
+
+
+def test_an_arena_added_without_a_coordinator_has_no_creator(admin_client):
+    assert add_arena(admin_client).status_code == 302
+    arena = Arena.objects.get()
+    assert arena.created_by is None
+    assert [(e.type, e.actor) for e in Event.objects.filter(arena=arena)] == [
+        ("arena_created", None)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"total_steps": "4294967296"}, "total_steps"),
+        ({"total_steps": "-1"}, "total_steps"),
+        ({"goal": "🧪" * 4001}, "goal"),
+        ({"goal": "   "}, "goal"),
+        ({"strategy": "swarm"}, "strategy"),
+    ],
+)
+def test_adding_an_arena_with_bad_values_shows_the_form_again(admin_client, fields, field):
+    response = add_arena(admin_client, **fields)
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not Arena.objects.exists()
+
+
+def test_the_lifecycle_actions_walk_an_arena_to_archived(admin_client, make_arena):
+    arena_id = make_arena()
+    for action, status in (("activate", "active"), ("settle", "settling"), ("archive", "archived")):
+        shown = run_action(admin_client, "arena", action, [arena_id])
+        assert shown == [f"Arena {arena_id}: now {status}."]
+        assert Arena.objects.get(pk=arena_id).status == status
+    changes = Event.objects.filter(arena_id=arena_id, type__in=["status_changed", "arena_settled"])
+    assert {e.actor for e in changes} == {"staff:admin"}
+    assert Arena.objects.get(pk=arena_id).settle_report is not None
+    assert_replay_matches(arena_id)
+
+
+def test_a_refused_action_is_reported_per_arena_and_changes_nothing(admin_client, make_arena):
+    created = make_arena()
+    active = make_arena(status="active")
+    before = event_types(active)
+
+    shown = run_action(admin_client, "arena", "activate", [created, active])
+
+    assert f"Arena {created}: now active." in shown
+    refusal = [m for m in shown if str(active) in m]
+    assert refusal == [
+        f"Arena {active}: activate refused: An arena cannot go from 'active' to 'active'."
+    ]
+    assert event_types(active) == before
+    archive = run_action(admin_client, "arena", "archive", [active])
+    assert archive == [
+        f"Arena {active}: archive refused: An arena cannot go from 'active' to 'archived'."
+    ]
+    assert Arena.objects.get(pk=active).status == "active"
+
+
+def test_editing_the_goal_goes_through_the_handle(admin_client, make_arena):
+    arena_id = make_arena(status="active")
+    url = reverse("admin:arenas_arena_change", args=[arena_id])
+    assert admin_client.get(url).status_code == 200
+    response = change_arena(admin_client, arena_id, "Steered goal ✍️")
+    assert response.status_code == 302
+    event = Event.objects.filter(arena_id=arena_id).last()
+    assert (event.type, event.actor, event.data) == (
+        "goal_updated",
+        "staff:admin",
+        {"new_goal": "Steered goal ✍️"},
+    )
+    assert Arena.objects.get(pk=arena_id).goal == "Steered goal ✍️"
+
+
+def test_saving_an_unchanged_arena_appends_nothing(admin_client, make_arena):
+    arena_id = make_arena()
+    before = event_types(arena_id)
+    assert change_arena(admin_client, arena_id, "Find the answer").status_code == 302
+    assert event_types(arena_id) == before
+
+
+def test_the_goal_of_a_settling_arena_cannot_be_edited(admin_client, make_arena):
+    arena_id = make_arena(status="settling")
+    url = reverse("admin:arenas_arena_change", args=[arena_id])
+    assert "goal" not in admin_client.get(url).context["adminform"].form.fields
+    assert change_arena(admin_client, arena_id, "Too late").status_code == 302
+    assert Arena.objects.get(pk=arena_id).goal == "Find the answer"
+    assert "goal_updated" not in event_types(arena_id)
+
+
+def test_arenas_cannot_be_deleted(admin_client, make_arena):
+    arena_id = make_arena()
+    response = admin_client.post(
+        reverse("admin:arenas_arena_delete", args=[arena_id]), {"post": "yes"}
+    )
+    assert response.status_code == 403
+    assert Arena.objects.filter(pk=arena_id).exists()
+    shown = admin_client.get(reverse("admin:arenas_arena_changelist"))
+    assert "delete_selected" not in shown.content.decode()
+
+
+def test_the_arena_list_shows_status_progress_and_participants(admin_client, make_arena, manager):
+    arena_id = make_arena(status="active", participants=[{"agent_id": "bob", "role": "worker"}])
+    manager.handle(arena_id, "bob").complete_step(1)
+    page = admin_client.get(reverse("admin:arenas_arena_changelist")).content.decode()
+    assert "1 / 10 (10%)" in page
+    row = admin_client.get(reverse("admin:arenas_arena_changelist")).context["cl"].result_list[0]
+    assert (row.status, row.current_participants) == ("active", 2)
+
+
+def test_arenas_are_found_by_goal_and_by_id(admin_client, make_arena):
+    wanted = make_arena(goal="Chart the Mariana trench")
+    other = make_arena(goal="Something else")
+    url = reverse("admin:arenas_arena_changelist")
+    for term in ("mariana", str(wanted), str(wanted)[:8]):
+        found = admin_client.get(url, {"q": term}).context["cl"].result_list
+        assert [a.pk for a in found] == [wanted], term
+    assert [
+        a.pk for a in admin_client.get(url, {"status__exact": "created"}).context["cl"].result_list
+    ] != []
+    assert other != wanted
+
+
+def test_the_arena_page_shows_participants_and_links_its_events(admin_client, make_arena):
+    arena_id = make_arena(participants=[{"agent_id": "bob", "role": "observer"}])
+    page = admin_client.get(reverse("admin:arenas_arena_change", args=[arena_id]))
+    assert page.status_code == 200
+    inline = page.context["inline_admin_formsets"][0]
+    assert [form.original.agent_id for form in inline] == ["alice", "bob"]
+    events_url = reverse("admin:arenas_event_changelist") + f"?arena__id__exact={arena_id}"
+    assert events_url in page.content.decode()
+    listed = admin_client.get(events_url).context["cl"].result_list
+    assert [e.seq for e in listed] == [1, 2, 3]
+
+
+# --- the event log, artifacts and facts ---------------------------------------------------------
+
+
+def test_the_event_log_is_read_only_even_for_a_superuser(admin_client, make_arena):
+    arena_id = make_arena()
+    event = Event.objects.get(arena_id=arena_id, seq=1)
+    change = reverse("admin:arenas_event_change", args=[event.pk])
+
+    assert admin_client.get(reverse("admin:arenas_event_changelist")).status_code == 200
+    assert admin_client.get(change).status_code == 200
+    assert admin_client.get(reverse("admin:arenas_event_add")).status_code == 403
+    assert admin_client.post(reverse("admin:arenas_event_add"), {"seq": 9}).status_code == 403
+    assert admin_client.post(change, {"type": "goal_updated", "seq": 1}).status_code == 403
+    delete = reverse("admin:arenas_event_delete", args=[event.pk])
+    assert admin_client.get(delete).status_code == 403
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = admin_client.post(
+        reverse("admin:arenas_event_changelist"),
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [event.pk], "post": "yes"},
+    )
+    assert bulk.status_code in (200, 302)
+    assert Event.objects.get(pk=event.pk).type == "arena_created"
+    assert Event.objects.filter(arena_id=arena_id).count() == 2
+
+
+def test_artifacts_and_facts_are_viewable_and_read_only(admin_client, make_arena, manager):
+    arena_id = make_arena(status="active")
+    alice = manager.handle(arena_id, "alice")
+    artifact = alice.publish_artifact("code", "main.py", "print('<b>hi</b>')", {"lines": 1})
+    fact = alice.share_fact("<i>escaped</i> fact", 0.5, ["t"])
+    for model, obj in (("artifact", artifact), ("fact", fact)):
+        assert admin_client.get(reverse(f"admin:arenas_{model}_changelist")).status_code == 200
+        page = admin_client.get(reverse(f"admin:arenas_{model}_change", args=[obj.pk]))
+        assert page.status_code == 200
+        assert (
+            "<b>hi</b>" not in page.content.decode() and "<i>escaped" not in page.content.decode()
+        )
+        assert admin_client.get(reverse(f"admin:arenas_{model}_add")).status_code == 403
+        delete = reverse(f"admin:arenas_{model}_delete", args=[obj.pk])
+        assert admin_client.post(delete, {"post": "yes"}).status_code == 403
