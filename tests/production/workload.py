@@ -45,7 +45,7 @@ def run_threads(bodies: list[Callable[[], None]]) -> None:
         try:
             start.wait()
             body()
-        except BaseException as error:  # noqa: BLE001 - reported to the test below
+        except BaseException as error:
             failures.append(error)
 
     threads = [threading.Thread(target=run, args=(body,), daemon=True) for body in bodies]

@@ -1,0 +1,63 @@
+"""Servers and agents for the production tests.
+
+`start_server` starts Daphne processes over the test's fresh database (`live_db`) and stops
+them at the end; every process of one test shares a channel-layer prefix of its own, so
+parallel runs on one Redis never hear each other. Agent throttling is off: these tests send
+thousands of requests on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.support.liveserver import Database, LiveServer
+
+from .client import ApiAgent
+
+WORKERS = ["worker-a", "worker-b", "worker-c", "worker-d"]
+
+
+@pytest.fixture
+def start_server(live_db: Database, tmp_path) -> Iterator[Callable[..., LiveServer]]:
+    """start_server(redis_url=<REDIS_URL or None>, **env) -> a started LiveServer."""
+    prefix = f"h6{uuid.uuid4().hex[:8]}"
+    servers: list[LiveServer] = []
+
+    def start(redis_url: str | None = os.environ.get("REDIS_URL") or None, **env: str):
+        server = LiveServer(
+            live_db,
+            redis_url=redis_url,
+            extra_env={"ALEPH_AGENT_THROTTLE_RATE": "off", "ALEPH_CHANNEL_PREFIX": prefix, **env},
+            log_path=tmp_path / f"daphne-{len(servers)}.log",
+        )
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def tokens(live_db: Database) -> dict[str, str]:
+    """Bearer tokens of `lead` (who creates arenas) and the WORKERS, made by create_agent."""
+    return {agent_id: live_db.create_agent(agent_id) for agent_id in ["lead", *WORKERS]}
+
+
+@pytest.fixture
+def connect_agent() -> Iterator[Callable[[LiveServer, str], ApiAgent]]:
+    """connect_agent(server, token) -> an ApiAgent, closed at the end of the test."""
+    agents: list[ApiAgent] = []
+
+    def make(server: LiveServer, token: str) -> ApiAgent:
+        agent = ApiAgent(server, token)
+        agents.append(agent)
+        return agent
+
+    yield make
+    for agent in agents:
+        agent.close()

@@ -1,0 +1,117 @@
+"""The channel layer in production: several Daphne processes share one live feed through
+Redis, and Redis going away costs no write (issue 6, SPEC §3).
+
+The hub's catch-up poll is set to an hour in these tests, so every live event a feed
+receives came through the Redis doorbell, not from a poll of the database.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from tests.conftest import skip_or_fail
+from tests.support.liveserver import free_port
+
+from .client import feed, receive_events
+
+pytestmark = [pytest.mark.e2e, pytest.mark.redis]
+
+DOORBELLS_ONLY = {"ALEPH_LIVE_POLL_SECONDS": "3600"}
+
+
+class PrivateRedis:
+    """A redis-server of this test alone, on a free port, that can be killed and restarted
+    on the same port."""
+
+    def __init__(self, executable: str) -> None:
+        self.executable = executable
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.process = subprocess.Popen(
+            [self.executable, "--bind", "127.0.0.1", "--port", str(self.port)]
+            + ["--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.ping()
+                client.close()
+                return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def private_redis(redis_url: str) -> Iterator[PrivateRedis]:
+    executable = shutil.which("redis-server")
+    if executable is None:
+        skip_or_fail("needs redis-server on PATH to stop and restart Redis")
+    server = PrivateRedis(executable)
+    server.start()
+    yield server
+    server.kill()
+
+
+def test_several_processes_share_one_live_feed(redis_url, start_server, tokens, connect_agent):
+    first = start_server(**DOORBELLS_ONLY)
+    second = start_server(**DOORBELLS_ONLY)
+    arena_id = connect_agent(first, tokens["lead"]).create_active_arena(20, ["worker-a"])
+    writers = [connect_agent(server, tokens["worker-a"]) for server in (first, second)]
+
+    with (
+        feed(first, tokens["worker-a"], arena_id) as on_first,
+        feed(second, tokens["worker-a"], arena_id) as on_second,
+    ):
+        acknowledged = [
+            writers[step % 2].complete_step(arena_id, step).json()["event"] for step in range(1, 11)
+        ]
+        assert receive_events(on_first, 10) == acknowledged
+        assert receive_events(on_second, 10) == acknowledged
+
+
+def test_writes_succeed_while_redis_is_down_and_feeds_catch_up_when_it_returns(
+    private_redis, start_server, tokens, connect_agent
+):
+    server = start_server(redis_url=private_redis.url, **DOORBELLS_ONLY)
+    lead = connect_agent(server, tokens["lead"])
+    worker = connect_agent(server, tokens["worker-a"])
+    arena_id = lead.create_active_arena(20, ["worker-a"])
+    with feed(server, tokens["worker-a"], arena_id) as websocket:
+        before = worker.complete_step(arena_id, 1)
+        assert before.status_code == 201
+        [seen] = receive_events(websocket, 1)
+        assert seen == before.json()["event"]
+
+    private_redis.kill()
+    during = [worker.complete_step(arena_id, step) for step in range(2, 12)]
+    assert [r.status_code for r in during] == [201] * 10
+    written = [r.json()["event"] for r in during]
+    assert [e for e in lead.events(arena_id) if e["seq"] > seen["seq"]] == written
+
+    private_redis.start()
+    with feed(server, tokens["worker-a"], arena_id, after=seen["seq"]) as websocket:
+        assert receive_events(websocket, 10) == written
+        after = worker.complete_step(arena_id, 12)
+        assert after.status_code == 201
+        assert receive_events(websocket, 1) == [after.json()["event"]]
