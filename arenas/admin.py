@@ -11,13 +11,16 @@ their goal changed by `ArenaHandle.update_goal` and their lifecycle moved by
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from . import agents, lifecycle
@@ -322,6 +325,19 @@ class ParticipantInline(ReadOnlyInline):
     ordering = ["agent_id"]
 
 
+ACTION_LABELS = {"activate": "Activate", "settle": "Start settling", "archive": "Archive"}
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The lifecycle action names an arena in `status` may take (zero or one)."""
+    targets = lifecycle.allowed_transitions(status)
+    return [action for action, to in lifecycle.ACTIONS.items() if to in targets]
+
+
+def _ids(queryset: QuerySet[Arena]) -> list[Any]:
+    return list(queryset.order_by("id").values_list("id", flat=True))
+
+
 ARENA_READONLY = [
     "id",
     "status",
@@ -363,6 +379,9 @@ class ArenaAdmin(DomainWriteAdmin):
     inlines = [ParticipantInline]
     actions = ["activate", "settle", "archive"]
     add_fieldsets = [(None, {"fields": ["goal", "strategy", "total_steps", "coordinator"]})]
+
+    class Media:
+        css = {"all": ["admin-arenas/lifecycle.css"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Arena]:
         return (
@@ -443,12 +462,10 @@ class ArenaAdmin(DomainWriteAdmin):
 
     @admin.display(description="Allowed transitions")
     def allowed_transitions(self, arena: Arena) -> str:
-        targets = lifecycle.allowed_transitions(arena.status)
         return (
             ", ".join(
-                f"{action} (→ {Status(to).label})"
-                for action, to in lifecycle.ACTIONS.items()
-                if to in targets
+                f"{action} (→ {Status(lifecycle.ACTIONS[action]).label})"
+                for action in allowed_actions(arena.status)
             )
             or "none: the arena is archived"
         )
@@ -458,11 +475,42 @@ class ArenaAdmin(DomainWriteAdmin):
         url = reverse("admin:arenas_event_changelist") + f"?arena__id__exact={arena.pk}"
         return format_html('<a href="{}">The {} events of this arena</a>', url, arena.last_seq)
 
-    def _act(self, request: HttpRequest, queryset: QuerySet[Arena], action: str) -> None:
-        """Run one lifecycle action on each selected arena, reporting each outcome."""
+    def get_urls(self) -> list:
+        lifecycle_url = path(
+            "<path:object_id>/lifecycle/<str:action>/",
+            self.admin_site.admin_view(self.lifecycle_view),
+            name="arenas_arena_lifecycle",
+        )
+        return [lifecycle_url, *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        arena = self.get_object(request, object_id)
+        buttons = []
+        if arena is not None and self.has_change_permission(request, arena):
+            buttons = [(action, ACTION_LABELS[action]) for action in allowed_actions(arena.status)]
+        extra_context = {**(extra_context or {}), "lifecycle_buttons": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def lifecycle_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        """The change page's lifecycle buttons: one action on one arena, then back."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        self._act(request, [object_id], action)
+        return redirect("admin:arenas_arena_change", object_id)
+
+    def _act(self, request: HttpRequest, arena_ids: Iterable[Any], action: str) -> None:
+        """Run one lifecycle action on each arena, reporting each outcome as a message."""
         manager = ArenaManager()
         username = request.user.get_username()
-        for arena_id in queryset.order_by("id").values_list("id", flat=True):
+        for arena_id in arena_ids:
             try:
                 arena = manager.staff_handle(arena_id, username).act(action)
             except DomainError as error:
@@ -472,15 +520,15 @@ class ArenaAdmin(DomainWriteAdmin):
 
     @admin.action(description="Activate the selected arenas", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Arena]) -> None:
-        self._act(request, queryset, "activate")
+        self._act(request, _ids(queryset), "activate")
 
     @admin.action(description="Start settling the selected arenas", permissions=["change"])
     def settle(self, request: HttpRequest, queryset: QuerySet[Arena]) -> None:
-        self._act(request, queryset, "settle")
+        self._act(request, _ids(queryset), "settle")
 
     @admin.action(description="Archive the selected arenas", permissions=["change"])
     def archive(self, request: HttpRequest, queryset: QuerySet[Arena]) -> None:
-        self._act(request, queryset, "archive")
+        self._act(request, _ids(queryset), "archive")
 
 
 # --- the log and what agents produced ---------------------------------------------------------

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
@@ -229,6 +230,47 @@ def test_a_refused_action_is_reported_per_arena_and_changes_nothing(admin_client
     assert Arena.objects.get(pk=active).status == "active"
 
 
+def test_the_change_page_offers_the_one_allowed_transition_as_a_button(admin_client, make_arena):
+    arena_id = make_arena()
+    change = reverse("admin:arenas_arena_change", args=[arena_id])
+    for action, status in (("activate", "active"), ("settle", "settling"), ("archive", "archived")):
+        page = admin_client.get(change)
+        assert [a for a, _ in page.context["lifecycle_buttons"]] == [action]
+        url = reverse("admin:arenas_arena_lifecycle", args=[arena_id, action])
+        assert url in page.content.decode()
+        response = admin_client.post(url, follow=True)
+        assert response.redirect_chain == [(change, 302)]
+        assert messages_of(response) == [f"Arena {arena_id}: now {status}."]
+    assert admin_client.get(change).context["lifecycle_buttons"] == []
+    assert Event.objects.filter(arena_id=arena_id).last().actor == "staff:admin"
+
+
+def test_a_stale_lifecycle_button_reports_the_refusal(admin_client, make_arena):
+    arena_id = make_arena(status="active")
+    before = event_types(arena_id)
+    url = reverse("admin:arenas_arena_lifecycle", args=[arena_id, "activate"])
+    response = admin_client.post(url, follow=True)
+    assert messages_of(response) == [
+        f"Arena {arena_id}: activate refused: An arena cannot go from 'active' to 'active'."
+    ]
+    assert event_types(arena_id) == before
+    assert admin_client.get(url).status_code == 405
+    unknown = reverse("admin:arenas_arena_lifecycle", args=[arena_id, "explode"])
+    assert "refused" in messages_of(admin_client.post(unknown, follow=True))[0]
+
+
+def test_lifecycle_buttons_need_a_staff_user_with_change_permission(client, make_arena):
+    arena_id = make_arena()
+    url = reverse("admin:arenas_arena_lifecycle", args=[arena_id, "activate"])
+    response = client.post(url)
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+    get_user_model().objects.create_user("viewer", password="pw", is_staff=True)
+    client.login(username="viewer", password="pw")
+    assert client.post(url).status_code == 403
+    assert Arena.objects.get(pk=arena_id).status == "created"
+
+
 def test_editing_the_goal_goes_through_the_handle(admin_client, make_arena):
     arena_id = make_arena(status="active")
     url = reverse("admin:arenas_arena_change", args=[arena_id])
@@ -242,6 +284,14 @@ def test_editing_the_goal_goes_through_the_handle(admin_client, make_arena):
         {"new_goal": "Steered goal ✍️"},
     )
     assert Arena.objects.get(pk=arena_id).goal == "Steered goal ✍️"
+
+
+def test_a_goal_the_domain_refuses_is_shown_on_the_form(admin_client, make_arena):
+    arena_id = make_arena()
+    response = change_arena(admin_client, arena_id, "  \n ")
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["goal"] == ["This field may not be blank."]
+    assert Arena.objects.get(pk=arena_id).goal == "Find the answer"
 
 
 def test_saving_an_unchanged_arena_appends_nothing(admin_client, make_arena):
