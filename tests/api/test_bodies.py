@@ -1,0 +1,259 @@
+"""Malformed input gets a clear 400/404/405/413/415 in the SPEC's error JSON, changes
+nothing, and never produces a 500 or an HTML page; text round-trips verbatim."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from arenas.manager import ArenaManager
+from arenas.models import Arena, Event
+from arenas.text import U32_MAX
+from tests.api.helpers import OPERATIONS, assert_error, fill, url
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(client_for):
+    return client_for("alice")
+
+
+def post_raw(client, path: str, body: bytes | str, content_type: str = "application/json"):
+    return client.generic("POST", path, body, content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"goal": "x",', None),
+        (b"{'goal': 'x'}", None),
+        (b'{"goal": NaN, "total_steps": 1}', None),
+        (b'{"goal": "x", "total_steps": Infinity}', None),
+        (b"\xff\xfe{}", None),
+        (b'{"goal": "caf\xe9"}', None),
+    ],
+)
+def test_a_body_that_is_not_json_is_invalid(alice, body, field):
+    response = post_raw(alice, url(), body)
+    assert_error(response, 400, "invalid")
+    assert Arena.objects.count() == 0
+
+
+@pytest.mark.parametrize("body", [b"[]", b'["goal"]', b'"goal"', b"42", b"null", b"true"])
+def test_a_json_value_that_is_not_an_object_is_invalid(alice, body):
+    response = post_raw(alice, url(), body)
+    body = assert_error(response, 400, "invalid")
+    assert "non_field_errors" in body["fields"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/xml", "multipart/form-data"],
+)
+def test_a_body_in_another_media_type_is_415(alice, content_type):
+    response = post_raw(alice, url(), b'{"goal": "x"}', content_type)
+    assert_error(response, 415, "unsupported_media_type")
+    assert Arena.objects.count() == 0
+
+
+def test_a_body_without_a_content_type_is_415(alice):
+    response = alice.generic("POST", url(), b'{"goal": "x"}', content_type="")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_json_with_a_charset_parameter_is_accepted(alice):
+    response = post_raw(alice, url(), b'{"goal": "x"}', "application/json; charset=utf-8")
+    assert response.status_code == 201
+
+
+@override_settings(ALEPH_MAX_BODY_BYTES=1000)
+def test_a_body_over_the_limit_is_413(alice):
+    response = alice.post(url(), {"goal": "x" * 2000}, format="json")
+    body = assert_error(response, 413, "payload_too_large")
+    assert "1000 bytes" in body["detail"]
+    assert Arena.objects.count() == 0
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=500)
+def test_djangos_own_upload_limit_is_413_too(alice):
+    response = alice.post(url(), {"goal": "x" * 1000}, format="json")
+    assert_error(response, 413, "payload_too_large")
+
+
+@override_settings(ALEPH_MAX_BODY_BYTES=1000)
+def test_a_patch_over_the_limit_is_413(alice, make_arena):
+    arena_id = make_arena()
+    response = alice.patch(url(arena_id), {"goal": "y" * 2000}, format="json")
+    assert_error(response, 413, "payload_too_large")
+    assert Arena.objects.get(pk=arena_id).goal == "Find the answer"
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"goal": 5}, "goal"),
+        ({"goal": ["x"]}, "goal"),
+        ({"goal": ""}, "goal"),
+        ({"goal": "   "}, "goal"),
+        ({"goal": "x" * 4001}, "goal"),
+        ({"goal": "nul\x00byte"}, "goal"),
+        ({}, "goal"),
+        ({"goal": "x", "total_steps": U32_MAX + 1}, "total_steps"),
+        ({"goal": "x", "total_steps": -1}, "total_steps"),
+        ({"goal": "x", "total_steps": 10**30}, "total_steps"),
+        ({"goal": "x", "total_steps": "3"}, "total_steps"),
+        ({"goal": "x", "total_steps": 3.0}, "total_steps"),
+        ({"goal": "x", "total_steps": True}, "total_steps"),
+        ({"goal": "x", "strategy": "chaos"}, "strategy"),
+        ({"goal": "x", "colour": "red"}, "colour"),
+        ({"goal": "x", "plan": [{"title": 7}]}, "plan[0].title"),
+        ({"goal": "x", "plan": [{"title": "a"}, {"depends_on": [2]}]}, "plan[1].depends_on"),
+        ({"goal": "x", "plan": [{"title": "a", "extra": 1}]}, "plan[0].extra"),
+        ({"goal": "x", "participants": [{"agent_id": "Bob!", "role": "worker"}]}, None),
+        ({"goal": "x", "participants": [{"agent_id": "ghost", "role": "worker"}]}, None),
+        ({"goal": "x", "participants": [{"agent_id": "bob", "role": "king"}]}, None),
+        (
+            {"goal": "x", "participants": [{"agent_id": "bob", "role": "worker", "can_merge": 1}]},
+            "participants[0].can_merge",
+        ),
+    ],
+)
+def test_invalid_arena_configs_are_400_naming_the_field(alice, make_agent, config, field):
+    make_agent("bob")
+    response = alice.post(url(), config, format="json")
+    body = assert_error(response, 400, "invalid")
+    assert body["fields"], body
+    if field is not None:
+        assert field in body["fields"], body
+    assert Arena.objects.count() == 0
+
+
+def test_a_lone_surrogate_is_invalid(alice):
+    response = post_raw(alice, url(), b'{"goal": "broken \\ud800 text"}')
+    assert_error(response, 400, "invalid")
+
+
+@pytest.mark.parametrize("step", [0, -1, U32_MAX + 1, 2**63, 10**40, 1.5, "1", None, [1]])
+def test_step_numbers_outside_u32_or_not_integers_are_400(client_for, make_arena, step):
+    arena_id = make_arena(status="active", total_steps=0)
+    response = client_for("alice").post(url(arena_id, "steps"), {"step": step}, format="json")
+    body = assert_error(response, 400, "invalid")
+    assert "step" in body["fields"]
+    assert not Event.objects.filter(type="step_completed").exists()
+
+
+@pytest.mark.parametrize(
+    "goal",
+    [
+        "  padded with spaces\t\n",
+        "emoji 🧪🚀 and a family 👨‍👩‍👧",
+        "combining e\u0301 and a\u030a",
+        "right-to-left: مرحبا بالعالم שלום",
+        "quotes ' \" ; DROP TABLE arenas_arena; --",
+        "<script>alert(1)</script>",
+        "🧪" * 4000,
+    ],
+)
+def test_text_round_trips_verbatim(alice, goal):
+    created = alice.post(url(), {"goal": goal}, format="json")
+    assert created.status_code == 201, created.json()
+    assert created.json()["goal"] == goal
+    assert alice.get(url(created.json()["id"])).json()["goal"] == goal
+
+
+def test_the_api_answers_json_whatever_accept_asks_for(alice):
+    response = alice.get("/api/me/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+
+
+def _all_paths(arena_id, artifact_id) -> list[tuple[str, str]]:
+    return [
+        (method, fill(t, id=arena_id, agent_id="alice", artifact_id=artifact_id))
+        for method, t in OPERATIONS
+    ]
+
+
+@pytest.mark.parametrize("slash", [True, False])
+def test_every_path_works_with_and_without_its_final_slash(client_for, make_arena, slash):
+    client = client_for("alice")
+    arena_id = make_arena(status="active")
+    artifact = client.post(
+        url(arena_id, "artifacts"), {"kind": "text", "title": "t", "content": "c"}, format="json"
+    ).json()
+    paths = [p for m, p in _all_paths(arena_id, artifact["id"]) if m == "get"]
+    paths += ["/api/health/", "/api/schema/", "/api/docs/"]
+    for path in paths:
+        target = path if slash else path.rstrip("/")
+        response = client.get(target)
+        assert response.status_code == 200, (target, response.status_code)
+    for action in ("settle", "archive"):
+        target = url(arena_id, action)
+        response = client.post(target if slash else target.rstrip("/"))
+        assert response.status_code == 200, (target, response.content)
+
+
+def test_writes_without_the_final_slash_are_applied_not_redirected(client_for, make_arena):
+    client = client_for("alice")
+    arena_id = make_arena(status="active", total_steps=3)
+    response = client.post(url(arena_id, "steps").rstrip("/"), {"step": 1}, format="json")
+    assert response.status_code == 201
+    response = client.delete(url(arena_id, "participants", "alice").rstrip("/"))
+    assert_error(response, 409, "last_coordinator")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize(
+    "path", ["/api/nowhere/", "/api/arenas/x/y/z/", "/api", "/api/arenas/a/steps/extra"]
+)
+def test_an_unknown_api_path_is_a_json_404(alice, path, debug):
+    with override_settings(DEBUG=debug):
+        response = alice.get(path)
+    assert_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("delete", "/api/arenas/"),
+        ("put", "/api/arenas/"),
+        ("post", "/api/me/"),
+        ("get", "/api/arenas/{id}/activate/"),
+        ("put", "/api/arenas/{id}/"),
+        ("get", "/api/arenas/{id}/progress/"),
+        ("patch", "/api/arenas/{id}/steps/"),
+    ],
+)
+def test_a_method_a_path_does_not_take_is_a_json_405(alice, make_arena, method, path):
+    arena_id = make_arena()
+    response = getattr(alice, method)(path.format(id=arena_id), {}, format="json")
+    assert_error(response, 405, "method_not_allowed")
+    assert response["Allow"]
+
+
+@pytest.mark.parametrize("arena_id", ["not-a-uuid", "1", str(uuid.uuid4()), "%00"])
+def test_an_arena_id_that_names_no_arena_is_404(alice, arena_id):
+    assert_error(alice.get(url(arena_id)), 404, "not_found")
+    response = alice.post(url(arena_id, "steps"), {"step": 1}, format="json")
+    assert_error(response, 404, "not_found")
+
+
+def test_an_unexpected_server_error_on_an_api_path_is_json(client_for, monkeypatch):
+    client = client_for("alice")
+
+    def broken(self, agent_id):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ArenaManager, "active_arenas_for", broken)
+    client.raise_request_exception = False
+    response = client.get("/api/me/")
+    assert_error(response, 500, "server_error")
+
+
+def test_a_disallowed_host_on_an_api_path_is_a_json_400():
+    response = APIClient().get("/api/health/", HTTP_HOST="evil.example")
+    assert_error(response, 400, "invalid")
