@@ -197,7 +197,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "arenas.dashboard.storage.ManifestOrFinderStorage"
         )
     },
 }
