@@ -17,6 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import router, transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
@@ -35,8 +36,10 @@ from .models import (
     Event,
     Fact,
     Participant,
+    Role,
     Status,
 )
+from .permissions import PERMISSIONS
 
 PREVIEW_CHARS = 10_000
 
@@ -125,6 +128,21 @@ class DomainWriteAdmin(admin.ModelAdmin):
         if not change:
             obj.pk = form.result.pk
         obj.refresh_from_db()
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Inline rows were written by their own `DomainForm.apply`; list what they added
+        for the admin's history message."""
+        formset.new_objects = [f.result for f in formset.forms if getattr(f, "result", None)]
+        formset.changed_objects = []
+        formset.deleted_objects = []
+
+    def render_change_form(self, request: HttpRequest, context: dict, *args, **kwargs):
+        # On a POST the page is shown again only because part of it was invalid: undo the
+        # domain writes its valid parts made (the admin's view runs in one transaction, and
+        # their announcements wait for its commit), so a POST applies all or nothing.
+        if request.method == "POST":
+            transaction.set_rollback(True, using=router.db_for_write(self.model))
+        return super().render_change_form(request, context, *args, **kwargs)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -307,22 +325,72 @@ class ArenaChangeForm(DomainForm):
         return handle.update_goal(self.cleaned_data["goal"])
 
 
-class ParticipantInline(ReadOnlyInline):
+def permission_override(name: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=name.replace("_", " "),
+        choices=[("", "role default"), ("true", "yes"), ("false", "no")],
+        coerce=lambda value: value == "true",
+        empty_value=None,
+        required=False,
+    )
+
+
+class ParticipantAddForm(DomainForm):
+    """A new row of the participants inline: the agent joins through
+    `ArenaHandle.add_participant`, with its role and any permission overrides."""
+
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.WORKER)
+    can_write_own_slot = permission_override("can_write_own_slot")
+    can_read_other_slots = permission_override("can_read_other_slots")
+    can_write_shared_memory = permission_override("can_write_shared_memory")
+    can_merge = permission_override("can_merge")
+    field_aliases = {"agent_id": "agent"}
+
+    class Meta:
+        model = Participant
+        fields = ["agent", "role", *PERMISSIONS]
+
+    def apply(self) -> Participant:
+        data = self.cleaned_data
+        overrides = {name: data[name] for name in PERMISSIONS if data.get(name) is not None}
+        handle = ArenaManager().staff_handle(self.instance.arena_id, self.staff_username)
+        return handle.add_participant(data["agent"].pk, data["role"], **overrides)
+
+
+class ParticipantInline(admin.TabularInline):
+    """Participants, current and past, read-only; while the arena's state allows it, new
+    rows add agents through the handle (removing is the agents' or the API's business)."""
+
     model = Participant
-    fields = [
-        "agent",
-        "role",
-        "can_write_own_slot",
-        "can_read_other_slots",
-        "can_write_shared_memory",
-        "can_merge",
-        "slot_status",
-        "current",
-        "joined_at",
-        "left_at",
-    ]
-    readonly_fields = fields
+    form = ParticipantAddForm
+    fields = ["agent", "role", *PERMISSIONS, "slot_status", "current", "joined_at", "left_at"]
+    readonly_fields = ["slot_status", "current", "joined_at", "left_at"]
     ordering = ["agent_id"]
+    extra = 0
+    can_delete = False
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.staff_username = request.user.get_username()
+        return formset
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "agent":
+            kwargs["queryset"] = Agent.objects.filter(is_active=True).order_by("agent_id")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return (
+            obj is not None
+            and lifecycle.allows(obj.status, Operation.ADD_PARTICIPANT)
+            and request.user.has_perm("arenas.change_arena")
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 ACTION_LABELS = {"activate": "Activate", "settle": "Start settling", "archive": "Archive"}

@@ -33,12 +33,15 @@ def inline_management(prefix: str, forms: int) -> dict[str, str]:
     }
 
 
-def change_arena(client, arena_id, goal: str):
-    forms = Participant.objects.filter(arena_id=arena_id).count()
-    return client.post(
-        reverse("admin:arenas_arena_change", args=[arena_id]),
-        {"goal": goal, **inline_management("participants", forms)},
-    )
+def change_arena(client, arena_id, goal: str, *new_participants: dict[str, str]):
+    """POST the arena's change page: the goal, and `new_participants` as new inline rows."""
+    existing = Participant.objects.filter(arena_id=arena_id).count()
+    data = {"goal": goal, **inline_management("participants", existing + len(new_participants))}
+    data["participants-INITIAL_FORMS"] = str(existing)
+    for index, row in enumerate(new_participants, start=existing):
+        data.update({f"participants-{index}-{name}": value for name, value in row.items()})
+        data[f"participants-{index}-arena"] = str(arena_id)
+    return client.post(reverse("admin:arenas_arena_change", args=[arena_id]), data)
 
 
 def run_action(client, model: str, action: str, ids) -> list[str]:
@@ -310,6 +313,67 @@ def test_the_goal_of_a_settling_arena_cannot_be_edited(admin_client, make_arena)
     assert "goal_updated" not in event_types(arena_id)
 
 
+def test_new_participant_rows_join_through_the_handle(admin_client, make_arena, make_agent):
+    arena_id = make_arena(status="active")
+    make_agent("bob")
+    make_agent("iso")
+    response = change_arena(
+        admin_client,
+        arena_id,
+        "Find the answer",
+        {"agent": "bob", "role": "observer", "can_write_own_slot": "true"},
+        {"agent": "iso", "role": "worker", "can_read_other_slots": "false"},
+    )
+    assert response.status_code == 302
+    bob = Participant.objects.get(arena_id=arena_id, agent_id="bob")
+    assert (bob.role, bob.can_write_own_slot, bob.can_write_shared_memory) == (
+        "observer",
+        True,
+        False,
+    )
+    iso = Participant.objects.get(arena_id=arena_id, agent_id="iso")
+    assert (iso.role, iso.can_read_other_slots, iso.can_write_own_slot) == ("worker", False, True)
+    joined = Event.objects.filter(arena_id=arena_id, type="agent_joined", actor="staff:admin")
+    assert [e.data for e in joined.order_by("seq")] == [
+        {"agent_id": "bob", "role": "observer"},
+        {"agent_id": "iso", "role": "worker"},
+    ]
+    assert_replay_matches(arena_id)
+
+
+def test_a_refused_row_undoes_the_whole_page(admin_client, make_arena, make_agent):
+    arena_id = make_arena(participants=[{"agent_id": "bob", "role": "worker"}])
+    make_agent("carol")
+    before = event_types(arena_id)
+
+    response = change_arena(
+        admin_client,
+        arena_id,
+        "A goal that must not stick",
+        {"agent": "carol", "role": "worker"},
+        {"agent": "bob", "role": "observer"},
+    )
+
+    assert response.status_code == 200
+    rows = response.context["inline_admin_formsets"][0].formset.forms
+    assert any("already a participant" in str(form.errors) for form in rows)
+    assert Arena.objects.get(pk=arena_id).goal == "Find the answer"
+    assert not Participant.objects.filter(arena_id=arena_id, agent_id="carol").exists()
+    assert event_types(arena_id) == before
+
+
+def test_a_settling_arena_takes_no_new_participants(admin_client, make_arena, make_agent):
+    arena_id = make_arena(status="settling")
+    make_agent("bob")
+    page = admin_client.get(reverse("admin:arenas_arena_change", args=[arena_id]))
+    assert not page.context["inline_admin_formsets"][0].has_add_permission
+    assert (
+        change_arena(admin_client, arena_id, "x", {"agent": "bob", "role": "worker"}).status_code
+        == 302
+    )
+    assert not Participant.objects.filter(arena_id=arena_id, agent_id="bob").exists()
+
+
 def test_arenas_cannot_be_deleted(admin_client, make_arena):
     arena_id = make_arena()
     response = admin_client.post(
@@ -348,7 +412,7 @@ def test_the_arena_page_shows_participants_and_links_its_events(admin_client, ma
     page = admin_client.get(reverse("admin:arenas_arena_change", args=[arena_id]))
     assert page.status_code == 200
     inline = page.context["inline_admin_formsets"][0]
-    assert [form.original.agent_id for form in inline] == ["alice", "bob"]
+    assert [form.original.agent_id for form in inline if form.original] == ["alice", "bob"]
     events_url = reverse("admin:arenas_event_changelist") + f"?arena__id__exact={arena_id}"
     assert events_url in page.content.decode()
     listed = admin_client.get(events_url).context["cl"].result_list
