@@ -51,10 +51,13 @@ async def frame(client: WebsocketCommunicator) -> dict[str, Any]:
     return await client.receive_json_from(timeout=WAIT)
 
 
-async def events_until(client: WebsocketCommunicator, last_seq: int) -> list[dict[str, Any]]:
-    """Every event frame up to and including `last_seq` (fails on any other frame)."""
+async def events_until(
+    client: WebsocketCommunicator, last_seq: int, after: int = 0
+) -> list[dict[str, Any]]:
+    """Every event frame after seq `after` up to and including `last_seq` (fails on any
+    other frame)."""
     received: list[dict[str, Any]] = []
-    while not received or received[-1]["seq"] < last_seq:
+    while (received[-1]["seq"] if received else after) < last_seq:
         message = await frame(client)
         assert message["type"] == "event", message
         received.append(message["event"])
