@@ -56,8 +56,8 @@ def pretty_json(value: Any) -> str:
     return format_html('<pre style="white-space: pre-wrap">{}</pre>', preview(text))
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable, never added, changed or deleted through the admin."""
+class ReadOnly:
+    """Viewable, never added, changed or deleted through the admin (also by superusers)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -69,18 +69,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
+
+
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class DomainForm(forms.ModelForm):
@@ -357,7 +352,7 @@ class ParticipantAddForm(DomainForm):
         return handle.add_participant(data["agent"].pk, data["role"], **overrides)
 
 
-class ParticipantInline(admin.TabularInline):
+class ParticipantInline(ReadOnlyInline):
     """Participants, current and past, read-only; while the arena's state allows it, new
     rows add agents through the handle (removing is the agents' or the API's business)."""
 
@@ -366,8 +361,6 @@ class ParticipantInline(admin.TabularInline):
     fields = ["agent", "role", *PERMISSIONS, "slot_status", "current", "joined_at", "left_at"]
     readonly_fields = ["slot_status", "current", "joined_at", "left_at"]
     ordering = ["agent_id"]
-    extra = 0
-    can_delete = False
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -385,12 +378,6 @@ class ParticipantInline(admin.TabularInline):
             and lifecycle.allows(obj.status, Operation.ADD_PARTICIPANT)
             and request.user.has_perm("arenas.change_arena")
         )
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 ACTION_LABELS = {"activate": "Activate", "settle": "Start settling", "archive": "Archive"}

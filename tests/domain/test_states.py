@@ -14,6 +14,7 @@ from .helpers import arena_row, assert_replay_matches, event_types
 
 STATES = ["created", "active", "settling", "archived"]
 ALL = set(STATES)
+AFTER_ACTIVE = {"active": [], "settling": ["settle"], "archived": ["settle", "archive"]}
 
 # (row of the table, the operation run by alice, the coordinator, or by peer, a worker)
 ROWS: list[tuple[str, set[str], Callable[[ArenaHandle, ArenaHandle, dict], Any]]] = [
@@ -61,25 +62,18 @@ def arena_in(make_arena, make_agent, manager):
     def make(status: str) -> tuple[Any, ArenaHandle, ArenaHandle]:
         make_agent("newcomer")
         arena_id = make_arena(
+            status="created" if status == "created" else "active",
             participants=[
                 {"agent_id": "peer", "role": "worker"},
                 {"agent_id": "spare", "role": "worker"},
-            ]
+            ],
         )
         alice = manager.handle(arena_id, "alice")
         peer = manager.handle(arena_id, "peer")
-        for action, reached in (
-            ("activate", "active"),
-            ("settle", "settling"),
-            ("archive", "archived"),
-        ):
-            if status == "created":
-                break
-            alice.act(action)
-            if reached == "active":
-                peer.publish_artifact("text", "Findings", "Some findings")
-            if status == reached:
-                break
+        if status != "created":
+            peer.publish_artifact("text", "Findings", "Some findings")
+            for action in AFTER_ACTIVE[status]:
+                alice.act(action)
         return arena_id, alice, peer
 
     return make
