@@ -17,40 +17,40 @@ ALL = set(STATES)
 AFTER_ACTIVE = {"active": [], "settling": ["settle"], "archived": ["settle", "archive"]}
 
 # (row of the table, the operation run by alice, the coordinator, or by peer, a worker)
-ROWS: list[tuple[str, set[str], Callable[[ArenaHandle, ArenaHandle, dict], Any]]] = [
-    ("read: detail", ALL, lambda alice, peer, ctx: peer.detail()),
-    ("read: aggregate", ALL, lambda alice, peer, ctx: peer.aggregate()),
-    ("read: events", ALL, lambda alice, peer, ctx: peer.events()),
-    ("read: participants", ALL, lambda alice, peer, ctx: peer.participants()),
-    ("read: steps", ALL, lambda alice, peer, ctx: peer.steps()),
-    ("read: artifacts", ALL, lambda alice, peer, ctx: list(peer.artifacts())),
-    ("read: facts", ALL, lambda alice, peer, ctx: list(peer.facts())),
+ROWS: list[tuple[str, set[str], Callable[[ArenaHandle, ArenaHandle], Any]]] = [
+    ("read: detail", ALL, lambda alice, peer: peer.detail()),
+    ("read: aggregate", ALL, lambda alice, peer: peer.aggregate()),
+    ("read: events", ALL, lambda alice, peer: peer.events()),
+    ("read: participants", ALL, lambda alice, peer: peer.participants()),
+    ("read: steps", ALL, lambda alice, peer: peer.steps()),
+    ("read: artifacts", ALL, lambda alice, peer: list(peer.artifacts())),
+    ("read: facts", ALL, lambda alice, peer: list(peer.facts())),
     (
         "add participant",
         {"created", "active"},
-        lambda alice, peer, ctx: alice.add_participant("newcomer", "worker"),
+        lambda alice, peer: alice.add_participant("newcomer", "worker"),
     ),
     (
         "remove participant",
         {"created", "active", "settling"},
-        lambda alice, peer, ctx: alice.remove_participant("spare"),
+        lambda alice, peer: alice.remove_participant("spare"),
     ),
-    ("leave", {"created", "active", "settling"}, lambda alice, peer, ctx: peer.leave()),
-    ("update goal", {"created", "active"}, lambda alice, peer, ctx: alice.update_goal("Next")),
-    ("complete step", {"active"}, lambda alice, peer, ctx: peer.complete_step(5)),
-    ("report progress", {"active"}, lambda alice, peer, ctx: peer.report_progress("busy")),
+    ("leave", {"created", "active", "settling"}, lambda alice, peer: peer.leave()),
+    ("update goal", {"created", "active"}, lambda alice, peer: alice.update_goal("Next")),
+    ("complete step", {"active"}, lambda alice, peer: peer.complete_step(5)),
+    ("report progress", {"active"}, lambda alice, peer: peer.report_progress("busy")),
     (
         "publish artifact",
         {"active"},
-        lambda alice, peer, ctx: peer.publish_artifact("code", "x.py", "print(1)"),
+        lambda alice, peer: peer.publish_artifact("code", "x.py", "print(1)"),
     ),
-    ("share fact", {"active"}, lambda alice, peer, ctx: peer.share_fact("A fact.")),
+    ("share fact", {"active"}, lambda alice, peer: peer.share_fact("A fact.")),
     (
         "post message",
         {"created", "active", "settling"},
-        lambda alice, peer, ctx: peer.post_message("Hi"),
+        lambda alice, peer: peer.post_message("Hi"),
     ),
-    ("merge", {"active", "settling"}, lambda alice, peer, ctx: alice.merge(["peer"], "All")),
+    ("merge", {"active", "settling"}, lambda alice, peer: alice.merge(["peer"], "All")),
 ]
 
 
@@ -89,7 +89,7 @@ def test_each_state_allows_exactly_its_row_of_the_table(
     types_before = event_types(arena_id)
 
     if status in allowed_in:
-        operation(alice, peer, {})
+        operation(alice, peer)
         if row.startswith("read"):
             assert arena_row(arena_id) == before
         else:
@@ -97,7 +97,7 @@ def test_each_state_allows_exactly_its_row_of_the_table(
     else:
         expected = ArenaArchived if status == "archived" else ArenaNotActive
         with pytest.raises(expected) as refused:
-            operation(alice, peer, {})
+            operation(alice, peer)
         assert refused.value.status == 409
         assert refused.value.code == (
             "arena_archived" if status == "archived" else "arena_not_active"
