@@ -43,14 +43,13 @@ class ArenaAggregate:
 
     @classmethod
     def of(cls, arena: Arena) -> ArenaAggregate:
-        """The stored aggregate of `arena`."""
-        participants = Participant.objects.filter(arena=arena, left_at__isnull=True).order_by(
-            "agent_id"
-        )
+        """The stored aggregate of `arena`. Agent ids are sorted in Python (code points), as
+        `replay` sorts them, whatever the database's collation."""
+        participants = Participant.objects.filter(arena=arena, left_at__isnull=True)
         return cls(
             completed_steps=arena.completed_steps,
             total_steps=arena.total_steps,
-            participants=tuple(participants.values_list("agent_id", flat=True)),
+            participants=tuple(sorted(participants.values_list("agent_id", flat=True))),
             status=arena.status,
             last_seq=arena.last_seq,
         )

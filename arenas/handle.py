@@ -174,9 +174,7 @@ class ArenaHandle:
         arena = Arena.objects.filter(pk=self.arena_id).first()
         if arena is None:
             raise NotFound("No such arena.")
-        current = list(
-            Participant.objects.filter(arena=arena, left_at__isnull=True).order_by("agent_id")
-        )
+        current = current_participants(arena.pk)
         if self.is_staff:
             me = None
         else:
@@ -201,11 +199,7 @@ class ArenaHandle:
     def participants(self) -> list[Participant]:
         """Current participants, sorted by agent id."""
         self._me()
-        return list(
-            Participant.objects.filter(arena_id=self.arena_id, left_at__isnull=True).order_by(
-                "agent_id"
-            )
-        )
+        return current_participants(self.arena_id)
 
     def steps(self, after: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int | None]:
         """The plan from step `after + 1`, at most `limit` steps, each with its completion,
@@ -439,10 +433,9 @@ class ArenaHandle:
         with self._write(Operation.MERGE, flag="can_merge") as (arena, me):
             title = text.text(title, "title", min_len=1, max_len=TITLE_MAX, blank=False)
             slots = _merge_sources(arena, sources)
-            merged = list(
-                Artifact.objects.filter(arena=arena, agent_id__in=slots).order_by(
-                    "agent_id", "created_at", "id"
-                )
+            merged = sorted(
+                Artifact.objects.filter(arena=arena, agent_id__in=slots),
+                key=lambda a: (a.agent_id, a.created_at, a.id),
             )
             if not merged:
                 raise Invalid.field("sources", "The named slots hold no artifacts.")
@@ -522,6 +515,14 @@ class ArenaHandle:
 
 
 # --- helpers shared with the manager ------------------------------------------------------
+
+
+def current_participants(arena_id: Any) -> list[Participant]:
+    """The arena's current participants by agent id, in code point order: sorted here, not
+    by the database, whose collation (an `en_US` locale, ICU) may order punctuation
+    differently from the replayed aggregate."""
+    rows = Participant.objects.filter(arena_id=arena_id, left_at__isnull=True)
+    return sorted(rows, key=lambda p: p.agent_id)
 
 
 def join(

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from django.db import connection
 from django.utils import timezone
 
-from arenas.models import Arena, Artifact, Fact
+from arenas.models import Arena, Artifact, Fact, Participant
+
+from .helpers import assert_replay_matches
 
 
 def test_active_arenas_for_lists_current_unarchived_arenas_ascending(make_arena, manager):
@@ -129,3 +133,42 @@ def test_a_merge_orders_its_sources_by_slot_then_age(make_arena, manager):
     assert merged.metadata["sources"] == expected
     assert [a["id"] for a in merged.content["artifacts"]] == expected
     assert merged.metadata["slots"] == ["bob", "zed"]
+
+
+PUNCTUATED_IDS = ["ab", "a_c", "aa", "a0", "a.b", "a-b"]
+
+
+def _collate_agent_ids(collation: str) -> None:
+    """Give the participant and artifact tables' agent columns a collation that sorts
+    punctuation unlike code points, as a database created with an `en_US`-like locale does
+    (undone with the test's transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_collation WHERE collname = %s", [collation])
+        if cursor.fetchone() is None:
+            pytest.skip(f"PostgreSQL has no collation {collation!r}")
+        for model in (Participant, Artifact):
+            table = connection.ops.quote_name(model._meta.db_table)
+            cursor.execute(
+                f"ALTER TABLE {table} ALTER COLUMN agent_id TYPE varchar(64) "
+                f"COLLATE {connection.ops.quote_name(collation)}"
+            )
+
+
+def test_agent_ids_sort_by_code_point_whatever_the_database_collation(
+    postgres, make_arena, make_agent, manager
+):
+    _collate_agent_ids("en-x-icu")
+    arena_id = make_arena(status="active")
+    handle = manager.handle(arena_id, "alice")
+    for agent_id in PUNCTUATED_IDS:
+        make_agent(agent_id)
+        handle.add_participant(agent_id, "worker")
+        manager.handle(arena_id, agent_id).publish_artifact("text", agent_id, "x")
+    expected = sorted([*PUNCTUATED_IDS, "alice"])
+
+    assert [p.agent_id for p in handle.participants()] == expected
+    assert [p["agent_id"] for p in handle.detail()["participants"]] == expected
+    assert list(handle.aggregate().participants) == expected
+    assert_replay_matches(arena_id)
+    merged = handle.merge(PUNCTUATED_IDS, "All")
+    assert [a["agent_id"] for a in merged.content["artifacts"]] == sorted(PUNCTUATED_IDS)
