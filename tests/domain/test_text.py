@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from arenas.errors import Invalid
+from arenas.errors import Invalid, NotFound
 from arenas.models import Arena, Artifact, Event, Fact, Participant
 
 from .helpers import arena_row
@@ -175,3 +175,30 @@ def test_like_wildcards_in_a_search_match_only_themselves(active):
     assert [f.pk for f in alice.facts(q="' OR '1'='1")] == []
     assert {f.pk for f in alice.facts()} == {plain.pk, percent.pk, underscore.pk, quote.pk}
     assert list(alice.facts(tag="' OR 1=1 --")) == []
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_strings_as_ids_are_refused_or_not_found(make_agent, manager, active, hostile):
+    arena_id, alice, bob = active
+    before = arena_row(arena_id)
+    with pytest.raises(NotFound):
+        manager.handle(hostile, "alice")
+    with pytest.raises(NotFound):
+        manager.handle(arena_id, hostile)
+    with pytest.raises(NotFound):
+        alice.artifact(hostile)
+    for attempt in (
+        lambda: alice.add_participant(hostile, "worker"),
+        lambda: alice.add_participant("bob", hostile),
+        lambda: alice.remove_participant(hostile),
+        lambda: alice.merge([hostile], "t"),
+        lambda: alice.post_message("hi", to=hostile),
+        lambda: list(alice.artifacts(agent=hostile)),
+        lambda: manager.create(
+            {"goal": "g", "participants": [{"agent_id": hostile, "role": "worker"}]}
+        ),
+    ):
+        with pytest.raises(Invalid):
+            attempt()
+    assert manager.active_arenas_for(hostile) == []
+    assert arena_row(arena_id) == before
