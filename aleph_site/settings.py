@@ -155,12 +155,23 @@ CHANNEL_CONFIG = {
     "group_expiry": 86400,
 }
 if REDIS_URL:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 **CHANNEL_CONFIG,
-                "hosts": [REDIS_URL],
+                # A pooled connection to a Redis that restarted fails its next command: one
+                # immediate retry on a fresh connection instead of failing that websocket.
+                # A Redis that accepts no connection is given up on after 5 s.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "retry_on_error": [RedisConnectionError],
+                        "socket_connect_timeout": 5,
+                    }
+                ],
                 "prefix": os.environ.get("ALEPH_CHANNEL_PREFIX", "asgi"),
             },
         }

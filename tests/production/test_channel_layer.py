@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+from websockets.exceptions import WebSocketException
 
 from tests.conftest import skip_or_fail
 from tests.support.liveserver import free_port
@@ -73,6 +74,17 @@ def private_redis(redis_url: str) -> Iterator[PrivateRedis]:
     server.kill()
 
 
+def feed_during_outage(server, token: str, arena_id: str, after: int) -> list | None:
+    """What a client trying to reconnect while Redis is down gets: turned away (None), or
+    served everything after `after` from the log. Either way it must not leave the server's
+    Redis connections broken for the clients that come after it."""
+    try:
+        with feed(server, token, arena_id, after=after) as websocket:
+            return receive_events(websocket, 10)
+    except WebSocketException:
+        return None
+
+
 def test_several_processes_share_one_live_feed(redis_url, start_server, tokens, connect_agent):
     first = start_server(**DOORBELLS_ONLY)
     second = start_server(**DOORBELLS_ONLY)
@@ -108,6 +120,8 @@ def test_writes_succeed_while_redis_is_down_and_feeds_catch_up_when_it_returns(
     assert [r.status_code for r in during] == [201] * 10
     written = [r.json()["event"] for r in during]
     assert [e for e in lead.events(arena_id) if e["seq"] > seen["seq"]] == written
+
+    assert feed_during_outage(server, tokens["worker-a"], arena_id, seen["seq"]) in (None, written)
 
     private_redis.start()
     with feed(server, tokens["worker-a"], arena_id, after=seen["seq"]) as websocket:
