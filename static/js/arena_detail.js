@@ -131,14 +131,16 @@
     return item;
   }
 
-  function showEvent(e) {
+  function showEvent(e, arrived) {
     if (typeof e.seq !== "number" || e.seq <= lastSeq) return false;
     if (e.seq !== lastSeq + 1 && live) {
       live.drop();
       return false;
     }
     lastSeq = e.seq;
-    feed.prepend(eventItem(e));
+    const item = eventItem(e);
+    if (arrived) item.classList.add("event--new");
+    feed.prepend(item);
     while (feed.children.length > FEED_MAX) feed.lastElementChild.remove();
     document.getElementById("feed-empty").hidden = true;
     return true;
@@ -209,7 +211,7 @@
   }
 
   // --- start ----------------------------------------------------------------------------
-  for (const e of config.events) showEvent(e);
+  for (const e of config.events) showEvent(e, false);
 
   live = new window.Aleph.LiveSocket({
     path: () => "/ws/arenas/" + config.arenaId + "/?after=" + lastSeq,
@@ -218,7 +220,7 @@
       if (message.type === "snapshot") {
         scheduleRefresh();
       } else if (message.type === "event" && message.event) {
-        if (showEvent(message.event) && message.event.type !== "message_posted") {
+        if (showEvent(message.event, true) && message.event.type !== "message_posted") {
           scheduleRefresh();
         }
       }
