@@ -595,6 +595,7 @@ class EventAdmin(ReadOnlyAdmin):
     otherwise newest first."""
 
     list_display = ["seq", "type", "actor", "timestamp", "arena"]
+    show_full_result_count = False
     list_filter = ["type"]
     search_fields = ["actor", "arena__id"]
     fields = ["arena", "seq", "type", "timestamp", "actor", "data_json"]

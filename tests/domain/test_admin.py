@@ -123,6 +123,12 @@ def test_the_revoke_action_stops_a_token_and_digests_are_never_shown(admin_clien
         for digest in AgentToken.objects.values_list("digest", flat=True):
             assert digest not in page.content.decode()
     assert admin_client.get(reverse("admin:arenas_agenttoken_add")).status_code == 403
+    make_agent("bob")
+    agent_page = admin_client.get(reverse("admin:arenas_agent_change", args=["alice"]))
+    tokens_url = reverse("admin:arenas_agenttoken_changelist") + "?agent__agent_id__exact=alice"
+    assert tokens_url in agent_page.content.decode()
+    listed = admin_client.get(tokens_url).context["cl"].result_list
+    assert {t.agent_id for t in listed} == {"alice"} and len(listed) == 2
 
 
 def test_editing_an_agent_goes_through_the_domain(admin_client, make_agent):
