@@ -164,12 +164,15 @@ if REDIS_URL:
                 **CHANNEL_CONFIG,
                 # A pooled connection to a Redis that restarted fails its next command: one
                 # immediate retry on a fresh connection instead of failing that websocket.
-                # A Redis that accepts no connection is given up on after 5 s.
+                # A Redis that accepts no connection is given up on after 5 s. Reads wait
+                # 15 s: longer than channels_redis' 5 s blocking BZPOPMIN, which redis-py 8's
+                # default 5 s socket timeout would cut off, crashing idle consumers.
                 "hosts": [
                     {
                         "address": REDIS_URL,
                         "retry_on_error": [RedisConnectionError],
                         "socket_connect_timeout": 5,
+                        "socket_timeout": 15,
                     }
                 ],
                 "prefix": os.environ.get("ALEPH_CHANNEL_PREFIX", "asgi"),
