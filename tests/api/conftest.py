@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import quote
 
+import httpx
 import pytest
+import schemathesis
 from django.core.cache import cache
+from django.test import Client
 from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
 
@@ -61,3 +66,39 @@ def team(make_arena, client_for):
     )
     clients = {name: client_for(name) for name in ("alice", "bob", "olive", "iso", "eve")}
     return arena_id, clients
+
+
+@pytest.fixture(scope="session")
+def openapi():
+    """The API's own OpenAPI document, as schemathesis reads it."""
+    document = Client().get("/api/schema/?format=json").json()
+    return schemathesis.openapi.from_dict(document)
+
+
+@pytest.fixture(autouse=True)
+def responses_match_the_schema(openapi, monkeypatch):
+    """Every response an API test receives must be one the OpenAPI document describes:
+    its status, content type, headers and body (server errors excepted: a test that
+    provokes one checks it itself)."""
+    original = APIClient.request
+
+    def request(self, **environ):
+        response = original(self, **environ)
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        operation = openapi.find_operation_by_path(method, path)
+        if operation is not None and response.status_code < 500:
+            received = httpx.Response(
+                response.status_code,
+                headers=list(response.items()),
+                content=response.content,
+                request=httpx.Request(method, "http://testserver" + quote(path)),
+            )
+            received.elapsed = timedelta(0)
+            documented = operation.definition.raw["responses"].get(str(response.status_code))
+            assert documented is not None, (method, path, response.status_code)
+            for name, header in documented.get("headers", {}).items():
+                assert not header.get("required") or name in response, (method, path, name)
+            operation.validate_response(received)
+        return response
+
+    monkeypatch.setattr(APIClient, "request", request)
