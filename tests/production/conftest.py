@@ -42,10 +42,22 @@ def start_server(live_db: Database, tmp_path) -> Iterator[Callable[..., LiveServ
         server.stop()
 
 
+class Tokens(dict[str, str]):
+    """Bearer tokens by agent id; `create_agent` makes each agent the first time it is asked
+    for (an arena's participants must exist before the arena is created)."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__()
+        self.database = database
+
+    def __missing__(self, agent_id: str) -> str:
+        token = self[agent_id] = self.database.create_agent(agent_id)
+        return token
+
+
 @pytest.fixture
-def tokens(live_db: Database) -> dict[str, str]:
-    """Bearer tokens of `lead` (who creates arenas) and the WORKERS, made by create_agent."""
-    return {agent_id: live_db.create_agent(agent_id) for agent_id in ["lead", *WORKERS]}
+def tokens(live_db: Database) -> Tokens:
+    return Tokens(live_db)
 
 
 @pytest.fixture

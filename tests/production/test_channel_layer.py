@@ -88,8 +88,8 @@ def feed_during_outage(server, token: str, arena_id: str, after: int) -> list | 
 def test_several_processes_share_one_live_feed(redis_url, start_server, tokens, connect_agent):
     first = start_server(**DOORBELLS_ONLY)
     second = start_server(**DOORBELLS_ONLY)
-    arena_id = connect_agent(first, tokens["lead"]).create_active_arena(20, ["worker-a"])
     writers = [connect_agent(server, tokens["worker-a"]) for server in (first, second)]
+    arena_id = connect_agent(first, tokens["lead"]).create_active_arena(20, ["worker-a"])
 
     with (
         feed(first, tokens["worker-a"], arena_id) as on_first,

@@ -31,11 +31,11 @@ def test_acknowledged_step_completions_survive_sigkill_mid_stream(
     start_server, tokens, connect_agent, live_db
 ):
     server = start_server()
-    lead = connect_agent(server, tokens["lead"])
-    arena_ids = [lead.create_active_arena(CLIENTS * STEPS_PER_CLIENT, WORKERS) for _ in range(2)]
     writers = [
         connect_agent(server, tokens[WORKERS[client % len(WORKERS)]]) for client in range(CLIENTS)
     ]
+    lead = connect_agent(server, tokens["lead"])
+    arena_ids = [lead.create_active_arena(CLIENTS * STEPS_PER_CLIENT, WORKERS) for _ in range(2)]
     acknowledged: dict[tuple[str, int], int] = {}
     in_flight_at_kill: set[tuple[str, int]] = set()
     refused: list[tuple[int, str]] = []

@@ -39,10 +39,10 @@ def test_parallel_step_completions_over_http_on_one_arena_are_all_counted(
     start_server, tokens, connect_agent, live_db
 ):
     server = start_server()
+    writers = clients(server, tokens, connect_agent)
     arena_id = connect_agent(server, tokens["lead"]).create_active_arena(
         THREADS * PER_THREAD, WORKERS
     )
-    writers = clients(server, tokens, connect_agent)
     acknowledged: dict[int, int] = {}
     statuses: list[int] = []
 
@@ -70,8 +70,8 @@ def test_clients_racing_for_the_same_steps_get_one_201_and_409s(
     start_server, tokens, connect_agent
 ):
     server = start_server()
-    arena_id = connect_agent(server, tokens["lead"]).create_active_arena(PER_THREAD, WORKERS)
     writers = clients(server, tokens, connect_agent)
+    arena_id = connect_agent(server, tokens["lead"]).create_active_arena(PER_THREAD, WORKERS)
     outcomes: list[tuple[int, str | None]] = []
 
     def writer(thread: int):
@@ -100,9 +100,9 @@ def test_parallel_writers_over_http_on_several_arenas_neither_deadlock_nor_lose_
     start_server, tokens, connect_agent, live_db
 ):
     server = start_server(**pooled_on_postgresql())
+    writers = clients(server, tokens, connect_agent)
     lead = connect_agent(server, tokens["lead"])
     arena_ids = [lead.create_active_arena(THREADS * PER_THREAD, WORKERS) for _ in range(ARENAS)]
-    writers = clients(server, tokens, connect_agent)
     plan = spread()
     statuses: list[int] = []
 
