@@ -1,14 +1,19 @@
-"""JSON in, JSON out: the body size limit and the content negotiation of the agent API.
+"""JSON in, JSON out: the body size limit, the parser and the content negotiation of the
+agent API.
 
-Parsing itself is DRF's `JSONParser` (settings.REST_FRAMEWORK): malformed JSON and invalid
-UTF-8 become 400 `invalid`, another media type 415 `unsupported_media_type`.
+Malformed JSON, invalid UTF-8, NaN/Infinity and JSON nested too deeply for the parser
+become 400 `invalid`; another media type is 415 `unsupported_media_type` (DRF).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 
@@ -34,6 +39,17 @@ def read_body(request: Request) -> bytes:
     if len(body) > limit:
         raise too_large
     return body
+
+
+class StrictJSONParser(JSONParser):
+    """DRF's strict JSON parser, which also refuses JSON nested deeper than Python's
+    parser can follow (a RecursionError would otherwise be a 500)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the document is nested too deeply.") from None
 
 
 class JsonOnlyNegotiation(DefaultContentNegotiation):

@@ -188,12 +188,4 @@ def validated(serializer_class: type[InputSerializer], data: Any) -> dict[str, A
     """The validated body, or DRF's ValidationError (400 `invalid` with `fields`)."""
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
-    return _plain(serializer.validated_data)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
+    return dict(serializer.validated_data)

@@ -13,7 +13,6 @@ from typing import Any
 from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,7 +29,7 @@ from arenas.text import U32_MAX
 from . import schema
 from . import serializers as inputs
 from .authentication import BearerAuthentication, StaffSessionAuthentication, agent_of
-from .bodies import JsonOnlyNegotiation, read_body
+from .bodies import JsonOnlyNegotiation, StrictJSONParser, read_body
 from .idempotency import idempotent
 from .pagination import next_url, paginate_queryset, paginate_sorted, query_int, query_limit
 from .throttling import AgentRateThrottle
@@ -49,7 +48,7 @@ class ApiView(APIView):
     authentication_classes = [BearerAuthentication, StaffSessionAuthentication]
     permission_classes = [permissions.IsAuthenticated]
     throttle_classes = [AgentRateThrottle]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JsonOnlyNegotiation
 

@@ -257,3 +257,19 @@ def test_an_unexpected_server_error_on_an_api_path_is_json(client_for, monkeypat
 def test_a_disallowed_host_on_an_api_path_is_a_json_400():
     response = APIClient().get("/api/nowhere/", HTTP_HOST="evil.example")
     assert_error(response, 400, "invalid")
+
+
+@pytest.mark.parametrize("depth", [100_000, 5_000])
+def test_json_nested_deeper_than_the_parser_follows_is_invalid(alice, depth):
+    response = post_raw(alice, url(), "[" * depth + "]" * depth)
+    assert_error(response, 400, "invalid")
+    body = '{"goal": "x", "plan": ' + "[" * depth + "]" * depth + "}"
+    assert_error(post_raw(alice, url(), body), 400, "invalid")
+
+
+def test_structured_content_nested_too_deeply_is_invalid(client_for, make_arena):
+    arena_id = make_arena(status="active")
+    content = "[" * 900 + "]" * 900
+    body = '{"kind": "structured_data", "title": "deep", "content": ' + content + "}"
+    response = post_raw(client_for("alice"), url(arena_id, "artifacts"), body)
+    assert "content" in assert_error(response, 400, "invalid")["fields"]

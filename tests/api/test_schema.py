@@ -1,0 +1,90 @@
+"""The OpenAPI document and its interactive page: served to anyone, offline, and covering
+every operation with its security, errors and headers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from tests.api.helpers import OPERATIONS
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    response = Client().get("/api/schema/?format=json")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.mark.parametrize("path", ["/api/schema/?format=json", "/api/schema?format=json"])
+def test_the_schema_is_openapi_3_json_for_anyone(path):
+    response = Client().get(path)
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+def test_the_schema_is_yaml_without_format():
+    response = Client().get("/api/schema/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert response.content.startswith(b"openapi: 3.")
+
+
+def test_every_operation_is_documented(document):
+    documented = {(method, path) for path, item in document["paths"].items() for method in item}
+    assert documented == {*OPERATIONS, ("get", "/api/health/")}
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS)
+def test_each_operation_names_its_auth_and_its_errors(document, method, path):
+    operation = document["paths"][path][method]
+    assert operation["security"] == [{"bearerAuth": []}, {"staffSession": []}]
+    for status in ("401", "429"):
+        error = operation["responses"][status]["content"]["application/json"]["schema"]
+        assert error == {"$ref": "#/components/schemas/Error"}
+    assert operation["summary"]
+    headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+    if method == "post":
+        assert "Idempotency-Key" in headers
+        assert {"400", "409", "413", "415", "422"} <= set(operation["responses"])
+    if method == "patch":
+        assert "If-Match" in headers
+        assert "412" in operation["responses"]
+
+
+def test_health_needs_no_auth(document):
+    assert document["paths"]["/api/health/"]["get"].get("security", []) in ([], [{}])
+
+
+def test_the_bearer_scheme_is_declared(document):
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_request_bodies_accept_only_their_fields(document):
+    schemas = document["components"]["schemas"]
+    for name in ("ArenaConfig", "PlanStep", "NewParticipant", "GoalUpdate", "CompleteStep"):
+        assert schemas[name]["additionalProperties"] is False, name
+    assert schemas["GoalUpdate"]["required"] == ["goal"]
+
+
+def test_every_event_type_has_its_own_schema(document):
+    event = document["components"]["schemas"]["Event"]
+    assert event["discriminator"]["propertyName"] == "type"
+    assert len(event["oneOf"]) == 12
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/docs"])
+def test_the_docs_page_loads_only_assets_this_server_serves(path):
+    client = Client()
+    page = client.get(path)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets
+    for asset in assets:
+        assert asset.startswith("/static/"), asset
+        assert client.get(asset).status_code == 200, asset
+    assert "cdn" not in html.lower()
+    assert 'url: "/api/schema"' in html

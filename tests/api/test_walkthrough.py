@@ -1,0 +1,52 @@
+"""docs/api.md's walk-through, run as written (its `sh` blocks, in order, in one bash) with
+curl against a live Daphne server, so the documentation cannot drift from the API."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.liveserver import ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+DOC = ROOT / "docs" / "api.md"
+
+
+def test_the_walk_through_drives_an_arena_from_creation_to_archive(live_db, live_server):
+    for tool in ("bash", "curl"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"the walk-through needs {tool}")
+    blocks = re.findall(r"```sh\n(.*?)```", DOC.read_text(), re.S)
+    script = "set -eu\n" + "\n".join(blocks)
+    script = script.replace("http://127.0.0.1:8000", live_server.url)
+    script = script.replace(".venv/bin/python", sys.executable)
+    result = subprocess.run(
+        ["bash", "-c", script],
+        cwd=ROOT,
+        env=live_db.env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for expected in [
+        '{"status":"ok"}',
+        '"agent_id":"researcher","display_name":"Research bot"',
+        "HTTP/1.1 401 Unauthorized",
+        "Write a two-page report on tidal energy",
+        '"error":"precondition_failed"',
+        '"error":"invalid_transition"',
+        '"error":"step_blocked"',
+        "'completed_steps': 3, 'total_steps': 3",
+        "'progress': 1.0",
+        "{'facts_persisted': 1, 'artifacts_archived': 3, 'events_cleared': 0}",
+        "['MeyGen has 6 MW installed']",
+        '"error":"arena_archived"',
+    ]:
+        assert expected in out, (expected, out)
