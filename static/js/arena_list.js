@@ -70,7 +70,11 @@
     document.getElementById("arena-empty").hidden = list().children.length > 0;
   }
 
+  // While the list is being fetched again: what the socket said meanwhile, id -> last_seq.
+  let heard = null;
+
   function onSummary(arena) {
+    if (heard) heard.set(arena.id, Math.max(heard.get(arena.id) || 0, arena.last_seq));
     let row = rowFor(arena.id);
     if (row && Number(row.dataset.lastSeq) > arena.last_seq) return;
     if (config.status && arena.status !== config.status) {
@@ -88,29 +92,30 @@
     updateEmpty();
   }
 
-  let resyncing = null;
+  /** Fetch the list again (after a (re)connect: summaries may have been missed), keeping
+   *  what the socket said while the page was on its way when it is newer than the page. */
   async function resync() {
-    if (resyncing) return resyncing;
-    resyncing = (async () => {
-      try {
-        const doc = await window.Aleph.fetchDocument(window.location.href);
-        const fresh = document.importNode(doc.getElementById("arena-list"), true);
-        for (const row of Array.from(fresh.children)) {
-          const current = rowFor(row.dataset.arenaId);
-          if (current && Number(current.dataset.lastSeq) > Number(row.dataset.lastSeq)) {
-            row.replaceWith(current);
-          }
-        }
-        list().replaceWith(fresh);
-        window.Aleph.formatTimes(fresh);
-        updateEmpty();
-      } catch (error) {
-        console.warn(error);
-      } finally {
-        resyncing = null;
+    if (heard) return;
+    heard = new Map();
+    try {
+      const doc = await window.Aleph.fetchDocument(window.location.href);
+      const fresh = document.importNode(doc.getElementById("arena-list"), true);
+      for (const [id, seq] of heard) {
+        const stale = rowFor(id, fresh);
+        if (stale && Number(stale.dataset.lastSeq) >= seq) continue;
+        const current = rowFor(id);
+        if (stale && current) stale.replaceWith(current);
+        else if (stale) stale.remove();
+        else if (current) fresh.prepend(current);
       }
-    })();
-    return resyncing;
+      list().replaceWith(fresh);
+      window.Aleph.formatTimes(fresh);
+      updateEmpty();
+    } catch (error) {
+      console.warn(error);
+    } finally {
+      heard = null;
+    }
   }
 
   window.AlephLive = new window.Aleph.LiveSocket({

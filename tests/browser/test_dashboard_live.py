@@ -90,6 +90,32 @@ def test_list_updates_live_when_a_step_is_completed_and_an_arena_is_created(
     assert page.evaluate("window.__notReloaded") is True
 
 
+def test_list_catches_up_with_changes_made_while_the_network_was_down(
+    new_page, live_server, staff, make_live_agent
+):
+    lead = make_live_agent("lead")
+    arena_id = lead.create_arena(goal="Chart the currents", total_steps=3)
+    lead.act(arena_id, "activate")
+    page = new_page()
+    log_in(page, live_server.url, *staff)
+    wait_until_live(page)
+
+    page.context.set_offline(True)
+    page.wait_for_function("document.getElementById('connection').dataset.state === 'offline'")
+    lead.step(arena_id, 1)
+    lead.step(arena_id, 2)
+    missed = lead.create_arena(goal="Created while offline")
+    page.context.set_offline(False)
+
+    wait_until_live(page)
+    page.wait_for_function(
+        "id => document.querySelector(`li[data-arena-id='${id}'] progress`).value === 2",
+        arg=arena_id,
+    )
+    row(page, missed).wait_for()
+    assert page.locator("#arena-list > li").count() == 2
+
+
 def test_status_filter_lists_only_that_status_and_drops_arenas_that_leave_it(
     new_page, live_server, staff, make_live_agent
 ):
