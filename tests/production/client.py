@@ -10,7 +10,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from websockets.sync.client import ClientConnection, connect
@@ -105,16 +105,24 @@ def assert_arena_consistent(agent: ApiAgent, arena_id: str) -> set[int]:
     return done
 
 
+class ServesWebsockets(Protocol):
+    """A Daphne process (LiveServer) or a proxy in front of some."""
+
+    ws_url: str
+
+
 @contextmanager
 def feed(
-    server: LiveServer, token: str, arena_id: str, after: int | None = None
+    server: ServesWebsockets, token: str, arena_id: str, after: int | None = None, **options: Any
 ) -> Iterator[ClientConnection]:
-    """The arena's websocket feed, its snapshot already read and checked."""
+    """The arena's websocket feed, its snapshot already read and checked. `options` go to
+    `websockets.sync.client.connect` (`ssl=` for wss)."""
     query = "" if after is None else f"?after={after}"
     with connect(
         f"{server.ws_url}/ws/arenas/{arena_id}/{query}",
         additional_headers={"Authorization": f"Bearer {token}"},
         open_timeout=TIMEOUT_SECONDS,
+        **options,
     ) as websocket:
         first = receive(websocket)
         assert first["type"] == "snapshot", first

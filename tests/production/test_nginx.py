@@ -1,0 +1,182 @@
+"""deploy/nginx.conf in front of two production-mode Daphne processes (docs/deploy.md).
+
+The example file itself is served, with only its ports, addresses and certificate paths
+replaced for the test: TLS, the redirect from plain HTTP, `X-Forwarded-Proto` reaching
+Django (so no redirect loop), requests spread over both processes, the websocket upgrade,
+and bodies over the app's limit reaching the app for its JSON 413. Skipped where nginx is
+not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.liveserver import ROOT, free_port
+
+from .client import TIMEOUT_SECONDS, feed, receive_events
+from .test_deploy_settings import HOST, documented_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.redis]
+
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+
+
+class Nginx:
+    """nginx in the foreground, serving deploy/nginx.conf on free ports."""
+
+    def __init__(self, executable: str, directory: Path, upstream_ports: list[int]) -> None:
+        self.executable = executable
+        self.directory = directory
+        self.http_port = free_port()
+        self.https_port = free_port()
+        self.config = directory / "nginx.conf"
+        self._write(upstream_ports)
+        self.process: subprocess.Popen | None = None
+
+    def _write(self, upstream_ports: list[int]) -> None:
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+            + ["-subj", f"/CN={HOST}", "-keyout", str(self.directory / "key.pem")]
+            + ["-out", str(self.directory / "cert.pem")],
+            check=True,
+            capture_output=True,
+        )
+        site = NGINX_CONF.read_text()
+        site = re.sub(r"\n *listen \[::\]:[^\n]*", "", site)
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.http_port};")
+        site = site.replace("listen 443 ", f"listen 127.0.0.1:{self.https_port} ")
+        site = re.sub(
+            r"/etc/letsencrypt/live/[^/]+/fullchain\.pem", str(self.directory / "cert.pem"), site
+        )
+        site = re.sub(
+            r"/etc/letsencrypt/live/[^/]+/privkey\.pem", str(self.directory / "key.pem"), site
+        )
+        upstreams = "".join(f"    server 127.0.0.1:{port};\n" for port in upstream_ports)
+        site, replaced = re.subn(r"(    server 127\.0\.0\.1:\d+;\n)+", upstreams, site)
+        assert replaced == 1, "deploy/nginx.conf lists its processes in one upstream block"
+        (self.directory / "aleph-arena.conf").write_text(site)
+        temp = "".join(
+            f"    {kind}_temp_path {self.directory / kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        user = "user root root;\n" if os.geteuid() == 0 else ""
+        self.config.write_text(
+            f"{user}daemon off;\npid {self.directory / 'nginx.pid'};\n"
+            f"error_log {self.directory / 'error.log'};\nevents {{}}\n"
+            f"http {{\n    access_log {self.directory / 'access.log'};\n{temp}"
+            f"    include {self.directory / 'aleph-arena.conf'};\n}}\n"
+        )
+
+    @property
+    def ws_url(self) -> str:
+        return f"wss://127.0.0.1:{self.https_port}"
+
+    def start(self) -> None:
+        checked = subprocess.run(
+            [self.executable, "-t", "-c", str(self.config)], capture_output=True, text=True
+        )
+        assert checked.returncode == 0, checked.stderr
+        self.process = subprocess.Popen(
+            [self.executable, "-c", str(self.config)], stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + TIMEOUT_SECONDS
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.http_port}/", timeout=1.0)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def production_processes(redis_url, start_server):
+    """Two Daphne processes with the production settings of deploy/env.example."""
+    env = {k: v for k, v in documented_env().items() if k.startswith("DJANGO_")}
+    return [start_server(**env), start_server(**env)]
+
+
+@pytest.fixture
+def nginx(production_processes, tmp_path) -> Iterator[Nginx]:
+    executable = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
+    if executable is None:
+        pytest.skip("needs nginx to serve deploy/nginx.conf")
+    proxy = Nginx(executable, tmp_path, [server.port for server in production_processes])
+    proxy.start()
+    yield proxy
+    proxy.stop()
+
+
+def test_nginx_example_serves_http_and_websockets_over_tls_from_several_processes(
+    nginx, production_processes, tokens
+):
+    lead_token, worker_token = tokens["lead"], tokens["worker-a"]
+    plain = httpx.get(
+        f"http://127.0.0.1:{nginx.http_port}/api/health/", headers={"Host": HOST}, timeout=30
+    )
+    assert plain.status_code == 301
+    assert plain.headers["location"] == f"https://{HOST}/api/health/"
+
+    def agent(token: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"https://127.0.0.1:{nginx.https_port}",
+            headers={"Host": HOST, "Authorization": f"Bearer {token}"},
+            verify=False,
+            timeout=TIMEOUT_SECONDS,
+        )
+
+    with agent(lead_token) as lead, agent(worker_token) as worker:
+        health = lead.get("/api/health/")
+        assert health.status_code == 200
+        assert health.headers["strict-transport-security"].startswith("max-age=31536000")
+
+        created = lead.post(
+            "/api/arenas/",
+            json={
+                "goal": "Behind nginx",
+                "total_steps": 10,
+                "participants": [{"agent_id": "worker-a", "role": "worker"}],
+            },
+        )
+        assert created.status_code == 201, created.text
+        arena_id = created.json()["id"]
+        assert lead.post(f"/api/arenas/{arena_id}/activate/").status_code == 200
+
+        untrusted = ssl.create_default_context()
+        untrusted.check_hostname = False
+        untrusted.verify_mode = ssl.CERT_NONE
+        with feed(nginx, worker_token, arena_id, ssl=untrusted) as websocket:
+            written = []
+            for step in range(1, 11):
+                response = worker.post(f"/api/arenas/{arena_id}/steps/", json={"step": step})
+                assert response.status_code == 201, response.text
+                written.append(response.json()["event"])
+            assert receive_events(websocket, 10) == written
+
+        too_big = worker.post(
+            f"/api/arenas/{arena_id}/messages/",
+            content=b'{"text": "' + b"x" * (3 * 1024 * 1024) + b'"}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert too_big.status_code == 413
+        assert too_big.json()["error"] == "payload_too_large"
+
+    for server in production_processes:
+        served = server.log_path.read_text()
+        assert f"POST /api/arenas/{arena_id}/steps/" in served, "nginx used every process"
