@@ -44,6 +44,24 @@ def row(page, arena_id: str):
     return page.locator(f'#arena-list > li[data-arena-id="{arena_id}"]')
 
 
+def wait_for_row_progress(page, arena_id: str, value: int, timeout: float = WAIT_MS) -> None:
+    """Wait until the list row's progress bar shows `value` completed steps."""
+    page.wait_for_function(
+        "([id, value]) => document.querySelector("
+        "`li[data-arena-id='${id}'] progress`)?.value === value",
+        arg=[arena_id, value],
+        timeout=timeout,
+    )
+
+
+def open_list(new_page, base_url: str, staff: tuple[str, str], viewport=DESKTOP):
+    """A signed-in page on the arena list, its live feed connected."""
+    page = new_page(viewport)
+    log_in(page, base_url, *staff)
+    wait_until_live(page)
+    return page
+
+
 def test_anonymous_visitor_signs_in_and_sees_the_arenas(
     new_page, live_server, staff, make_live_agent
 ):
@@ -65,20 +83,14 @@ def test_list_updates_live_when_a_step_is_completed_and_an_arena_is_created(
     lead = make_live_agent("lead")
     arena_id = lead.create_arena(goal="Count the stars", total_steps=4)
     lead.act(arena_id, "activate")
-    page = new_page()
-    log_in(page, live_server.url, *staff)
-    wait_until_live(page)
+    page = open_list(new_page, live_server.url, staff)
     page.evaluate("window.__notReloaded = true")
     bar = row(page, arena_id).locator("progress")
     assert bar.get_attribute("value") == "0"
 
     lead.step(arena_id, 1)
 
-    page.wait_for_function(
-        "id => document.querySelector(`li[data-arena-id='${id}'] progress`).value === 1",
-        arg=arena_id,
-        timeout=2000,
-    )
+    wait_for_row_progress(page, arena_id, 1, timeout=2000)
     assert row(page, arena_id).locator("[data-field=progress-text]").inner_text() == (
         "1 of 4 steps"
     )
@@ -96,9 +108,7 @@ def test_list_catches_up_with_changes_made_while_the_network_was_down(
     lead = make_live_agent("lead")
     arena_id = lead.create_arena(goal="Chart the currents", total_steps=3)
     lead.act(arena_id, "activate")
-    page = new_page()
-    log_in(page, live_server.url, *staff)
-    wait_until_live(page)
+    page = open_list(new_page, live_server.url, staff)
 
     page.context.set_offline(True)
     page.wait_for_function("document.getElementById('connection').dataset.state === 'offline'")
@@ -108,10 +118,7 @@ def test_list_catches_up_with_changes_made_while_the_network_was_down(
     page.context.set_offline(False)
 
     wait_until_live(page)
-    page.wait_for_function(
-        "id => document.querySelector(`li[data-arena-id='${id}'] progress`).value === 2",
-        arg=arena_id,
-    )
+    wait_for_row_progress(page, arena_id, 2)
     row(page, missed).wait_for()
     assert page.locator("#arena-list > li").count() == 2
 
@@ -238,9 +245,7 @@ def test_hostile_goal_renders_as_text_and_runs_nothing(
     lead = make_live_agent("lead")
     arena_id = lead.create_arena(goal=HOSTILE_GOAL)
     lead.act(arena_id, "activate")
-    page = new_page()
-    log_in(page, live_server.url, *staff)
-    wait_until_live(page)
+    page = open_list(new_page, live_server.url, staff)
     live_id = lead.create_arena(goal=HOSTILE_GOAL + " (live)")
     row(page, live_id).wait_for()
 
@@ -319,17 +324,12 @@ def test_styles_scripts_and_live_feed_work_with_debug_off(new_page, live_db, sta
         lead = Agent("lead", live_db.create_agent("lead"), server.url)
         arena_id = lead.create_arena(goal="Ship it", total_steps=2)
         lead.act(arena_id, "activate")
-        page = new_page()
-        log_in(page, server.url, *staff)
-        wait_until_live(page)
+        page = open_list(new_page, server.url, staff)
 
         font = page.evaluate("getComputedStyle(document.body).fontFamily")
         assert font.startswith("system-ui")
         lead.step(arena_id, 1)
-        page.wait_for_function(
-            "id => document.querySelector(`li[data-arena-id='${id}'] progress`).value === 1",
-            arg=arena_id,
-        )
+        wait_for_row_progress(page, arena_id, 1)
         assert page.evaluate("document.querySelector('link[rel=icon]').href").startswith(
             server.url + "/static/"
         )
