@@ -116,6 +116,36 @@ def errors(*statuses: int, conflicts: tuple[str, ...] = ()) -> dict[int, OpenApi
     return {s: OpenApiResponse(ErrorSerializer, description=texts[s]) for s in statuses}
 
 
+ERROR_HEADERS = {
+    "401": {
+        "WWW-Authenticate": {
+            "schema": {"type": "string", "enum": [CHALLENGE]},
+            "required": True,
+            "description": "The challenge: send an agent's bearer token.",
+        }
+    },
+    "429": {
+        "Retry-After": {
+            "schema": {"type": "integer", "minimum": 1},
+            "required": True,
+            "description": "Seconds to wait before the next request.",
+        }
+    },
+}
+
+
+def add_error_headers(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every 401 names its challenge and every 429
+    its Retry-After."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for status, headers in ERROR_HEADERS.items():
+                response = operation.get("responses", {}).get(status)
+                if response is not None:
+                    response.setdefault("headers", {}).update(headers)
+    return result
+
+
 def read_errors(*extra: int) -> dict[int, OpenApiResponse]:
     """A GET's errors: 401, 429 and `extra`."""
     return errors(*sorted({401, 429, *extra}))

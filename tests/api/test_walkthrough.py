@@ -45,7 +45,9 @@ def test_the_walk_through_drives_an_arena_from_creation_to_archive(live_db, live
         '"error":"step_blocked"',
         "'completed_steps': 3, 'total_steps': 3",
         "'progress': 1.0",
-        "{'facts_persisted': 1, 'artifacts_archived': 3, 'events_cleared': 0}",
+        "'facts_persisted': 1",
+        "'artifacts_archived': 3",
+        "'events_cleared': 0",
         "['MeyGen has 6 MW installed']",
         '"error":"arena_archived"',
     ]:
