@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,11 @@ FIELDS: dict[str, tuple[str, ...]] = {
 DASHBOARD_GROUP = "dashboard"
 # An unreachable channel layer must not hold a committed write's response for long.
 ANNOUNCE_TIMEOUT_SECONDS = 2.0
+# A layer that did not answer within the timeout (a Redis host that is down or cut off) is
+# skipped for this long: otherwise every write would wait out the timeout, holding its
+# response and its database connection. Feeds make up skipped doorbells from the log.
+SILENT_LAYER_SKIP_SECONDS = 10.0
+_skip_layer_until = 0.0
 
 
 def arena_group(arena_id: Any) -> str:
@@ -101,12 +107,24 @@ def append(
 def announce(wire: dict[str, Any]) -> None:
     """Ring the doorbell for a committed event: the arena's group gets the event, the
     dashboard group the arena id. Failures are logged, never raised: the write is already
-    committed and consumers recover missed events from the log."""
+    committed and consumers recover missed events from the log. After a timeout the layer
+    is left alone for SILENT_LAYER_SKIP_SECONDS, so a hung Redis delays one write, not all."""
+    global _skip_layer_until
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or time.monotonic() < _skip_layer_until:
         return
     try:
         async_to_sync(_send)(layer, wire)
+    except TimeoutError:
+        _skip_layer_until = time.monotonic() + SILENT_LAYER_SKIP_SECONDS
+        logger.warning(
+            "The channel layer did not answer within %ss for event %s/%s: "
+            "not announcing events for %ss",
+            ANNOUNCE_TIMEOUT_SECONDS,
+            wire["arena_id"],
+            wire["seq"],
+            SILENT_LAYER_SKIP_SECONDS,
+        )
     except Exception:
         logger.warning(
             "Could not announce event %s/%s", wire["arena_id"], wire["seq"], exc_info=True

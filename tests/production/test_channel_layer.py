@@ -1,5 +1,5 @@
 """The channel layer in production: several Daphne processes share one live feed through
-Redis, and Redis going away costs no write (issue 6, SPEC §3).
+Redis, and Redis going away or hanging costs no write (issue 6, SPEC §3).
 
 The hub's catch-up poll is set to an hour in these tests, so every live event a feed
 receives came through the Redis doorbell, not from a poll of the database.
@@ -7,8 +7,11 @@ receives came through the Redis doorbell, not from a poll of the database.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -74,6 +77,36 @@ def private_redis(redis_url: str) -> Iterator[PrivateRedis]:
     server.kill()
 
 
+class BlackHole:
+    """A TCP port that accepts connections and never answers: a Redis host that hangs."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=512)
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._hold, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.listener.getsockname()[1]}/0"
+
+    def _hold(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self.held.append(self.listener.accept()[0])
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.fixture
+def black_hole() -> Iterator[BlackHole]:
+    hole = BlackHole()
+    yield hole
+    hole.close()
+
+
 def feed_during_outage(server, token: str, arena_id: str, after: int) -> list | None:
     """What a client trying to reconnect while Redis is down gets: turned away (None), or
     served everything after `after` from the log. Either way it must not leave the server's
@@ -129,3 +162,22 @@ def test_writes_succeed_while_redis_is_down_and_feeds_catch_up_when_it_returns(
         after = worker.complete_step(arena_id, 12)
         assert after.status_code == 201
         assert receive_events(websocket, 1) == [after.json()["event"]]
+
+
+def test_a_hung_redis_delays_one_write_not_every_write(
+    black_hole, start_server, tokens, connect_agent
+):
+    server = start_server(redis_url=black_hole.url)
+    lead = connect_agent(server, tokens["lead"])
+    worker = connect_agent(server, tokens["worker-a"])
+    arena_id = lead.create_active_arena(20, ["worker-a"])
+
+    responses = [worker.complete_step(arena_id, step) for step in range(1, 11)]
+
+    assert [r.status_code for r in responses] == [201] * 10
+    stored = [e for e in lead.events(arena_id) if e["type"] == "step_completed"]
+    assert stored == [r.json()["event"] for r in responses]
+    # 14 events were written; the layer was waited for once per SILENT_LAYER_SKIP_SECONDS
+    # (10 s) at most, not once per event.
+    waits = server.log_path.read_text().count("The channel layer did not answer")
+    assert 1 <= waits <= 3
