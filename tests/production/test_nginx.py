@@ -115,8 +115,8 @@ def production_processes(redis_url, start_server):
 @pytest.fixture
 def nginx(production_processes, tmp_path) -> Iterator[Nginx]:
     executable = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
-    if executable is None:
-        pytest.skip("needs nginx to serve deploy/nginx.conf")
+    if executable is None or shutil.which("openssl") is None:
+        pytest.skip("needs nginx (and openssl for its certificate) to serve deploy/nginx.conf")
     proxy = Nginx(executable, tmp_path, [server.port for server in production_processes])
     proxy.start()
     yield proxy
