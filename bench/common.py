@@ -95,7 +95,7 @@ class Database:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         env.update(
             DATABASE_URL=self.url,
-            DJANGO_SETTINGS_MODULE="aleph_site.settings",
+            DJANGO_SETTINGS_MODULE=os.environ.get("BENCH_SETTINGS_MODULE", "aleph_site.settings"),
             DJANGO_DEBUG="0",
             DJANGO_SECRET_KEY="bench-only-secret-key-" + "x" * 40,
             DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
@@ -194,17 +194,16 @@ class Server:
     def _commands(self) -> list[tuple[list[str], tuple[int, ...]]]:
         app = "aleph_site.asgi:application"
         if self.kind == "daphne":
+            daphne = [PYTHON, "-m", "daphne", "-v", "0"]  # warnings and errors, no access log
             if self.workers == 1:
-                return [
-                    ([PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), app], ())
-                ]
+                return [([*daphne, "-b", "127.0.0.1", "-p", str(self.port), app], ())]
             self._socket = socket.socket()
             self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self._socket.bind(("127.0.0.1", self.port))
             self._socket.listen(4096)
             self._socket.set_inheritable(True)
             fd = self._socket.fileno()
-            command = [PYTHON, "-m", "daphne", "--fd", str(fd), app]
+            command = [*daphne, "--fd", str(fd), app]
             return [(command, (fd,))] * self.workers
         if self.kind == "uvicorn":
             command = [

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import time
+from collections import Counter
 
 from common import (
     SERVERS,
@@ -45,7 +46,10 @@ async def _open(server: Server, arena_id: str, tokens: list[str], count: int, co
     return await open_many(count, opener, concurrency)
 
 
-async def _ping_all(sockets: list) -> int:
+async def _ping_all(sockets: list) -> tuple[int, Counter]:
+    """How many feeds answer a ping with a pong, and why the others did not."""
+    failures: Counter = Counter()
+
     async def ping(ws) -> bool:
         try:
             await ws.send(json.dumps({"type": "ping"}))
@@ -53,11 +57,12 @@ async def _ping_all(sockets: list) -> int:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 60))
                 if message.get("type") == "pong":
                     return True
-        except Exception:
+        except Exception as exc:
+            failures[repr(exc)[:120]] += 1
             return False
 
     answers = await asyncio.gather(*(ping(ws) for ws in sockets))
-    return sum(answers)
+    return sum(answers), failures
 
 
 async def _measure(server: Server, seed: dict, args) -> dict:
@@ -84,7 +89,7 @@ async def _measure(server: Server, seed: dict, args) -> dict:
     cpu_start, wall_start = cpu_seconds(pid), time.perf_counter()
     await asyncio.sleep(args.idle)
     idle_cpu = (cpu_seconds(pid) - cpu_start) / (time.perf_counter() - wall_start)
-    alive = await _ping_all(sockets)
+    alive, failures = await _ping_all(sockets)
     for ws in sockets:
         await ws.close()
     per_connection = (rss_after - rss_before) / max(len(sockets), 1)
@@ -95,6 +100,10 @@ async def _measure(server: Server, seed: dict, args) -> dict:
     print(
         f"   idle CPU over {args.idle:.0f} s: {idle_cpu:.1%} of one core; {alive} answered a ping"
     )
+    for reason, count in failures.most_common(3):
+        print(f"      {count} did not: {reason}")
+    if failures:
+        print("      server log, last lines:\n" + server.log_tail(3000))
     return {
         "config": server.describe(),
         "held": len(sockets),

@@ -34,6 +34,7 @@ from common import (
     load_average,
     open_feed,
     open_many,
+    own_cpu_seconds,
     raise_open_files_limit,
     run,
     summary_ms,
@@ -139,6 +140,8 @@ class Result:
     errors: int
     deliveries_per_s: float
     server_cpu: float
+    client_cpu: float
+    write_times: list[float]
 
     def line(self) -> str:
         return (
@@ -146,7 +149,10 @@ class Result:
             f"   {'':<8} after request  {summary_ms(self.from_request)}\n"
             f"   {'':<8} {self.deliveries_per_s:8.0f} deliveries/s  missing {self.missing}  "
             f"duplicated {self.duplicates}  out of order {self.out_of_order}  "
-            f"write errors {self.errors}  server CPU {self.server_cpu:.1f} s"
+            f"write errors {self.errors}\n"
+            f"   {'':<8} writes answered in {summary_ms(self.write_times)}; CPU per delivery: "
+            f"server {self.server_cpu / max(len(self.latencies), 1) * 1e6:.0f} µs, "
+            f"subscribers' client {self.client_cpu / max(len(self.latencies), 1) * 1e6:.0f} µs"
         )
 
 
@@ -154,7 +160,7 @@ async def _round(
     name: str, subs: Subscribers, writer, server: Server, count: int, interval: float
 ) -> Result:
     pids = server.worker_pids()
-    cpu_before = cpu_seconds(pids)
+    cpu_before, client_before = cpu_seconds(pids), own_cpu_seconds()
     writer.send(("write", count, interval))
     writes = await asyncio.get_running_loop().run_in_executor(None, writer.recv)
     ok = [w for w in writes if w[3] == 201]
@@ -163,6 +169,7 @@ async def _round(
         await asyncio.wait_for(subs.complete.wait(), timeout=60)
     await asyncio.sleep(0.5)  # late duplicates would arrive now
     server_cpu = cpu_seconds(pids) - cpu_before
+    client_cpu = own_cpu_seconds() - client_before
     latencies, from_request, missing = [], [], 0
     last_arrival = 0.0
     for feed in subs.feeds:
@@ -186,6 +193,8 @@ async def _round(
         len(writes) - len(ok),
         delivered / span,
         server_cpu,
+        client_cpu,
+        [answered - sent for _, sent, answered, _ in ok],
     )
 
 
