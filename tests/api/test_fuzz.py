@@ -105,13 +105,13 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(live_db
             command += ["--seed", os.environ["ALEPH_FUZZ_SEED"]]
         env = {
             **os.environ,
-            "SCHEMATHESIS_HOOKS": "tests.api.fuzz_hooks",
+            "SCHEMATHESIS_HOOKS": str(ROOT / "tests" / "api" / "fuzz_hooks.py"),
             "ALEPH_FUZZ_ARENAS": ",".join(ids["arenas"]),
             "ALEPH_FUZZ_ARTIFACTS": ",".join(ids["artifacts"]),
             "ALEPH_FUZZ_AGENTS": ",".join(ids["agents"]),
         }
         result = subprocess.run(
-            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=840
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=840
         )
     finally:
         server.stop()
