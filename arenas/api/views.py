@@ -8,6 +8,7 @@ SPEC's JSON in errors.py.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.utils.http import parse_etags
@@ -39,6 +40,7 @@ manager = ArenaManager()
 NEWEST_FIRST = ("-created_at", "id")
 OLDEST_FIRST = ("created_at", "id")
 SEQ_MAX = 2**63 - 1
+_SEQ = re.compile(r"[0-9]{1,19}")
 
 
 class ApiView(APIView):
@@ -103,7 +105,7 @@ def if_match_seqs(request: Request, arena_id: Any) -> set[int] | None:
         if tag.startswith("W/"):
             continue
         tag_arena, _, seq = tag.strip('"').rpartition("-")
-        if tag_arena == str(arena_id) and seq.isdigit():
+        if tag_arena == str(arena_id) and _SEQ.fullmatch(seq):
             seqs.add(int(seq))
     return seqs
 

@@ -166,7 +166,9 @@ def test_patch_with_a_matching_if_match_applies(make_arena, alice, if_match):
     assert response.json()["goal"] == "new"
 
 
-@pytest.mark.parametrize("if_match", ["stale", "weak", "other-arena", "garbage", '""'])
+@pytest.mark.parametrize(
+    "if_match", ["stale", "weak", "other-arena", "garbage", '""', "superscript", "huge"]
+)
 def test_patch_with_a_stale_if_match_is_412_and_changes_nothing(make_arena, alice, if_match):
     arena_id = make_arena()
     other_id = make_arena()
@@ -178,6 +180,8 @@ def test_patch_with_a_stale_if_match_is_412_and_changes_nothing(make_arena, alic
         "other-arena": alice.get(url(other_id))["ETag"],
         "garbage": "not an etag",
         '""': '""',
+        "superscript": f'"{arena_id}-\u00b2"',
+        "huge": f'"{arena_id}-{10**30}"',
     }[if_match]
     last_seq = Arena.objects.get(pk=arena_id).last_seq
     response = alice.patch(url(arena_id), {"goal": "new"}, format="json", HTTP_IF_MATCH=header)
