@@ -369,3 +369,63 @@ def test_messages_are_posted_until_the_arena_is_archived(make_arena, client_for)
     alice.post(url(arena_id, "archive"))
     response = alice.post(url(arena_id, "messages"), {"text": "too late"}, format="json")
     assert_error(response, 409, "arena_archived")
+
+
+WRITES = [
+    ("steps", {"step": 1}),
+    ("progress", {"current": "x"}),
+    ("artifacts", {"kind": "text", "title": "t", "content": "c"}),
+    ("facts", {"content": "f"}),
+    ("merge", {"sources": ["alice"], "title": "m"}),
+]
+
+
+STATES = [
+    ("created", "arena_not_active"),
+    ("settling", "arena_not_active"),
+    ("archived", "arena_archived"),
+]
+REFUSED = [
+    (part, body, status, code)
+    for part, body in WRITES
+    for status, code in STATES
+    if not (part == "merge" and status == "settling")
+]
+
+
+@pytest.mark.parametrize(("part", "body", "status", "code"), REFUSED)
+def test_slot_writes_follow_the_state_table(make_arena, client_for, part, body, status, code):
+    arena_id = make_arena(status=status, total_steps=3)
+    response = client_for("alice").post(url(arena_id, part), body, format="json")
+    assert_error(response, 409, code)
+
+
+def test_merging_while_settling_is_allowed(make_arena, client_for):
+    arena_id = make_arena(status="active")
+    alice = client_for("alice")
+    publish(alice, arena_id)
+    alice.post(url(arena_id, "settle"))
+    response = alice.post(
+        url(arena_id, "merge"), {"sources": ["alice"], "title": "m"}, format="json"
+    )
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("artifacts", {"agent": "Not An Id"}, "agent"),
+        ("facts", {"tag": ""}, "tag"),
+        ("facts", {"q": "x" * 4001}, "q"),
+    ],
+)
+def test_bad_list_filters_are_400(make_arena, client_for, path, params, field):
+    arena_id = make_arena(status="active")
+    response = client_for("alice").get(url(arena_id, path), params)
+    assert field in assert_error(response, 400, "invalid")["fields"]
+
+
+@pytest.mark.parametrize(("params", "field"), [({"tag": ""}, "tag"), ({"q": "\x00"}, "q")])
+def test_bad_memory_filters_are_400(client_for, params, field):
+    response = client_for("alice").get("/api/facts/", params)
+    assert field in assert_error(response, 400, "invalid")["fields"]
