@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from arenas.agents import create_agent, issue_token, revoke_token
 from arenas.models import Agent
@@ -351,11 +351,13 @@ class Command(BaseCommand):
         # The terminal shows the agents' actions; one log line per request would bury them.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         pace = max(0.0, options["pace"])
-        password, tokens = self.prepare()
-        self.banner(base_url, password)
-        clients = {agent_id: Client(agent_id, token, base_url) for agent_id, token in tokens}
+        clients: dict[str, Client] = {}
         try:
-            self.wait_for_server(clients[LEAD], base_url, options["wait"])
+            # The server first: `make run` migrates the database before it serves.
+            self.wait_for_server(base_url, options["wait"])
+            password, tokens = self.prepare()
+            self.banner(base_url, password)
+            clients = {agent_id: Client(agent_id, token, base_url) for agent_id, token in tokens}
             self.check_tokens(clients[LEAD], base_url)
             self.stdout.write(
                 f"Playing the demo agents: one action every {pace:g} s. "
@@ -374,6 +376,11 @@ class Command(BaseCommand):
             raise CommandError(f"Lost the server at {base_url}: {error}") from None
         except DemoFailed as error:
             raise CommandError(f"The server refused a demo request. {error}") from None
+        except DatabaseError as error:
+            raise CommandError(
+                f"The demo could not prepare its login and agents in the database ({error}). "
+                "Run it with the server's DATABASE_URL, after `python manage.py migrate`."
+            ) from None
         finally:
             for client in clients.values():
                 client.close()
@@ -418,12 +425,12 @@ class Command(BaseCommand):
             )
         )
 
-    def wait_for_server(self, client: Client, base_url: str, wait: float) -> None:
+    def wait_for_server(self, base_url: str, wait: float) -> None:
         deadline = time.monotonic() + wait
         told = False
         while True:
             try:
-                if client.http.get("/api/health/", timeout=3.0).status_code == 200:
+                if httpx.get(f"{base_url}/api/health/", timeout=3.0).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
