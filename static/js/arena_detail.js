@@ -23,7 +23,7 @@
     status_changed: "⇢",
     progress_updated: "↻",
     artifact_published: "▣",
-    artifacts_merged: "⧉",
+    artifacts_merged: "⊕",
     fact_shared: "✱",
     message_posted: "✉",
     arena_settled: "⚑",
