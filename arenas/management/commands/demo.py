@@ -359,7 +359,7 @@ class Command(BaseCommand):
             self.banner(base_url, password)
             clients = {agent_id: Client(agent_id, token, base_url) for agent_id, token in tokens}
             self.check_tokens(clients[LEAD], base_url)
-            self.stdout.write(
+            self.line(
                 f"Playing the demo agents: one action every {pace:g} s. "
                 + ("One round." if options["once"] else "Ctrl-C stops them.")
             )
@@ -369,9 +369,9 @@ class Command(BaseCommand):
                 self.play_round(clients, pace, rounds)
                 if options["once"]:
                     break
-                self.stdout.write(self.style.SUCCESS("Round over: starting a new one."))
+                self.line(self.style.SUCCESS("Round over: starting a new one."))
         except KeyboardInterrupt:
-            self.stdout.write("\nDemo stopped. The arenas stay as they are.")
+            self.line("\nDemo stopped. The arenas stay as they are.")
         except httpx.TransportError as error:
             raise CommandError(f"Lost the server at {base_url}: {error}") from None
         except DemoFailed as error:
@@ -411,7 +411,7 @@ class Command(BaseCommand):
         return password, tokens
 
     def banner(self, base_url: str, password: str) -> None:
-        self.stdout.write(
+        self.line(
             "\n".join(
                 [
                     "",
@@ -440,9 +440,7 @@ class Command(BaseCommand):
                     "in another terminal (or give --url), then run the demo again."
                 )
             if not told:
-                self.stdout.write(
-                    f"Waiting for the server at {base_url} (start it with `make run`)…"
-                )
+                self.line(f"Waiting for the server at {base_url} (start it with `make run`)…")
                 told = True
             time.sleep(1.0)
 
@@ -494,4 +492,9 @@ class Command(BaseCommand):
                 idle = 0
 
     def say(self, number: int, name: str, text: str) -> None:
-        self.stdout.write(f"  [{number}·{name}] {text}")
+        self.line(f"  [{number}·{name}] {text}")
+
+    def line(self, text: str) -> None:
+        """Print at once, also into a pipe or a file: people follow the demo as it plays."""
+        self.stdout.write(text)
+        self.stdout.flush()
