@@ -276,3 +276,13 @@ def test_plan_shows_titles_assignees_and_completed_steps(staff_client, make_aren
     assert "Step 1</span> · Gather" in html and "Step 2</span> · Write" in html
     assert html.count("plan__step--done") == 1 and html.count("plan__step--todo") == 1
     assert "after step 1" in html
+
+
+def test_log_out_button_signs_out(staff_client):
+    page = staff_client.get("/").content.decode()
+    assert 'action="/accounts/logout/"' in page
+
+    response = staff_client.post("/accounts/logout/")
+
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert staff_client.get("/").status_code == 302
