@@ -36,6 +36,16 @@ def dropping_layer(settings):
     }
 
 
+@pytest.fixture
+def memory_layer(settings):
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000, "expiry": 60, "group_expiry": 86400},
+        }
+    }
+
+
 async def subscribe(scene, agent: str, query: str = ""):
     client = await connect(f"/ws/arenas/{scene.arena}/{query}", bearer(scene.tokens[agent]))
     message = await frame(client)
@@ -86,7 +96,7 @@ async def test_the_last_event_before_silence_arrives_though_its_doorbell_was_los
     await client.disconnect()
 
 
-async def test_a_feed_dropped_from_its_group_catches_up_and_rejoins(scene):
+async def test_a_feed_dropped_from_its_group_catches_up_and_rejoins(scene, memory_layer):
     client, start = await subscribe(scene, "bob")
     layer = get_channel_layer()
     layer.groups.clear()
