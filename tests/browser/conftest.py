@@ -31,8 +31,11 @@ STAFF_PASSWORD = "correct-horse-battery-staple"
 WAIT_MS = 15_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """Chromium, for one test. Sync Playwright runs an event loop in this thread while it
+    is started, which makes Django refuse database access in the tests after it: so it
+    never outlives its test."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
     from playwright.sync_api import sync_playwright
