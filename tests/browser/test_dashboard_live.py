@@ -335,3 +335,42 @@ def test_styles_scripts_and_live_feed_work_with_debug_off(new_page, live_db, sta
         )
     finally:
         server.stop()
+
+
+def test_owner_sees_live_only_the_arenas_their_agents_take_part_in(
+    new_page, live_db, live_server, make_live_agent
+):
+    live_db.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User;"
+        "User.objects.create_user('olga', password='olga-password-123')",
+    )
+    lead = make_live_agent("lead")
+    make_live_agent("scout", owner="olga")
+    theirs = lead.create_arena(
+        goal="Olga's scout helps", participants=[{"agent_id": "scout", "role": "worker"}]
+    )
+    lead.create_arena(goal="Not for Olga")
+    page = open_list(new_page, live_server.url, ("olga", "olga-password-123"))
+    assert page.locator("#arena-list > li").count() == 1
+
+    lead.create_arena(goal="Also not for Olga")
+    joined = lead.create_arena(goal="Scout joins later")
+    lead.call(
+        "POST",
+        f"/api/arenas/{joined}/participants/",
+        {"agent_id": "scout", "role": "observer"},
+        expect=201,
+    )
+
+    row(page, joined).wait_for()
+    assert "Not for Olga" not in page.locator("#arena-list").inner_text()
+    assert page.locator("#arena-list > li").count() == 2
+    page.goto(f"{live_server.url}/arenas/{theirs}/")
+    wait_until_live(page)
+    assert page.locator("[data-panel=controls]").count() == 0
+    lead.act(theirs, "activate")
+    page.locator("#feed > li[data-seq='4']").wait_for()
+    lifecycle = page.get_by_role("list", name="Lifecycle")
+    lifecycle.locator("[aria-current=step]", has_text="Active").wait_for()
