@@ -152,7 +152,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # consumer fills any gap from it (docs/live.md). capacity: doorbells queued per consumer
 # before the layer drops more (a consumer that far behind reads the log instead); expiry:
 # seconds a queued doorbell lives; group_expiry: Daphne's websocket_timeout (86400 s), so
-# group membership outlives every connection.
+# group membership outlives every connection. (These are the in-memory layer's; the Redis
+# pub/sub layer below keeps no queue in Redis.)
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CHANNEL_CONFIG = {
     "capacity": int(os.environ.get("ALEPH_CHANNEL_CAPACITY", "1000")),
@@ -162,16 +163,19 @@ CHANNEL_CONFIG = {
 if REDIS_URL:
     from redis.exceptions import ConnectionError as RedisConnectionError
 
+    # Redis pub/sub: a doorbell is one PUBLISH per arena group, and each process hands it to
+    # its own subscribers in memory. channels_redis' list-based layer costs each subscriber
+    # its own queue and wake-up per doorbell (230 µs of server CPU per delivery at 1,000
+    # subscribers against 137 µs, docs/performance.md). It keeps no per-channel capacity or
+    # expiry, which a doorbell does not need: the event log fills any gap.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                **CHANNEL_CONFIG,
                 # A pooled connection to a Redis that restarted fails its next command: one
                 # immediate retry on a fresh connection instead of failing that websocket.
                 # A Redis that accepts no connection is given up on after 5 s. Reads wait
-                # 15 s: longer than channels_redis' 5 s blocking BZPOPMIN, which redis-py 8's
-                # default 5 s socket timeout would cut off, crashing idle consumers.
+                # 15 s, not redis-py 8's default 5 s.
                 "hosts": [
                     {
                         "address": REDIS_URL,
