@@ -182,7 +182,9 @@ class Server:
 
     def describe(self) -> str:
         layer = "redis" if self.redis else "in-memory layer"
-        return f"{self.kind} x{self.workers}, {self.database.kind}, {layer}"
+        settings = self.extra_env.get("DJANGO_SETTINGS_MODULE")
+        suffix = f", {settings}" if settings else ""
+        return f"{self.kind} x{self.workers}, {self.database.kind}, {layer}{suffix}"
 
     def _env(self) -> dict[str, str]:
         env = self.database.env(**self.extra_env)
@@ -332,6 +334,11 @@ def _is_helper(pid: int) -> bool:
         return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except FileNotFoundError:
         return True
+
+
+def settings_env(module: str | None) -> dict[str, str]:
+    """Server environment that serves `module` instead of the default settings."""
+    return {"DJANGO_SETTINGS_MODULE": module} if module else {}
 
 
 def flush_redis_prefix(prefix: str) -> None:

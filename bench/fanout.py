@@ -37,6 +37,7 @@ from common import (
     own_cpu_seconds,
     raise_open_files_limit,
     run,
+    settings_env,
     summary_ms,
 )
 
@@ -228,13 +229,21 @@ async def _measure(server: Server, seed: dict, writer, count: int, args) -> list
     return results
 
 
-def bench(db_kind: str, redis: bool, server_kind: str, args) -> list[tuple[str, int, Result]]:
+def bench(
+    db_kind: str, redis: bool, server_kind: str, args, settings: str | None = None
+) -> list[tuple[str, int, Result]]:
     out = []
     for count in args.subscribers:
         database = Database.fresh(db_kind)
         try:
             seed = database.seed("arenas", agents=MEMBERS + 1, shared_members=MEMBERS + 1)
-            with Server(server_kind, database, redis=redis, workers=args.workers) as server:
+            with Server(
+                server_kind,
+                database,
+                redis=redis,
+                workers=args.workers,
+                extra_env=settings_env(settings),
+            ) as server:
                 print(f"-- {server.describe()}: {count} subscribers; load {load_average()}")
                 parent, child = multiprocessing.Pipe()
                 token = seed["tokens"]["agent-00000"]
@@ -254,6 +263,12 @@ def bench(db_kind: str, redis: bool, server_kind: str, args) -> list[tuple[str, 
     return out
 
 
+def _configs(args) -> list[tuple[str, str | None]]:
+    """(server, settings module) pairs, alternating the settings for each server."""
+    modules = [m.strip() for m in args.settings.split(",") if m.strip()] or [None]
+    return [(k.strip(), m) for k in args.server.split(",") for m in modules]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
@@ -264,6 +279,12 @@ def main() -> None:
         help="channel layer; auto: in-memory on SQLite, Redis on PostgreSQL",
     )
     parser.add_argument("--server", default="daphne,uvicorn", help=f"comma list of {SERVERS}")
+    parser.add_argument(
+        "--settings",
+        default="",
+        help="comma list of settings modules to compare, e.g. bench.baseline_settings,"
+        "aleph_site.settings (default: BENCH_SETTINGS_MODULE or aleph_site.settings)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="server processes (Redis only)")
     parser.add_argument(
         "--subscribers",
@@ -282,8 +303,8 @@ def main() -> None:
         redis = args.layer == "redis" or (args.layer == "auto" and db_kind == "postgres")
         if args.workers > 1 and not redis:
             parser.error("several server processes share a feed only through Redis")
-        for server_kind in args.server.split(","):
-            results.extend(bench(db_kind, redis, server_kind.strip(), args))
+        for server_kind, settings in _configs(args):
+            results.extend(bench(db_kind, redis, server_kind, args, settings))
     print("== summary (latency after the write's response; paced round)")
     for config, count, r in results:
         if r.name == "paced":

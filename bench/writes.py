@@ -29,6 +29,7 @@ from common import (
     percentile,
     raise_open_files_limit,
     run,
+    settings_env,
     summary_ms,
 )
 
@@ -135,13 +136,17 @@ async def _measure(server: Server, seed: dict, agents: int, seconds: float, warm
     return floor_before, across, one, floor_after
 
 
-def bench(db_kind: str, redis: bool, server_kind: str, workers: int, args) -> dict:
+def bench(
+    db_kind: str, redis: bool, server_kind: str, workers: int, args, settings: str | None = None
+) -> dict:
     database = Database.fresh(db_kind)
     try:
         seed = database.seed(
             "arenas", count=args.agents, agents=args.agents, shared_members=args.agents
         )
-        with Server(server_kind, database, redis=redis, workers=workers) as server:
+        with Server(
+            server_kind, database, redis=redis, workers=workers, extra_env=settings_env(settings)
+        ) as server:
             print(f"-- {server.describe()}: {args.agents} agents, {args.seconds:.0f} s per phase")
             print(f"   load average: {load_average()}")
             phases = run(_measure(server, seed, args.agents, args.seconds, args.warmup))
@@ -166,6 +171,12 @@ def bench(db_kind: str, redis: bool, server_kind: str, workers: int, args) -> di
         database.drop()
 
 
+def _configs(args) -> list[tuple[str, str | None]]:
+    """(server, settings module) pairs, alternating the settings for each server."""
+    modules = [m.strip() for m in args.settings.split(",") if m.strip()] or [None]
+    return [(k.strip(), m) for k in args.server.split(",") for m in modules]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
@@ -176,6 +187,12 @@ def main() -> None:
         help="channel layer; auto: in-memory on SQLite, Redis on PostgreSQL",
     )
     parser.add_argument("--server", default="daphne,uvicorn", help=f"comma list of {SERVERS}")
+    parser.add_argument(
+        "--settings",
+        default="",
+        help="comma list of settings modules to compare, e.g. bench.baseline_settings,"
+        "aleph_site.settings (default: BENCH_SETTINGS_MODULE or aleph_site.settings)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--agents", type=int, default=16, help="concurrent agents (connections)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
@@ -186,8 +203,8 @@ def main() -> None:
     results = []
     for db_kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
         redis = args.layer == "redis" or (args.layer == "auto" and db_kind == "postgres")
-        for server_kind in args.server.split(","):
-            results.append(bench(db_kind, redis, server_kind.strip(), args.workers, args))
+        for server_kind, settings in _configs(args):
+            results.append(bench(db_kind, redis, server_kind, args.workers, args, settings))
     print("== summary (req/s; ratio = step completions / floor in the same run)")
     for r in results:
         print(
