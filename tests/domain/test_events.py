@@ -3,8 +3,10 @@ every type (SPEC §1.7), and the announcement on commit."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 
 from arenas import events
@@ -181,30 +183,40 @@ def test_a_refused_change_appends_nothing_and_announces_nothing(
 
 
 def test_each_committed_event_is_announced_to_its_arena_and_the_dashboard(
-    make_arena, manager, django_capture_on_commit_callbacks
+    make_arena, manager, django_capture_on_commit_callbacks, monkeypatch
 ):
     arena_id = make_arena(status="active")
+    monkeypatch.setattr(events, "_skip_layer_until", 0.0)
     layer = get_channel_layer()
-    arena_channel = async_to_sync(layer.new_channel)()
-    dashboard_channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(events.arena_group(arena_id), arena_channel)
-    async_to_sync(layer.group_add)(events.DASHBOARD_GROUP, dashboard_channel)
-    try:
+
+    def post() -> tuple[Event, list]:
         with django_capture_on_commit_callbacks(execute=True) as announced:
             event = manager.handle(arena_id, "alice").post_message("ring")
-        assert len(announced) == 1
-        assert async_to_sync(layer.receive)(arena_channel) == {
-            "type": "arena.event",
-            "event": events.to_wire(event),
-        }
-        assert async_to_sync(layer.receive)(dashboard_channel) == {
-            "type": "arena.changed",
-            "arena_id": str(arena_id),
-            "seq": event.seq,
-        }
-    finally:
-        async_to_sync(layer.group_discard)(events.arena_group(arena_id), arena_channel)
-        async_to_sync(layer.group_discard)(events.DASHBOARD_GROUP, dashboard_channel)
+        return event, announced
+
+    async def listen_while_posting() -> tuple[Event, list, list[dict]]:
+        # One event loop throughout: channels_redis keeps one connection set per loop, and
+        # the write's announcement runs on this loop too (async_to_sync inside
+        # sync_to_async), so it reaches these channels on the in-memory and Redis layers.
+        groups = [events.arena_group(arena_id), events.DASHBOARD_GROUP]
+        channels = [await layer.new_channel() for _ in groups]
+        for group, channel in zip(groups, channels, strict=True):
+            await layer.group_add(group, channel)
+        try:
+            event, announced = await sync_to_async(post)()
+            received = [await asyncio.wait_for(layer.receive(c), 30) for c in channels]
+        finally:
+            for group, channel in zip(groups, channels, strict=True):
+                await layer.group_discard(group, channel)
+        return event, announced, received
+
+    event, announced, received = async_to_sync(listen_while_posting)()
+
+    assert len(announced) == 1
+    assert received == [
+        {"type": "arena.event", "event": events.to_wire(event)},
+        {"type": "arena.changed", "arena_id": str(arena_id), "seq": event.seq},
+    ]
 
 
 def test_append_refuses_fields_that_do_not_match_the_type(make_arena):
