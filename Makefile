@@ -58,5 +58,13 @@ format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Benchmarks (not part of the suite; they start their own servers; the PostgreSQL + Redis
+## parts need both running). Figures and method: docs/performance.md.
+bench: install-test
+	$(BIN)/python bench/writes.py
+	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/connections.py
+	$(BIN)/python bench/replay.py
+
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache .ruff_cache .pytest-db.sqlite3*
