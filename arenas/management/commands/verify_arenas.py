@@ -57,4 +57,5 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{failed} of {checked} arenas do not match their event log.", returncode=1
             )
-        self.stdout.write(f"All {checked} arenas match their event logs.")
+        noun = "arena matches its event log" if checked == 1 else "arenas match their event logs"
+        self.stdout.write(f"All {checked} {noun}.")
