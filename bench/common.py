@@ -13,6 +13,7 @@ database, with the in-memory channel layer or Redis under a private key prefix.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -39,6 +40,29 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERVERS = ("daphne", "uvicorn", "granian")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def argument_parser(
+    doc: str, default_server: str, *, settings: bool = False
+) -> argparse.ArgumentParser:
+    """The options every benchmark shares: --db, --layer, --server (and --settings)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument(
+        "--layer",
+        choices=["auto", "memory", "redis"],
+        default="auto",
+        help="channel layer; auto: in-memory on SQLite, Redis on PostgreSQL",
+    )
+    parser.add_argument("--server", default=default_server, help=f"comma list of {SERVERS}")
+    if settings:
+        parser.add_argument(
+            "--settings",
+            default="",
+            help="comma list of settings modules to compare, e.g. bench.baseline_settings,"
+            "aleph_site.settings (default: BENCH_SETTINGS_MODULE or aleph_site.settings)",
+        )
+    return parser
 
 
 def free_port() -> int:

@@ -14,16 +14,15 @@ were held, not merely counted.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import time
 from collections import Counter
 
 from common import (
-    SERVERS,
     Database,
     Server,
+    argument_parser,
     banner,
     cpu_seconds,
     load_average,
@@ -125,15 +124,7 @@ def bench(db_kind: str, redis: bool, server_kind: str, args) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument(
-        "--layer",
-        choices=["auto", "memory", "redis"],
-        default="auto",
-        help="channel layer; auto: in-memory on SQLite, Redis on PostgreSQL",
-    )
-    parser.add_argument("--server", default="daphne", help=f"comma list of {SERVERS}")
+    parser = argument_parser(__doc__, "daphne")
     parser.add_argument("--connections", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=100, help="handshakes at a time")
     parser.add_argument("--idle", type=float, default=30.0, help="idle window, seconds")

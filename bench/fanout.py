@@ -15,7 +15,6 @@ exactly once and in order: missing, duplicated and out-of-order counts must be 0
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -25,10 +24,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from common import (
-    SERVERS,
     Database,
     HttpConnection,
     Server,
+    argument_parser,
     banner,
     cpu_seconds,
     load_average,
@@ -270,21 +269,7 @@ def _configs(args) -> list[tuple[str, str | None]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument(
-        "--layer",
-        choices=["auto", "memory", "redis"],
-        default="auto",
-        help="channel layer; auto: in-memory on SQLite, Redis on PostgreSQL",
-    )
-    parser.add_argument("--server", default="daphne,uvicorn", help=f"comma list of {SERVERS}")
-    parser.add_argument(
-        "--settings",
-        default="",
-        help="comma list of settings modules to compare, e.g. bench.baseline_settings,"
-        "aleph_site.settings (default: BENCH_SETTINGS_MODULE or aleph_site.settings)",
-    )
+    parser = argument_parser(__doc__, "daphne,uvicorn", settings=True)
     parser.add_argument("--workers", type=int, default=1, help="server processes (Redis only)")
     parser.add_argument(
         "--subscribers",

@@ -27,10 +27,10 @@ import time
 from common import (
     PYTHON,
     ROOT,
-    SERVERS,
     Database,
     HttpConnection,
     Server,
+    argument_parser,
     banner,
     load_average,
     open_feed,
@@ -197,15 +197,7 @@ def _time_rebuild(arena_id: str, rounds: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument(
-        "--layer",
-        choices=["auto", "memory", "redis"],
-        default="auto",
-        help="channel layer; auto: in-memory on SQLite, Redis on PostgreSQL",
-    )
-    parser.add_argument("--server", default="daphne", help=f"comma list of {SERVERS}")
+    parser = argument_parser(__doc__, "daphne")
     parser.add_argument("--missed", type=int, default=10_000, help="events replayed on reconnect")
     parser.add_argument("--events", type=int, default=1_000_000, help="events rebuilt")
     parser.add_argument("--rounds", type=int, default=3)

@@ -12,16 +12,15 @@ the ratio says how much of the framework's throughput a step completion keeps.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 from dataclasses import dataclass, field
 
 from common import (
-    SERVERS,
     Database,
     HttpConnection,
     Server,
+    argument_parser,
     banner,
     cpu_seconds,
     load_average,
@@ -178,21 +177,7 @@ def _configs(args) -> list[tuple[str, str | None]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument(
-        "--layer",
-        choices=["auto", "memory", "redis"],
-        default="auto",
-        help="channel layer; auto: in-memory on SQLite, Redis on PostgreSQL",
-    )
-    parser.add_argument("--server", default="daphne,uvicorn", help=f"comma list of {SERVERS}")
-    parser.add_argument(
-        "--settings",
-        default="",
-        help="comma list of settings modules to compare, e.g. bench.baseline_settings,"
-        "aleph_site.settings (default: BENCH_SETTINGS_MODULE or aleph_site.settings)",
-    )
+    parser = argument_parser(__doc__, "daphne,uvicorn", settings=True)
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--agents", type=int, default=16, help="concurrent agents (connections)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
