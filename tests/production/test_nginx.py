@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.support.liveserver import ROOT, free_port
+from tests.support.tools import skip_or_fail_missing
 
 from .client import TIMEOUT_SECONDS, feed, receive_events
 from .test_deploy_settings import HOST, documented_env
@@ -116,7 +117,9 @@ def production_processes(redis_url, start_server):
 def nginx(production_processes, tmp_path) -> Iterator[Nginx]:
     executable = shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
     if executable is None or shutil.which("openssl") is None:
-        pytest.skip("needs nginx (and openssl for its certificate) to serve deploy/nginx.conf")
+        skip_or_fail_missing(
+            "needs nginx (and openssl for its certificate) to serve deploy/nginx.conf"
+        )
     proxy = Nginx(executable, tmp_path, [server.port for server in production_processes])
     proxy.start()
     yield proxy
