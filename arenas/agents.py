@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from . import text
+from . import statements, text
 from .errors import Invalid, NotFound
 from .models import Agent, AgentToken
 
@@ -77,18 +78,38 @@ def revoke_token(record: AgentToken) -> None:
         )
 
 
+_AGENT = statements.Loader(Agent)
+_TOKEN = statements.Loader(AgentToken, ["id", "last_used_at"])
+
+
+@cache
+def _authenticate_sql(vendor: str) -> str:
+    agent_pk = statements.column(Agent, "agent_id", "a")
+    token_agent = statements.column(AgentToken, "agent", "t")
+    return (
+        f"SELECT {_AGENT.columns('a')}, {_TOKEN.columns('t')} "
+        f"FROM {statements.table(AgentToken)} t "
+        f"JOIN {statements.table(Agent)} a ON {agent_pk} = {token_agent} "
+        f"WHERE {statements.column(AgentToken, 'digest', 't')} = %s "
+        f"AND {statements.column(AgentToken, 'revoked_at', 't')} IS NULL "
+        f"AND {statements.column(Agent, 'is_active', 'a')} = %s"
+    )
+
+
 def authenticate(token: str) -> Agent | None:
-    """The active agent holding this unrevoked token, or None."""
+    """The active agent holding this unrevoked token, or None. One statement (SQL written
+    once, see `statements`); `last_used_at` is refreshed at most once a minute."""
     if not token or len(token) > 512:
         return None
-    record = (
-        AgentToken.objects.select_related("agent")
-        .filter(digest=digest(token), revoked_at__isnull=True, agent__is_active=True)
-        .first()
+    row = statements.fetch_one(
+        _authenticate_sql(connection.vendor),
+        [digest(token), statements.param(Agent, "is_active", True)],
     )
-    if record is None:
+    if row is None:
         return None
+    agent = _AGENT.load(row)
+    record = _TOKEN.load(row, len(_AGENT))
     now = timezone.now()
     if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
         AgentToken.objects.filter(pk=record.pk).update(last_used_at=now)
-    return record.agent
+    return agent

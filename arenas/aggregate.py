@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import statements
 from .models import Arena, Event, EventType, Participant
 from .text import U32_MAX
 
@@ -45,14 +46,24 @@ class ArenaAggregate:
     def of(cls, arena: Arena) -> ArenaAggregate:
         """The stored aggregate of `arena`. Agent ids are sorted in Python (code points), as
         `replay` sorts them, whatever the database's collation."""
-        participants = Participant.objects.filter(arena=arena, left_at__isnull=True)
         return cls(
             completed_steps=arena.completed_steps,
             total_steps=arena.total_steps,
-            participants=tuple(sorted(participants.values_list("agent_id", flat=True))),
+            participants=tuple(sorted(current_agent_ids(arena.pk))),
             status=arena.status,
             last_seq=arena.last_seq,
         )
+
+
+def current_agent_ids(arena_id: Any) -> list[str]:
+    """The agent ids of the arena's current participants, unsorted (one statement)."""
+    participant = statements.table(Participant)
+    sql = (
+        f"SELECT {statements.column(Participant, 'agent')} FROM {participant} "
+        f"WHERE {statements.column(Participant, 'arena')} = %s "
+        f"AND {statements.column(Participant, 'left_at')} IS NULL"
+    )
+    return [row[0] for row in statements.fetch_all(sql, [statements.param(Arena, "id", arena_id)])]
 
 
 class ReplayError(Exception):

@@ -22,6 +22,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from . import statements
 from .models import Arena, Event, EventType
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.ARENA_SETTLED: ("facts_persisted", "artifacts_archived", "events_cleared"),
 }
 
+EVENT_COLUMNS = ("arena", "seq", "type", "timestamp", "actor", "data")
 DASHBOARD_GROUP = "dashboard"
 # An unreachable channel layer must not hold a committed write's response for long.
 ANNOUNCE_TIMEOUT_SECONDS = 2.0
@@ -90,15 +92,18 @@ def append(
     now = timezone.now()
     arena.last_seq += 1
     arena.last_activity_at = now
-    event = Event.objects.create(
-        arena=arena,
-        seq=arena.last_seq,
-        type=type,
-        timestamp=now,
-        actor=actor,
-        data={name: fields[name] for name in expected},
+    event = statements.insert(
+        Event(
+            arena_id=arena.pk,
+            seq=arena.last_seq,
+            type=type,
+            timestamp=now,
+            actor=actor,
+            data={name: fields[name] for name in expected},
+        ),
+        EVENT_COLUMNS,
     )
-    arena.save(update_fields=["last_seq", "last_activity_at", *save_fields])
+    statements.update(arena, ["last_seq", "last_activity_at", *save_fields])
     wire = to_wire(event)
     transaction.on_commit(lambda: announce(wire))
     return event

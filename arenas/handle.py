@@ -14,13 +14,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import events, lifecycle, permissions, text
+from . import events, lifecycle, permissions, statements, text
 from .aggregate import ArenaAggregate, saturating_add
 from .errors import (
     AlreadyParticipant,
@@ -107,15 +109,23 @@ class ArenaHandle:
     def _me(self) -> Participant | None:
         """The caller's current participation (None for staff); NotFound if not visible."""
         if self.is_staff:
-            if not Arena.objects.filter(pk=self.arena_id).exists():
+            if (
+                statements.fetch_one(_sql(connection.vendor).arena_exists, [_arena_param(self)])
+                is None
+            ):
                 raise NotFound("No such arena.")
             return None
-        me = Participant.objects.filter(
-            arena_id=self.arena_id, agent_id=self.agent_id, left_at__isnull=True
-        ).first()
-        if me is None:
+        row = statements.fetch_one(
+            _sql(connection.vendor).participant, [_arena_param(self), self.agent_id]
+        )
+        if row is None:
             raise NotFound("No such arena.")
-        return me
+        return _PARTICIPANT.load(row)
+
+    def is_participant(self) -> bool:
+        """Whether the calling agent currently takes part in the arena (one statement)."""
+        sql = _sql(connection.vendor).is_participant
+        return statements.fetch_one(sql, [_arena_param(self), self.agent_id]) is not None
 
     def _require_permission(self, me: Participant | None, flag: str) -> None:
         if me is None:
@@ -135,18 +145,33 @@ class ArenaHandle:
         flag: str | None = None,
         manage: bool = False,
     ) -> Iterator[tuple[Arena, Participant | None]]:
-        """Lock the arena, check the caller and the arena's state, and yield both."""
+        """Lock the arena, check the caller and the arena's state, and yield both. The arena
+        row and the caller's participation come from one locking statement."""
         with transaction.atomic():
-            arena = Arena.objects.select_for_update().filter(pk=self.arena_id).first()
-            if arena is None:
-                raise NotFound("No such arena.")
-            me = self._me()
+            arena, me = self._lock()
             if manage:
                 self._require_coordinator(me)
             if flag is not None:
                 self._require_permission(me, flag)
             lifecycle.require_allows(arena.status, operation)
             yield arena, me
+
+    def _lock(self) -> tuple[Arena, Participant | None]:
+        """The arena's row, locked until the transaction ends, and the caller's current
+        participation (None for staff); NotFound if the caller cannot see the arena."""
+        sql = _sql(connection.vendor)
+        if self.is_staff:
+            row = statements.fetch_one(sql.lock_arena, [_arena_param(self)])
+        else:
+            row = statements.fetch_one(sql.lock_arena_as, [self.agent_id, _arena_param(self)])
+        if row is None:
+            raise NotFound("No such arena.")
+        arena = _ARENA.load(row)
+        if self.is_staff:
+            return arena, None
+        if row[len(_ARENA)] is None:
+            raise NotFound("No such arena.")
+        return arena, _PARTICIPANT.load(row, len(_ARENA))
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -338,7 +363,7 @@ class ArenaHandle:
             top = arena.total_steps or U32_MAX
             if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= top:
                 raise Invalid.field("step", f"Must be a step number from 1 to {top}.")
-            planned = Step.objects.filter(arena=arena, number=step).first()
+            planned = _planned_step(arena, step)
             if (
                 planned is not None
                 and planned.assignee_id not in (None, me.agent_id)
@@ -349,11 +374,7 @@ class ArenaHandle:
                 depends_on = planned.depends_on
             else:
                 depends_on = [step - 1] if arena.strategy == "pipeline" and step > 1 else []
-            done = set(
-                StepCompletion.objects.filter(
-                    arena=arena, step__in=[step, *depends_on]
-                ).values_list("step", flat=True)
-            )
+            done = _completed(arena, [step, *depends_on])
             if step in done:
                 raise StepAlreadyCompleted(f"Step {step} is already completed.")
             missing = sorted(set(depends_on) - done)
@@ -362,7 +383,13 @@ class ArenaHandle:
                     f"Step {step} waits for step(s) {', '.join(map(str, missing))}.",
                     waiting_for=missing,
                 )
-            StepCompletion.objects.create(arena=arena, step=step, agent_id=me.agent_id)
+            now = timezone.now()
+            statements.insert(
+                StepCompletion(
+                    arena_id=arena.id, step=step, agent_id=me.agent_id, completed_at=now
+                ),
+                ["arena", "step", "agent", "completed_at"],
+            )
             arena.completed_steps = saturating_add(arena.completed_steps)
             event = events.append(
                 arena,
@@ -512,6 +539,84 @@ class ArenaHandle:
                 to=to,
                 text=message,
             )
+
+
+# --- the write path's statements (SQL written once, see `statements`) ----------------------
+
+_ARENA = statements.Loader(Arena)
+_PARTICIPANT = statements.Loader(Participant)
+_STEP = statements.Loader(Step, ["assignee", "depends_on"])
+
+
+@dataclass(frozen=True)
+class _Statements:
+    arena_exists: str
+    is_participant: str
+    participant: str
+    lock_arena: str
+    lock_arena_as: str
+    planned_step: str
+    completed: str
+
+
+@cache
+def _sql(vendor: str) -> _Statements:
+    arena_table, arena_pk = statements.table(Arena), statements.column(Arena, "id", "a")
+    p_table = statements.table(Participant)
+
+    def p(name: str) -> str:
+        return statements.column(Participant, name, "p")
+
+    current = f"{p('agent')} = %s AND {p('left_at')} IS NULL"
+    return _Statements(
+        arena_exists=f"SELECT 1 FROM {arena_table} a WHERE {arena_pk} = %s",
+        is_participant=f"SELECT 1 FROM {p_table} p WHERE {p('arena')} = %s AND {current}",
+        participant=(
+            f"SELECT {_PARTICIPANT.columns('p')} FROM {p_table} p "
+            f"WHERE {p('arena')} = %s AND {current}"
+        ),
+        lock_arena=(
+            f"SELECT {_ARENA.columns('a')} FROM {arena_table} a WHERE {arena_pk} = %s"
+            + statements.lock_suffix("a")
+        ),
+        lock_arena_as=(
+            f"SELECT {_ARENA.columns('a')}, {_PARTICIPANT.columns('p')} FROM {arena_table} a "
+            f"LEFT JOIN {p_table} p ON {p('arena')} = {arena_pk} AND {current} "
+            f"WHERE {arena_pk} = %s" + statements.lock_suffix("a")
+        ),
+        planned_step=(
+            f"SELECT {_STEP.columns('s')} FROM {statements.table(Step)} s "
+            f"WHERE {statements.column(Step, 'arena', 's')} = %s "
+            f"AND {statements.column(Step, 'number', 's')} = %s"
+        ),
+        completed=(
+            f"SELECT {statements.column(StepCompletion, 'step', 'c')} "
+            f"FROM {statements.table(StepCompletion)} c "
+            f"WHERE {statements.column(StepCompletion, 'arena', 'c')} = %s "
+            f"AND {statements.column(StepCompletion, 'step', 'c')} IN ({{}})"
+        ),
+    )
+
+
+def _arena_param(handle: ArenaHandle) -> Any:
+    return statements.param(Arena, "id", handle.arena_id)
+
+
+def _planned_step(arena: Arena, number: int) -> Step | None:
+    """The plan's step `number`, or None. An open-ended arena (total_steps 0) has no plan."""
+    if arena.total_steps == 0:
+        return None
+    row = statements.fetch_one(
+        _sql(connection.vendor).planned_step, [statements.param(Arena, "id", arena.id), number]
+    )
+    return None if row is None else _STEP.load(row)
+
+
+def _completed(arena: Arena, numbers: Sequence[int]) -> set[int]:
+    """Which of the step `numbers` are completed."""
+    sql = _sql(connection.vendor).completed.format(", ".join(["%s"] * len(numbers)))
+    rows = statements.fetch_all(sql, [statements.param(Arena, "id", arena.id), *numbers])
+    return {row[0] for row in rows}
 
 
 # --- helpers shared with the manager ------------------------------------------------------

@@ -98,12 +98,10 @@ class ArenaManager:
 
     def handle(self, arena_id: Any, agent_id: str) -> ArenaHandle:
         """The agent's handle on an arena; NotFound unless it is a current participant."""
-        arena_id = parse_arena_id(arena_id)
-        if not Participant.objects.filter(
-            arena_id=arena_id, agent_id=agent_id, left_at__isnull=True
-        ).exists():
+        handle = ArenaHandle(arena_id, agent_id=agent_id)
+        if not handle.is_participant():
             raise NotFound("No such arena.")
-        return ArenaHandle(arena_id, agent_id=agent_id)
+        return handle
 
     def staff_handle(self, arena_id: Any, username: str) -> ArenaHandle:
         """A staff user's handle: reads and manages any arena, acting as `staff:<username>`."""

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-SERVERS = ("daphne", "uvicorn", "granian")
+SERVERS = ("daphne", "uvicorn", "granian", "granian-wsgi")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -245,6 +245,12 @@ class Server:
             command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
             if self.workers > 1:
                 command += ["--workers", str(self.workers)]
+            return [(command, ())]
+        if self.kind == "granian-wsgi":
+            command = [PYTHON, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1"]
+            command += ["--port", str(self.port), "--workers", str(self.workers)]
+            command += ["--no-access-log", "--log-level", "warning", "--backlog", "4096"]
+            command += ["--blocking-threads", "8", "aleph_site.wsgi:application"]
             return [(command, ())]
         if self.kind == "granian":
             command = [PYTHON, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]

@@ -1,0 +1,114 @@
+"""What one step completion costs the server, in-process: CPU per call and SQL statements.
+
+No network and no ASGI server: Django's test client drives the real middleware, DRF view and
+domain over a fresh database, so the figures are the framework's and the application's own
+work per request. Each figure is printed beside `GET /api/health/` measured the same way in
+the same run. `--profile` adds the functions that take the most time (cProfile).
+
+    .venv/bin/python bench/write_cost.py --db postgres
+    .venv/bin/python bench/write_cost.py --db sqlite --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+
+from common import Database, banner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cpu_per_call(fn, calls: int) -> float:
+    fn()  # warm: imports, URL resolver, prepared connections
+    start = time.process_time()
+    for _ in range(calls):
+        fn()
+    return (time.process_time() - start) / calls
+
+
+def measure(database: Database, calls: int, profile: bool) -> None:
+    seed = database.seed("arenas", count=3, agents=3)
+    os.environ.update(database.env())
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from arenas import agents
+    from arenas.manager import ArenaManager
+
+    token = seed["tokens"][seed["arenas"][0]["agent"]]
+    arena_id = seed["arenas"][0]["id"]
+    other = seed["arenas"][1]
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_HOST="127.0.0.1")
+    path = f"/api/arenas/{arena_id}/steps/"
+    steps = iter(range(1, 10**9))
+
+    def health():
+        assert client.get("/api/health/").status_code == 200
+
+    def step():
+        response = client.post(path, {"step": next(steps)}, content_type="application/json")
+        assert response.status_code == 201, response.content
+
+    handle = ArenaManager().handle(other["id"], other["agent"])
+    domain_steps = iter(range(1, 10**9))
+
+    def domain():
+        handle.complete_step(next(domain_steps))
+
+    def auth():
+        assert agents.authenticate(token) is not None
+
+    with CaptureQueriesContext(connection) as queries:
+        step()
+    print(f"   statements per step completion: {len(queries.captured_queries)}")
+    for q in queries.captured_queries:
+        print(f"      {q['sql'][:150]}")
+    floor = _cpu_per_call(health, calls)
+    print(f"   GET /api/health/           {floor * 1e6:7.0f} µs CPU per request (the floor)")
+    for name, fn in (("POST …/steps/", step), ("ArenaHandle.complete_step", domain),
+                     ("agents.authenticate", auth)):
+        cost = _cpu_per_call(fn, calls)
+        print(f"   {name:<26} {cost * 1e6:7.0f} µs CPU per call ({cost / floor:4.1f}× the floor)")
+    if profile:
+        profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the database
+        profiler.enable()
+        for _ in range(calls):
+            step()
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("ROWS", "45")))
+        print(out.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    banner("write cost: CPU and SQL statements per step completion, in-process")
+    database = Database.fresh(args.db)
+    try:
+        print(f"-- {database.kind}")
+        measure(database, args.calls, args.profile)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        database.drop()
+
+
+if __name__ == "__main__":
+    main()
