@@ -9,3 +9,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aleph_site.settings")
 application = get_wsgi_application()
+
+from arenas.events import announce_from_own_loop  # noqa: E402
+
+announce_from_own_loop()

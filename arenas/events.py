@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -119,7 +120,10 @@ def announce(wire: dict[str, Any]) -> None:
     if layer is None or time.monotonic() < _skip_layer_until:
         return
     try:
-        async_to_sync(_send)(layer, wire)
+        if _own_loop is None:
+            async_to_sync(_send)(layer, wire)
+        else:
+            asyncio.run_coroutine_threadsafe(_send(layer, wire), _own_loop).result()
     except TimeoutError:
         _skip_layer_until = time.monotonic() + SILENT_LAYER_SKIP_SECONDS
         logger.warning(
@@ -134,6 +138,26 @@ def announce(wire: dict[str, Any]) -> None:
         logger.warning(
             "Could not announce event %s/%s", wire["arena_id"], wire["seq"], exc_info=True
         )
+
+
+def announce_from_own_loop() -> None:
+    """Announce from an event loop this process runs in a thread of its own.
+
+    For a process that serves HTTP without an event loop (WSGI, `aleph_site/wsgi.py`):
+    `async_to_sync` would otherwise start a new loop for every announcement, and the Redis
+    layer would open a new connection for each. Under ASGI announcements use the server's
+    loop and this is not called."""
+    global _own_loop
+    with _own_loop_lock:
+        if _own_loop is not None:
+            return
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="aleph-announcements", daemon=True).start()
+        _own_loop = loop
+
+
+_own_loop: asyncio.AbstractEventLoop | None = None
+_own_loop_lock = threading.Lock()
 
 
 async def _send(layer, wire: dict[str, Any]) -> None:

@@ -109,11 +109,7 @@ class ArenaHandle:
     def _me(self) -> Participant | None:
         """The caller's current participation (None for staff); NotFound if not visible."""
         if self.is_staff:
-            if (
-                statements.fetch_one(_sql(connection.vendor).arena_exists, [_arena_param(self)])
-                is None
-            ):
-                raise NotFound("No such arena.")
+            self.require_visible()
             return None
         row = statements.fetch_one(
             _sql(connection.vendor).participant, [_arena_param(self), self.agent_id]
@@ -122,10 +118,16 @@ class ArenaHandle:
             raise NotFound("No such arena.")
         return _PARTICIPANT.load(row)
 
-    def is_participant(self) -> bool:
-        """Whether the calling agent currently takes part in the arena (one statement)."""
-        sql = _sql(connection.vendor).is_participant
-        return statements.fetch_one(sql, [_arena_param(self), self.agent_id]) is not None
+    def require_visible(self) -> None:
+        """NotFound unless the caller can see the arena: a current participant, or staff
+        and the arena exists. One statement."""
+        sql = _sql(connection.vendor)
+        if self.is_staff:
+            row = statements.fetch_one(sql.arena_exists, [_arena_param(self)])
+        else:
+            row = statements.fetch_one(sql.is_participant, [_arena_param(self), self.agent_id])
+        if row is None:
+            raise NotFound("No such arena.")
 
     def _require_permission(self, me: Participant | None, flag: str) -> None:
         if me is None:

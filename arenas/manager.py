@@ -96,19 +96,25 @@ class ArenaManager:
             .values_list("id", flat=True)
         )
 
-    def handle(self, arena_id: Any, agent_id: str) -> ArenaHandle:
-        """The agent's handle on an arena; NotFound unless it is a current participant."""
+    def handle(self, arena_id: Any, agent_id: str, *, check_now: bool = True) -> ArenaHandle:
+        """The agent's handle on an arena; NotFound unless it is a current participant.
+
+        Every operation of a handle checks visibility again first (under the row lock for
+        writes). `check_now=False` skips the check here, saving a statement when the caller
+        goes straight to an operation; the caller then calls `require_visible()` itself
+        before reporting anything else, such as invalid input (see `arenas/api/views.py`)."""
         handle = ArenaHandle(arena_id, agent_id=agent_id)
-        if not handle.is_participant():
-            raise NotFound("No such arena.")
+        if check_now:
+            handle.require_visible()
         return handle
 
-    def staff_handle(self, arena_id: Any, username: str) -> ArenaHandle:
-        """A staff user's handle: reads and manages any arena, acting as `staff:<username>`."""
-        arena_id = parse_arena_id(arena_id)
-        if not Arena.objects.filter(pk=arena_id).exists():
-            raise NotFound("No such arena.")
-        return ArenaHandle(arena_id, staff_username=username)
+    def staff_handle(self, arena_id: Any, username: str, *, check_now: bool = True) -> ArenaHandle:
+        """A staff user's handle: reads and manages any arena, acting as `staff:<username>`.
+        `check_now` as for `handle`."""
+        handle = ArenaHandle(arena_id, staff_username=username)
+        if check_now:
+            handle.require_visible()
+        return handle
 
     def arenas_for_agent(self, agent_id: str, status: str | None = None) -> QuerySet[Arena]:
         """Arenas the agent currently takes part in, newest first."""

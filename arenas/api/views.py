@@ -13,13 +13,13 @@ from typing import Any
 
 from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, status
+from rest_framework import exceptions, permissions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from arenas.errors import NotFound, PermissionDenied
+from arenas.errors import Invalid, NotFound, PermissionDenied
 from arenas.events import to_wire
 from arenas.handle import ArenaHandle
 from arenas.manager import ArenaManager
@@ -75,10 +75,29 @@ class ApiView(APIView):
         return agent.agent_id if agent else None
 
     def arena(self, arena_id: str) -> ArenaHandle:
-        """The caller's handle on the arena: a participant's, or a staff user's."""
+        """The caller's handle on the arena: a participant's, or a staff user's.
+
+        Visibility is not checked here: the handle's operation checks it first (under the
+        row lock for writes), which saves a statement per request. Input refused before that
+        operation ran (body, query parameters) is reported only once visibility is known,
+        in `handle_exception`: a caller who cannot see the arena gets 404, never 400."""
         if self.agent_id is not None:
-            return manager.handle(arena_id, self.agent_id)
-        return manager.staff_handle(arena_id, self.request.user.get_username())
+            handle = manager.handle(arena_id, self.agent_id, check_now=False)
+        else:
+            handle = manager.staff_handle(
+                arena_id, self.request.user.get_username(), check_now=False
+            )
+        self._handle = handle
+        return handle
+
+    def handle_exception(self, exc: Exception) -> Response:
+        handle = getattr(self, "_handle", None)
+        if handle is not None and isinstance(exc, exceptions.ValidationError | Invalid):
+            try:
+                handle.require_visible()
+            except NotFound as not_found:
+                exc = not_found
+        return super().handle_exception(exc)
 
 
 def etag(detail: dict[str, Any]) -> str:

@@ -131,6 +131,36 @@ def test_a_non_participant_gets_404_for_an_existing_arena(make_arena, client_for
     assert Arena.objects.get(pk=arena_id).goal == "Find the answer"
 
 
+@pytest.mark.parametrize(
+    ("method", "parts", "body"),
+    [
+        ("post", ("steps",), {"step": "one"}),
+        ("post", ("steps",), {}),
+        ("post", ("messages",), {"text": 5}),
+        ("post", ("facts",), {"confidence": 2}),
+        ("patch", (), {"goal": ""}),
+        ("get", ("events",), {"after": "x"}),
+        ("get", ("steps",), {"limit": "0"}),
+    ],
+)
+def test_a_non_participant_gets_404_before_any_input_error(
+    make_arena, client_for, method, parts, body
+):
+    """The view reaches the domain without checking visibility first; input it refuses
+    before that must still answer 404 to a caller who cannot see the arena, and 400 to one
+    who can."""
+    arena_id = make_arena(participants=[{"agent_id": "bob", "role": "worker"}])
+    events = Event.objects.filter(arena_id=arena_id).count()
+    for agent, status in (("eve", 404), ("bob", 400)):
+        client = client_for(agent)
+        if method == "get":
+            response = client.get(url(arena_id, *parts), body)
+        else:
+            response = getattr(client, method)(url(arena_id, *parts), body, format="json")
+        assert response.status_code == status, (agent, response.json())
+    assert Event.objects.filter(arena_id=arena_id).count() == events
+
+
 def test_the_etag_changes_with_every_event(make_arena, alice):
     arena_id = make_arena()
     first = alice.get(url(arena_id))["ETag"]
