@@ -177,7 +177,8 @@ class Database:
 
 @dataclass
 class Server:
-    """One ASGI server (`workers` processes) serving aleph_site.asgi:application.
+    """One server (`workers` processes) serving aleph_site.asgi:application, or
+    aleph_site.wsgi:application for `granian-wsgi` (HTTP only).
 
     Daphne has no worker option: several Daphne processes share one listening socket passed
     with `--fd`, and the kernel hands each new connection to one of them. uvicorn and
@@ -247,6 +248,7 @@ class Server:
                 command += ["--workers", str(self.workers)]
             return [(command, ())]
         if self.kind == "granian-wsgi":
+            # HTTP only (aleph_site.wsgi), as the split layout of docs/deploy.md serves the API.
             command = [PYTHON, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1"]
             command += ["--port", str(self.port), "--workers", str(self.workers)]
             command += ["--no-access-log", "--log-level", "warning", "--backlog", "4096"]
@@ -409,6 +411,21 @@ def cpu_seconds(pids: Sequence[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])
     return total / CLK_TCK
+
+
+def pids_named(*names: str) -> list[int]:
+    """Every process whose command name is one of `names` (e.g. postgres, redis-server)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")] in names:
+            found.append(int(entry.name))
+    return found
 
 
 def own_cpu_seconds() -> float:

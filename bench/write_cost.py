@@ -33,7 +33,7 @@ def _cpu_per_call(fn, calls: int) -> float:
     return (time.process_time() - start) / calls
 
 
-def measure(database: Database, calls: int, profile: bool) -> None:
+def measure(database: Database, calls: int, profile: bool, sort: str = "cumulative") -> None:
     seed = database.seed("arenas", count=3, agents=3)
     os.environ.update(database.env())
     sys.path.insert(0, str(ROOT))
@@ -77,8 +77,11 @@ def measure(database: Database, calls: int, profile: bool) -> None:
         print(f"      {q['sql'][:150]}")
     floor = _cpu_per_call(health, calls)
     print(f"   GET /api/health/           {floor * 1e6:7.0f} µs CPU per request (the floor)")
-    for name, fn in (("POST …/steps/", step), ("ArenaHandle.complete_step", domain),
-                     ("agents.authenticate", auth)):
+    for name, fn in (
+        ("POST …/steps/", step),
+        ("ArenaHandle.complete_step", domain),
+        ("agents.authenticate", auth),
+    ):
         cost = _cpu_per_call(fn, calls)
         print(f"   {name:<26} {cost * 1e6:7.0f} µs CPU per call ({cost / floor:4.1f}× the floor)")
     if profile:
@@ -88,7 +91,8 @@ def measure(database: Database, calls: int, profile: bool) -> None:
             step()
         profiler.disable()
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("ROWS", "45")))
+        stats = pstats.Stats(profiler, stream=out).sort_stats(sort)
+        stats.print_stats(45)
         print(out.getvalue())
 
 
@@ -96,13 +100,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--calls", type=int, default=500)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print a CPU profile")
+    parser.add_argument("--sort", default="cumulative", help="profile order: cumulative, tottime")
     args = parser.parse_args()
     banner("write cost: CPU and SQL statements per step completion, in-process")
     database = Database.fresh(args.db)
     try:
         print(f"-- {database.kind}")
-        measure(database, args.calls, args.profile)
+        measure(database, args.calls, args.profile, args.sort)
     finally:
         from django.db import connections
 

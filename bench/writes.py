@@ -8,6 +8,10 @@ the ratio says how much of the framework's throughput a step completion keeps.
 
     .venv/bin/python bench/writes.py   # SQLite, PostgreSQL+Redis; daphne, uvicorn
     .venv/bin/python bench/writes.py --db postgres --server uvicorn --workers 2
+    .venv/bin/python bench/writes.py --db postgres --server granian-wsgi,granian --workers 2
+
+`granian-wsgi` serves aleph_site.wsgi (HTTP only; docs/deploy.md's split layout). Every
+phase prints the CPU per request of the server, PostgreSQL, Redis and this client.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from common import (
     load_average,
     own_cpu_seconds,
     percentile,
+    pids_named,
     raise_open_files_limit,
     run,
     settings_env,
@@ -42,15 +47,20 @@ class Phase:
     seconds: float = 0.0
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    database_cpu: float = 0.0
+    redis_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
     def line(self) -> str:
+        count = max(len(self.latencies), 1)
         per_request = (
-            f"server CPU {self.server_cpu / max(len(self.latencies), 1) * 1e6:5.0f} µs/req, "
-            f"client CPU {self.client_cpu / max(len(self.latencies), 1) * 1e6:4.0f} µs/req"
+            f"CPU µs/req: server {self.server_cpu / count * 1e6:5.0f}, "
+            f"database {self.database_cpu / count * 1e6:4.0f}, "
+            f"redis {self.redis_cpu / count * 1e6:3.0f}, "
+            f"client {self.client_cpu / count * 1e6:3.0f}"
         )
         return (
             f"   {self.name:<22} {self.rate:8.0f} req/s  {summary_ms(self.latencies)}"
@@ -72,6 +82,8 @@ async def _phase(
     measure_from = start + warmup
     stop_at = measure_from + seconds
     pids = server.worker_pids()
+    # PostgreSQL's and Redis's processes on this machine (other databases' too, if busy).
+    database_pids, redis_pids = pids_named("postgres"), pids_named("redis-server")
     marks: dict[str, float] = {}
 
     async def agent(token: str, method: str, path: str, body: object, expected: int) -> None:
@@ -100,9 +112,12 @@ async def _phase(
     async def marker() -> None:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
         marks["server"], marks["client"] = cpu_seconds(pids), own_cpu_seconds()
+        marks["database"], marks["redis"] = cpu_seconds(database_pids), cpu_seconds(redis_pids)
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
         phase.server_cpu = cpu_seconds(pids) - marks["server"]
         phase.client_cpu = own_cpu_seconds() - marks["client"]
+        phase.database_cpu = cpu_seconds(database_pids) - marks["database"]
+        phase.redis_cpu = cpu_seconds(redis_pids) - marks["redis"]
 
     await asyncio.gather(marker(), *(agent(*r) for r in requests))
     phase.seconds = seconds

@@ -172,6 +172,34 @@ async def test_client_on_one_process_receives_writes_made_through_another(
         watched.stop()
 
 
+async def test_writes_served_over_wsgi_reach_a_feed_on_daphne(redis_url, live_db, tmp_path):
+    """The split layout of docs/deploy.md: granian serves the REST API through
+    aleph_site.wsgi (no event loop; announcements go through the process's own loop thread),
+    Daphne serves the feed. Every event arrives live, through Redis, in order."""
+    watched = LiveServer(
+        live_db,
+        redis_url=redis_url,
+        extra_env={"ALEPH_LIVE_POLL_SECONDS": "3600"},
+        log_path=tmp_path / "watched.log",
+    ).start()
+    written = LiveServer(
+        live_db, redis_url=redis_url, interface="wsgi", log_path=tmp_path / "wsgi.log"
+    ).start()
+    try:
+        agents = Agents(live_db, "alice", "bob")
+        arena_id = await active_arena(agents, written)
+        feed, snapshot = await subscribe(watched, agents, "alice", arena_id)
+        await write_progress(agents, written, arena_id, WRITES, asyncio.Event())
+        stored = await agents.events(written, "alice", arena_id, 0)
+        last = stored[-1]["seq"]
+        assert last == snapshot["last_seq"] + WRITES
+        assert await read_events(feed, snapshot["last_seq"], last) == stored[snapshot["last_seq"] :]
+        await feed.close()
+    finally:
+        written.stop()
+        watched.stop()
+
+
 async def test_idle_feed_outlives_the_redis_blocking_receive(redis_url, live_server, live_db):
     """channels_redis waits 5 s per blocking receive; a socket timeout no longer than that
     used to crash every consumer idle for 5 s. Idle for longer, the feed still works."""

@@ -98,6 +98,39 @@ class LiveServer:
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    # "asgi": Daphne serving aleph_site.asgi (HTTP and websockets); "wsgi": granian serving
+    # aleph_site.wsgi (HTTP only), as docs/deploy.md's split layout runs the REST API.
+    interface: str = "asgi"
+
+    def command(self) -> list[str]:
+        if self.interface == "wsgi":
+            return [
+                PYTHON,
+                "-m",
+                "granian",
+                "--interface",
+                "wsgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "--blocking-threads",
+                "4",
+                "--no-access-log",
+                "aleph_site.wsgi:application",
+            ]
+        return [
+            PYTHON,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "aleph_site.asgi:application",
+        ]
 
     @property
     def url(self) -> str:
@@ -113,16 +146,7 @@ class LiveServer:
             env["REDIS_URL"] = self.redis_url
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "aleph_site.asgi:application",
-            ],
+            self.command(),
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -131,14 +155,16 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited with {self.process.returncode}")
+                raise RuntimeError(f"{self.command()[2]} exited with {self.process.returncode}")
             try:
                 httpx.get(f"{self.url}/api/health/", timeout=1.0)
                 return self
             except httpx.HTTPError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"daphne did not answer on port {self.port} within {timeout}s")
+        raise RuntimeError(
+            f"{self.command()[2]} did not answer on port {self.port} within {timeout}s"
+        )
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
