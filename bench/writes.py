@@ -82,8 +82,6 @@ async def _phase(
     measure_from = start + warmup
     stop_at = measure_from + seconds
     pids = server.worker_pids()
-    # PostgreSQL's and Redis's processes on this machine (other databases' too, if busy).
-    database_pids, redis_pids = pids_named("postgres"), pids_named("redis-server")
     marks: dict[str, float] = {}
 
     async def agent(token: str, method: str, path: str, body: object, expected: int) -> None:
@@ -111,6 +109,9 @@ async def _phase(
 
     async def marker() -> None:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        # PostgreSQL's and Redis's processes on this machine, listed once the warm-up has
+        # opened the pools' connections (other databases' too, if busy).
+        database_pids, redis_pids = pids_named("postgres"), pids_named("redis-server")
         marks["server"], marks["client"] = cpu_seconds(pids), own_cpu_seconds()
         marks["database"], marks["redis"] = cpu_seconds(database_pids), cpu_seconds(redis_pids)
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
