@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+from django.db import connection
 
 from . import statements
 from .models import Arena, Event, EventType, Participant
@@ -57,13 +60,17 @@ class ArenaAggregate:
 
 def current_agent_ids(arena_id: Any) -> list[str]:
     """The agent ids of the arena's current participants, unsorted (one statement)."""
-    participant = statements.table(Participant)
-    sql = (
-        f"SELECT {statements.column(Participant, 'agent')} FROM {participant} "
+    sql = _current_agent_ids_sql(connection.vendor)
+    return [row[0] for row in statements.fetch_all(sql, [statements.param(Arena, "id", arena_id)])]
+
+
+@cache
+def _current_agent_ids_sql(vendor: str) -> str:
+    return (
+        f"SELECT {statements.column(Participant, 'agent')} FROM {statements.table(Participant)} "
         f"WHERE {statements.column(Participant, 'arena')} = %s "
         f"AND {statements.column(Participant, 'left_at')} IS NULL"
     )
-    return [row[0] for row in statements.fetch_all(sql, [statements.param(Arena, "id", arena_id)])]
 
 
 class ReplayError(Exception):
