@@ -112,7 +112,7 @@ class ArenaHandle:
             self.require_visible()
             return None
         row = statements.fetch_one(
-            _sql(connection.vendor).participant, [_arena_param(self), self.agent_id]
+            _sql(connection.vendor).participant, [_arena_param(self.arena_id), self.agent_id]
         )
         if row is None:
             raise NotFound("No such arena.")
@@ -121,11 +121,11 @@ class ArenaHandle:
     def require_visible(self) -> None:
         """NotFound unless the caller can see the arena: a current participant, or staff
         and the arena exists. One statement."""
-        sql = _sql(connection.vendor)
+        sql, key = _sql(connection.vendor), _arena_param(self.arena_id)
         if self.is_staff:
-            row = statements.fetch_one(sql.arena_exists, [_arena_param(self)])
+            row = statements.fetch_one(sql.arena_exists, [key])
         else:
-            row = statements.fetch_one(sql.is_participant, [_arena_param(self), self.agent_id])
+            row = statements.fetch_one(sql.is_participant, [key, self.agent_id])
         if row is None:
             raise NotFound("No such arena.")
 
@@ -161,11 +161,11 @@ class ArenaHandle:
     def _lock(self) -> tuple[Arena, Participant | None]:
         """The arena's row, locked until the transaction ends, and the caller's current
         participation (None for staff); NotFound if the caller cannot see the arena."""
-        sql = _sql(connection.vendor)
+        sql, key = _sql(connection.vendor), _arena_param(self.arena_id)
         if self.is_staff:
-            row = statements.fetch_one(sql.lock_arena, [_arena_param(self)])
+            row = statements.fetch_one(sql.lock_arena, [key])
         else:
-            row = statements.fetch_one(sql.lock_arena_as, [self.agent_id, _arena_param(self)])
+            row = statements.fetch_one(sql.lock_arena_as, [self.agent_id, key])
         if row is None:
             raise NotFound("No such arena.")
         arena = _ARENA.load(row)
@@ -600,8 +600,9 @@ def _sql(vendor: str) -> _Statements:
     )
 
 
-def _arena_param(handle: ArenaHandle) -> Any:
-    return statements.param(Arena, "id", handle.arena_id)
+def _arena_param(arena_id: uuid.UUID) -> Any:
+    """An arena id as the database takes it (a UUID on PostgreSQL, hex text on SQLite)."""
+    return statements.param(Arena, "id", arena_id)
 
 
 def _planned_step(arena: Arena, number: int) -> Step | None:
@@ -609,7 +610,7 @@ def _planned_step(arena: Arena, number: int) -> Step | None:
     if arena.total_steps == 0:
         return None
     row = statements.fetch_one(
-        _sql(connection.vendor).planned_step, [statements.param(Arena, "id", arena.id), number]
+        _sql(connection.vendor).planned_step, [_arena_param(arena.id), number]
     )
     return None if row is None else _STEP.load(row)
 
@@ -617,7 +618,7 @@ def _planned_step(arena: Arena, number: int) -> Step | None:
 def _completed(arena: Arena, numbers: Sequence[int]) -> set[int]:
     """Which of the step `numbers` are completed."""
     sql = _sql(connection.vendor).completed.format(", ".join(["%s"] * len(numbers)))
-    rows = statements.fetch_all(sql, [statements.param(Arena, "id", arena.id), *numbers])
+    rows = statements.fetch_all(sql, [_arena_param(arena.id), *numbers])
     return {row[0] for row in rows}
 
 

@@ -138,17 +138,23 @@ async def test_daphne_refuses_with_the_close_codes(live_server, live_db):
     assert await close_code_of(live_server, "/ws/dashboard/", agents.headers("bob")) == 4403
 
 
-async def test_client_on_one_process_receives_writes_made_through_another(
-    redis_url, live_db, tmp_path
-):
-    """Two Daphne processes share the database and Redis. The subscriber's process polls the
-    log only once an hour here, so every live event must come through Redis."""
-    watched = LiveServer(
+def _feed_server_without_polling(live_db, redis_url, tmp_path) -> LiveServer:
+    """A Daphne process on Redis that polls the log only once an hour: every live event its
+    feeds deliver must have come through Redis."""
+    return LiveServer(
         live_db,
         redis_url=redis_url,
         extra_env={"ALEPH_LIVE_POLL_SECONDS": "3600"},
         log_path=tmp_path / "watched.log",
     ).start()
+
+
+async def test_client_on_one_process_receives_writes_made_through_another(
+    redis_url, live_db, tmp_path
+):
+    """Two Daphne processes share the database and Redis. The subscriber's process polls the
+    log only once an hour here, so every live event must come through Redis."""
+    watched = _feed_server_without_polling(live_db, redis_url, tmp_path)
     written = LiveServer(live_db, redis_url=redis_url, log_path=tmp_path / "written.log").start()
     try:
         agents = Agents(live_db, "alice", "bob")
@@ -176,12 +182,7 @@ async def test_writes_served_over_wsgi_reach_a_feed_on_daphne(redis_url, live_db
     """The split layout of docs/deploy.md: granian serves the REST API through
     aleph_site.wsgi (no event loop; announcements go through the process's own loop thread),
     Daphne serves the feed. Every event arrives live, through Redis, in order."""
-    watched = LiveServer(
-        live_db,
-        redis_url=redis_url,
-        extra_env={"ALEPH_LIVE_POLL_SECONDS": "3600"},
-        log_path=tmp_path / "watched.log",
-    ).start()
+    watched = _feed_server_without_polling(live_db, redis_url, tmp_path)
     written = LiveServer(
         live_db, redis_url=redis_url, interface="wsgi", log_path=tmp_path / "wsgi.log"
     ).start()
