@@ -261,7 +261,7 @@ SECURE_REDIRECT_EXEMPT = [r"^api/health/?$"]
 
 # --- REST API -----------------------------------------------------------------------------------
 ALEPH_AGENT_THROTTLE_RATE = os.environ.get("ALEPH_AGENT_THROTTLE_RATE", "1200/minute")
-ALEPH_MAX_BODY_BYTES = int(os.environ.get("ALEPH_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+ALEPH_MAX_BODY_BYTES = int(os.environ.get("ALEPH_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = ALEPH_MAX_BODY_BYTES
 
 REST_FRAMEWORK = {

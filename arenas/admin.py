@@ -16,6 +16,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db import router, transaction
 from django.db.models import Count, Q, QuerySet
@@ -56,6 +57,22 @@ def pretty_json(value: Any) -> str:
     return format_html('<pre style="white-space: pre-wrap">{}</pre>', preview(text))
 
 
+class StorableLookups:
+    """Ids and filters from the URL are refused before they reach the database when no
+    text column can hold them (NUL, which PostgreSQL refuses with an error): such an id
+    names nothing, and such a filter is refused as the admin refuses any bad filter."""
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None):
+        if "\x00" in object_id:
+            return None
+        return super().get_object(request, object_id, from_field)
+
+    def get_changelist_instance(self, request: HttpRequest):
+        if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+            raise IncorrectLookupParameters("A filter holds a NUL character.")
+        return super().get_changelist_instance(request)
+
+
 class ReadOnly:
     """Viewable, never added, changed or deleted through the admin (also by superusers)."""
 
@@ -69,7 +86,7 @@ class ReadOnly:
         return False
 
 
-class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+class ReadOnlyAdmin(StorableLookups, ReadOnly, admin.ModelAdmin):
     pass
 
 
@@ -111,7 +128,7 @@ class DomainForm(forms.ModelForm):
             self.add_error(None, error.detail)
 
 
-class DomainWriteAdmin(admin.ModelAdmin):
+class DomainWriteAdmin(StorableLookups, admin.ModelAdmin):
     """Saves through `DomainForm.apply`: the admin's own save only reloads the object."""
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):

@@ -3,7 +3,27 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# What no JSON encoder can write as UTF-8 (lone surrogates) or PostgreSQL can store (NUL).
+_UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """`text` with lone surrogates and NUL replaced by U+FFFD: an error that echoes the
+    input (an unknown field's name, a refused value) must itself be valid, storable JSON."""
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list | tuple):
+        return [_printable(item) for item in value]
+    if isinstance(value, dict):
+        return {printable(str(key)): _printable(item) for key, item in value.items()}
+    return value
 
 
 class DomainError(Exception):
@@ -12,8 +32,8 @@ class DomainError(Exception):
     default_detail = "The request is invalid."
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
-        self.detail = detail or self.default_detail
-        self.extra = extra
+        self.detail = printable(detail or self.default_detail)
+        self.extra = {name: _printable(value) for name, value in extra.items()}
         super().__init__(self.detail)
 
     def as_dict(self) -> dict[str, Any]:
@@ -24,7 +44,7 @@ class Invalid(DomainError):
     """Input that fails validation; `fields` maps each field to its messages."""
 
     def __init__(self, fields: dict[str, list[str]] | None = None, detail: str | None = None):
-        fields = fields or {}
+        fields = _printable(fields or {})
         if detail is None:
             detail = (
                 "Invalid input."

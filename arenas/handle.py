@@ -91,6 +91,8 @@ class ArenaHandle:
         self.arena_id = parse_arena_id(arena_id)
         self.agent_id = agent_id
         self.staff_username = staff_username
+        # Set once an operation has found that the caller sees the arena (see `require_visible`).
+        self.visibility_known = False
 
     def __repr__(self) -> str:
         return f"<ArenaHandle {self.arena_id} as {self.actor}>"
@@ -116,6 +118,7 @@ class ArenaHandle:
         )
         if row is None:
             raise NotFound("No such arena.")
+        self.visibility_known = True
         return _PARTICIPANT.load(row)
 
     def require_visible(self) -> None:
@@ -128,6 +131,7 @@ class ArenaHandle:
             row = statements.fetch_one(sql.is_participant, [key, self.agent_id])
         if row is None:
             raise NotFound("No such arena.")
+        self.visibility_known = True
 
     def _require_permission(self, me: Participant | None, flag: str) -> None:
         if me is None:
@@ -147,8 +151,7 @@ class ArenaHandle:
         flag: str | None = None,
         manage: bool = False,
     ) -> Iterator[tuple[Arena, Participant | None]]:
-        """Lock the arena, check the caller and the arena's state, and yield both. The arena
-        row and the caller's participation come from one locking statement."""
+        """Lock the arena, then check the caller and the arena's state, and yield both."""
         with transaction.atomic():
             arena, me = self._lock()
             if manage:
@@ -159,21 +162,24 @@ class ArenaHandle:
             yield arena, me
 
     def _lock(self) -> tuple[Arena, Participant | None]:
-        """The arena's row, locked until the transaction ends, and the caller's current
-        participation (None for staff); NotFound if the caller cannot see the arena."""
+        """The arena's row, locked until the transaction ends, then the caller's current
+        participation (None for staff), read after the lock is held: under READ COMMITTED a
+        row read in the locking statement itself would be the one from before the wait, so
+        a participant removed meanwhile could still write. NotFound if the caller cannot
+        see the arena."""
         sql, key = _sql(connection.vendor), _arena_param(self.arena_id)
-        if self.is_staff:
-            row = statements.fetch_one(sql.lock_arena, [key])
-        else:
-            row = statements.fetch_one(sql.lock_arena_as, [self.agent_id, key])
+        row = statements.fetch_one(sql.lock_arena, [key])
         if row is None:
             raise NotFound("No such arena.")
         arena = _ARENA.load(row)
         if self.is_staff:
+            self.visibility_known = True
             return arena, None
-        if row[len(_ARENA)] is None:
+        row = statements.fetch_one(sql.participant, [key, self.agent_id])
+        if row is None:
             raise NotFound("No such arena.")
-        return arena, _PARTICIPANT.load(row, len(_ARENA))
+        self.visibility_known = True
+        return arena, _PARTICIPANT.load(row)
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -208,6 +214,7 @@ class ArenaHandle:
             me = next((p for p in current if p.agent_id == self.agent_id), None)
             if me is None:
                 raise NotFound("No such arena.")
+        self.visibility_known = True
         return arena_detail(arena, current, self.you(me))
 
     def aggregate(self) -> ArenaAggregate:
@@ -264,10 +271,7 @@ class ArenaHandle:
         qs = Artifact.objects.filter(arena_id=self.arena_id).defer("content")
         if agent is not None:
             agent = text.agent_id(agent, "agent")
-            if not reads_all and agent != me.agent_id:
-                raise PermissionDenied(
-                    "Your participation lacks the permission can_read_other_slots."
-                )
+            _require_may_read(me, agent)
             qs = qs.filter(agent_id=agent)
         elif not reads_all:
             qs = qs.filter(agent_id=me.agent_id)
@@ -282,8 +286,7 @@ class ArenaHandle:
         artifact = Artifact.objects.filter(arena_id=self.arena_id, pk=artifact_uuid).first()
         if artifact is None:
             raise NotFound("No such artifact.")
-        if me is not None and artifact.agent_id != me.agent_id and not me.can_read_other_slots:
-            raise PermissionDenied("Your participation lacks the permission can_read_other_slots.")
+        _require_may_read(me, artifact.agent_id)
         return artifact
 
     def facts(self, tag: str | None = None, q: str | None = None) -> QuerySet[Fact]:
@@ -461,7 +464,7 @@ class ArenaHandle:
         caller's slot: `{"artifacts": [...]}` ordered by slot, then age."""
         with self._write(Operation.MERGE, flag="can_merge") as (arena, me):
             title = text.text(title, "title", min_len=1, max_len=TITLE_MAX, blank=False)
-            slots = _merge_sources(arena, sources)
+            slots = _merge_sources(arena, sources, me)
             merged = sorted(
                 Artifact.objects.filter(arena=arena, agent_id__in=slots),
                 key=lambda a: (a.agent_id, a.created_at, a.id),
@@ -469,23 +472,31 @@ class ArenaHandle:
             if not merged:
                 raise Invalid.field("sources", "The named slots hold no artifacts.")
             source_ids = [str(a.id) for a in merged]
+            content = {
+                "artifacts": [
+                    {
+                        "id": str(a.id),
+                        "agent_id": a.agent_id,
+                        "kind": a.kind,
+                        "title": a.title,
+                        "content": a.content,
+                    }
+                    for a in merged
+                ]
+            }
+            size = text.size_in_bytes(content)
+            if size > CONTENT_MAX_BYTES:
+                raise Invalid.field(
+                    "sources",
+                    f"The merged artifact would hold {size} bytes; an artifact holds at most "
+                    f"{CONTENT_MAX_BYTES}. Merge fewer slots.",
+                )
             artifact = Artifact.objects.create(
                 arena=arena,
                 agent_id=me.agent_id,
                 kind=ArtifactKind.STRUCTURED_DATA,
                 title=title,
-                content={
-                    "artifacts": [
-                        {
-                            "id": str(a.id),
-                            "agent_id": a.agent_id,
-                            "kind": a.kind,
-                            "title": a.title,
-                            "content": a.content,
-                        }
-                        for a in merged
-                    ]
-                },
+                content=content,
                 metadata={"sources": source_ids, "slots": slots},
             )
             _mark_working(me)
@@ -508,6 +519,7 @@ class ArenaHandle:
                 arena=arena,
                 source_agent_id=me.agent_id,
                 content=content,
+                content_folded=content.casefold(),
                 confidence=confidence,
                 tags=tags,
             )
@@ -556,7 +568,6 @@ class _Statements:
     is_participant: str
     participant: str
     lock_arena: str
-    lock_arena_as: str
     planned_step: str
     completed: str
 
@@ -580,11 +591,6 @@ def _sql(vendor: str) -> _Statements:
         lock_arena=(
             f"SELECT {_ARENA.columns('a')} FROM {arena_table} a WHERE {arena_pk} = %s"
             + statements.lock_suffix("a")
-        ),
-        lock_arena_as=(
-            f"SELECT {_ARENA.columns('a')}, {_PARTICIPANT.columns('p')} FROM {arena_table} a "
-            f"LEFT JOIN {p_table} p ON {p('arena')} = {arena_pk} AND {current} "
-            f"WHERE {arena_pk} = %s" + statements.lock_suffix("a")
         ),
         planned_step=(
             f"SELECT {_STEP.columns('s')} FROM {statements.table(Step)} s "
@@ -659,7 +665,7 @@ def filter_facts(qs: QuerySet[Fact], tag: str | None, q: str | None) -> QuerySet
         qs = qs.filter(tag_rows__tag=tag)
     if q is not None:
         q = text.text(q, "q", min_len=1, max_len=TEXT_MAX)
-        qs = qs.filter(content__icontains=q)
+        qs = qs.filter(content_folded__contains=q.casefold())
     return qs.order_by("created_at", "id")
 
 
@@ -721,12 +727,21 @@ def _tags(value: Any) -> list[str]:
     return [text.text(tag, "tags", min_len=1, max_len=TAG_MAX) for tag in value]
 
 
-def _merge_sources(arena: Arena, sources: Any) -> list[str]:
+def _require_may_read(me: Participant | None, slot: str) -> None:
+    """A participant reads its own slot always and other slots with can_read_other_slots
+    (staff, `me` None, read every slot): for listing, reading and merging alike."""
+    if me is not None and slot != me.agent_id and not me.can_read_other_slots:
+        raise PermissionDenied("Your participation lacks the permission can_read_other_slots.")
+
+
+def _merge_sources(arena: Arena, sources: Any, me: Participant) -> list[str]:
     if not isinstance(sources, list) or not sources:
         raise Invalid.field("sources", "Must be a non-empty list of agent ids.")
     if len(sources) > MERGE_SOURCES_MAX:
         raise Invalid.field("sources", f"At most {MERGE_SOURCES_MAX} slots.")
     slots = sorted({text.agent_id(s, "sources") for s in sources})
+    for slot in slots:
+        _require_may_read(me, slot)
     known = set(
         Participant.objects.filter(arena=arena, agent_id__in=slots).values_list(
             "agent_id", flat=True

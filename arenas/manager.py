@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
 from . import events, permissions, text
-from .errors import Invalid, NotFound
+from .errors import Invalid, NotFound, PermissionDenied
 from .handle import ArenaHandle, filter_facts, join, parse_arena_id, validate_goal
 from .models import Agent, Arena, EventType, Fact, Participant, Role, Status, Step, Strategy
 from .representations import arena_summary
@@ -95,6 +95,22 @@ class ArenaManager:
             .order_by("id")
             .values_list("id", flat=True)
         )
+
+    def active_arenas_of(self, agent_id: Any, *, asked_by: str | None) -> list[uuid.UUID]:
+        """`active_arenas_for` as another caller may ask for it: an agent (`asked_by`) for
+        its own only, staff (`asked_by` None) for any agent. NotFound for an id that names
+        no agent (a malformed one included), PermissionDenied for another agent's."""
+        if asked_by is not None:
+            if agent_id != asked_by:
+                raise PermissionDenied("Agents may only list their own active arenas.")
+        else:
+            try:
+                agent_id = text.agent_id(agent_id)
+            except Invalid:
+                raise NotFound("No such agent.") from None
+            if not Agent.objects.filter(agent_id=agent_id).exists():
+                raise NotFound(f"No agent {agent_id!r}.")
+        return self.active_arenas_for(agent_id)
 
     def handle(self, arena_id: Any, agent_id: str, *, check_now: bool = True) -> ArenaHandle:
         """The agent's handle on an arena; NotFound unless it is a current participant.

@@ -261,6 +261,9 @@ class Fact(models.Model):
     arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="facts")
     source_agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="facts")
     content = models.TextField()
+    # The content case-folded (str.casefold), so `q` searches ignore case for every letter on
+    # every database: SQLite's LIKE and lower() fold ASCII only.
+    content_folded = models.TextField(default="", editable=False)
     confidence = models.FloatField(default=1.0)
     tags = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -67,12 +67,21 @@ def choice(value: Any, field: str, choices: list[str] | tuple[str, ...]) -> str:
     return value
 
 
+def size_in_bytes(value: Any) -> int:
+    """What a stored value weighs: a string's length in UTF-8 bytes (its content, however
+    a JSON body escapes it), any other JSON value's compact JSON encoding in UTF-8 bytes."""
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
 def json_value(value: Any, field: str, *, max_bytes: int) -> Any:
-    """Check that `value` is storable JSON of at most `max_bytes` bytes once encoded."""
+    """Check that `value` is storable JSON of at most `max_bytes` bytes (`size_in_bytes`)."""
     _walk_json(value, field, depth=0)
-    size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    size = size_in_bytes(value)
     if size > max_bytes:
-        raise Invalid.field(field, f"At most {max_bytes} bytes of JSON (got {size}).")
+        what = "of UTF-8 text" if isinstance(value, str) else "of JSON"
+        raise Invalid.field(field, f"At most {max_bytes} bytes {what} (got {size}).")
     return value
 
 

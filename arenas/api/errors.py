@@ -17,7 +17,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from arenas.errors import DomainError, Invalid
+from arenas.errors import DomainError, Invalid, printable
 
 NON_FIELD = "non_field_errors"
 
@@ -80,7 +80,7 @@ class IdempotencyInProgress(ApiError):
 
 
 def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"error": code, "detail": detail, **extra}
+    return {"error": code, "detail": printable(detail), **extra}
 
 
 def code_for_status(status_code: int) -> str:

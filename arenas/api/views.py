@@ -13,17 +13,17 @@ from typing import Any
 
 from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, permissions, status
+from rest_framework import permissions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from arenas.errors import Invalid, NotFound, PermissionDenied
+from arenas.errors import NotFound, PermissionDenied
 from arenas.events import to_wire
 from arenas.handle import ArenaHandle
 from arenas.manager import ArenaManager
-from arenas.models import Agent, Status
+from arenas.models import Status
 from arenas.representations import arena_fields, artifact_dict, fact_dict, participant_dict
 from arenas.text import U32_MAX
 
@@ -60,8 +60,16 @@ class ApiView(APIView):
         if post is not None and not getattr(post, "idempotent", False):
             raise TypeError(f"{cls.__name__}.post must be decorated with @idempotent")
 
+    handle: ArenaHandle | None = None
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """Authenticate and throttle, then build the caller's handle on the arena the path
+        names, and only then read the body: whatever goes wrong from here on (a malformed or
+        oversized body, a bad query parameter or Idempotency-Key) is reported only once the
+        caller is known to see the arena (`handle_exception`)."""
         super().initial(request, *args, **kwargs)
+        if "id" in kwargs:
+            self.handle = self.handle_of(kwargs["id"])
         if request.method in ("POST", "PUT", "PATCH"):
             read_body(request)
 
@@ -74,25 +82,18 @@ class ApiView(APIView):
         agent = agent_of(self.request.user)
         return agent.agent_id if agent else None
 
-    def arena(self, arena_id: str) -> ArenaHandle:
-        """The caller's handle on the arena: a participant's, or a staff user's.
-
-        Visibility is not checked here: the handle's operation checks it first (under the
-        row lock for writes), which saves a statement per request. Input refused before that
-        operation ran (body, query parameters) is reported only once visibility is known,
-        in `handle_exception`: a caller who cannot see the arena gets 404, never 400."""
+    def handle_of(self, arena_id: Any) -> ArenaHandle:
+        """The caller's handle on an arena: a participant's, or a staff user's. Visibility
+        is checked by the handle's operation itself (under the row lock for writes)."""
         if self.agent_id is not None:
-            handle = manager.handle(arena_id, self.agent_id, check_now=False)
-        else:
-            handle = manager.staff_handle(
-                arena_id, self.request.user.get_username(), check_now=False
-            )
-        self._handle = handle
-        return handle
+            return manager.handle(arena_id, self.agent_id, check_now=False)
+        return manager.staff_handle(arena_id, self.request.user.get_username(), check_now=False)
 
     def handle_exception(self, exc: Exception) -> Response:
-        handle = getattr(self, "_handle", None)
-        if handle is not None and isinstance(exc, exceptions.ValidationError | Invalid):
+        """A refusal that came before the handle checked visibility becomes 404 for a
+        caller who cannot see the arena: visibility comes before everything else."""
+        handle = self.handle
+        if handle is not None and not handle.visibility_known and not isinstance(exc, NotFound):
             try:
                 handle.require_visible()
             except NotFound as not_found:
@@ -180,11 +181,7 @@ class AgentActiveArenasView(ApiView):
         tags=["agents"],
     )
     def get(self, request: Request, agent_id: str) -> Response:
-        if self.agent_id is not None and self.agent_id != agent_id:
-            raise PermissionDenied("Agents may only list their own active arenas.")
-        if self.agent_id is None and not Agent.objects.filter(agent_id=agent_id).exists():
-            raise NotFound(f"No agent {agent_id!r}.")
-        arena_ids = manager.active_arenas_for(agent_id)
+        arena_ids = manager.active_arenas_of(agent_id, asked_by=self.agent_id)
         return Response({"arena_ids": [str(i) for i in arena_ids]})
 
 
@@ -245,7 +242,7 @@ class ArenaListView(ApiView):
     def post(self, request: Request) -> Response:
         config = self.body(inputs.ArenaConfigSerializer)
         arena_id = manager.create(config, created_by=self.agent_id)
-        return arena_response(self.arena(arena_id), status.HTTP_201_CREATED)
+        return arena_response(self.handle_of(arena_id), status.HTTP_201_CREATED)
 
 
 class ArenaDetailView(ApiView):
@@ -258,7 +255,7 @@ class ArenaDetailView(ApiView):
         tags=["arenas"],
     )
     def get(self, request: Request, id: str) -> Response:
-        return arena_response(self.arena(id))
+        return arena_response(self.handle)
 
     @extend_schema(
         summary="Update the goal",
@@ -284,7 +281,7 @@ class ArenaDetailView(ApiView):
         tags=["arenas"],
     )
     def patch(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         goal = self.body(inputs.GoalUpdateSerializer)["goal"]
         handle.update_goal(goal, expected_seqs=if_match_seqs(request, handle.arena_id))
         return arena_response(handle)
@@ -311,7 +308,7 @@ class ArenaLifecycleView(ApiView):
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         self.body(inputs.NoBodySerializer)
         handle.act(self.lifecycle_action)
         return arena_response(handle)
@@ -325,7 +322,7 @@ class AggregateView(ApiView):
         tags=["arenas"],
     )
     def get(self, request: Request, id: str) -> Response:
-        return Response(self.arena(id).aggregate().as_dict())
+        return Response(self.handle.aggregate().as_dict())
 
 
 class EventsView(ApiView):
@@ -347,7 +344,7 @@ class EventsView(ApiView):
         tags=["events"],
     )
     def get(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         after = query_int(request, "after", 0, 0, SEQ_MAX)
         page = handle.events(after, query_limit(request))
         last_seq = handle.arena().last_seq
@@ -374,7 +371,7 @@ class ParticipantsView(ApiView):
         tags=["participants"],
     )
     def get(self, request: Request, id: str) -> Response:
-        current = self.arena(id).participants()
+        current = self.handle.participants()
         return Response(paginate_sorted(request, current, lambda p: p.agent_id, participant_dict))
 
     @extend_schema(
@@ -391,7 +388,7 @@ class ParticipantsView(ApiView):
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         new = self.body(inputs.NewParticipantSerializer)
         participant = handle.add_participant(new.pop("agent_id"), new.pop("role"), **new)
         return Response(participant_dict(participant), status=status.HTTP_201_CREATED)
@@ -412,7 +409,7 @@ class ParticipantView(ApiView):
         tags=["participants"],
     )
     def delete(self, request: Request, id: str, agent_id: str) -> Response:
-        self.arena(id).remove_participant(agent_id)
+        self.handle.remove_participant(agent_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -438,7 +435,7 @@ class StepsView(ApiView):
         tags=["steps"],
     )
     def get(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         after = query_int(request, "after", 0, 0, U32_MAX)
         page, following = handle.steps(after, query_limit(request))
         return Response(
@@ -464,7 +461,7 @@ class StepsView(ApiView):
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         step = self.body(inputs.CompleteStepSerializer)["step"]
         event, aggregate = handle.complete_step(step)
         return Response(
@@ -487,7 +484,7 @@ class ProgressView(ApiView):
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         participant = handle.report_progress(**self.body(inputs.ProgressSerializer))
         return Response(participant_dict(participant))
 
@@ -507,7 +504,7 @@ class ArtifactsView(ApiView):
         tags=["artifacts"],
     )
     def get(self, request: Request, id: str) -> Response:
-        artifacts = self.arena(id).artifacts(request.query_params.get("agent"))
+        artifacts = self.handle.artifacts(request.query_params.get("agent"))
         return Response(
             paginate_queryset(
                 request, artifacts, OLDEST_FIRST, lambda a: artifact_dict(a, with_content=False)
@@ -528,7 +525,7 @@ class ArtifactsView(ApiView):
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         artifact = handle.publish_artifact(**self.body(inputs.NewArtifactSerializer))
         return Response(artifact_dict(artifact), status=status.HTTP_201_CREATED)
 
@@ -546,7 +543,7 @@ class ArtifactView(ApiView):
         tags=["artifacts"],
     )
     def get(self, request: Request, id: str, artifact_id: str) -> Response:
-        return Response(artifact_dict(self.arena(id).artifact(artifact_id)))
+        return Response(artifact_dict(self.handle.artifact(artifact_id)))
 
 
 class MergeView(ApiView):
@@ -565,7 +562,7 @@ class MergeView(ApiView):
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         artifact = handle.merge(**self.body(inputs.MergeSerializer))
         return Response(artifact_dict(artifact), status=status.HTTP_201_CREATED)
 
@@ -586,7 +583,7 @@ class FactsView(ApiView):
         tags=["facts"],
     )
     def get(self, request: Request, id: str) -> Response:
-        facts = self.arena(id).facts(request.query_params.get("tag"), request.query_params.get("q"))
+        facts = self.handle.facts(request.query_params.get("tag"), request.query_params.get("q"))
         return Response(paginate_queryset(request, facts, OLDEST_FIRST, fact_dict))
 
     @extend_schema(
@@ -602,7 +599,7 @@ class FactsView(ApiView):
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         fact = handle.share_fact(**self.body(inputs.NewFactSerializer))
         return Response(fact_dict(fact), status=status.HTTP_201_CREATED)
 
@@ -620,7 +617,7 @@ class MessagesView(ApiView):
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.arena(id)
+        handle = self.handle
         message = self.body(inputs.NewMessageSerializer)
         event = handle.post_message(message["text"], message.get("to"))
         return Response(to_wire(event), status=status.HTTP_201_CREATED)

@@ -273,3 +273,124 @@ def test_structured_content_nested_too_deeply_is_invalid(client_for, make_arena)
     body = '{"kind": "structured_data", "title": "deep", "content": ' + content + "}"
     response = post_raw(client_for("alice"), url(arena_id, "artifacts"), body)
     assert "content" in assert_error(response, 400, "invalid")["fields"]
+
+
+SURROGATE_BODIES = [
+    (url(), b'{"goal": "g", "\\ud800": 1}'),
+    (url(), b'{"goal": "g", "strategy": "\\ud800"}'),
+    (url(), b'{"goal": "g", "participants": [{"agent_id": "bob", "role": "\\udfff"}]}'),
+    (url(), b'{"goal": "g", "plan": [{"title": "t", "\\ud800x": 1}]}'),
+    ("{arena}settle/", b'{"\\ud800": true}'),
+    ("{arena}artifacts/", b'{"kind": "\\ud800", "title": "t", "content": "c"}'),
+    ("{arena}progress/", b'{"slot_status": "\\udc80"}'),
+    ("{arena}participants/", b'{"agent_id": "bob", "role": "\\ud800"}'),
+    ("{arena}steps/", b'{"step": 1, "\\ud83d": 2}'),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), SURROGATE_BODIES)
+def test_lone_surrogates_anywhere_in_a_body_are_400_not_500(alice, make_arena, path, body):
+    """An error that names or echoes the input (an unknown field, a bad choice) must still
+    be valid UTF-8 JSON: the lone surrogate is shown as U+FFFD."""
+    arena_id = make_arena(status="active", participants=[{"agent_id": "bob", "role": "worker"}])
+    seq = Arena.objects.get(pk=arena_id).last_seq
+    alice.raise_request_exception = False
+    response = post_raw(alice, path.format(arena=url(arena_id)), body)
+    error = assert_error(response, 400, "invalid")
+    assert "\ufffd" in response.content.decode("utf-8") or error["fields"]
+    assert Arena.objects.get(pk=arena_id).last_seq == seq
+
+
+def test_a_lone_surrogate_in_an_idempotent_request_is_400_and_the_key_stays_free(alice):
+    response = post_raw(alice, url(), b'{"goal": "g", "\\ud800": 1}')
+    alice.credentials(HTTP_AUTHORIZATION=alice._credentials["HTTP_AUTHORIZATION"])
+    response = alice.generic(
+        "POST",
+        url(),
+        b'{"goal": "g", "\\ud800": 1}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    )
+    assert_error(response, 400, "invalid")
+    again = alice.generic(
+        "POST", url(), b'{"goal": "g"}', content_type="application/json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
+    assert again.status_code == 201
+
+
+STRANGER_REQUESTS = [
+    ("post", "steps/", b'{"step": ', "application/json"),
+    ("post", "steps/", b'{"step": 1}', "text/plain"),
+    ("post", "steps/", b"[]", "application/json"),
+    ("post", "steps/", b'{"step": "x"}', "application/json"),
+    ("post", "messages/", b'{"text": "\\ud800"}', "application/json"),
+    ("post", "settle/", b'{"extra": 1}', "application/json"),
+    ("post", "artifacts/", b"\xff\xfe", "application/json"),
+    ("patch", "", b'{"goal": ', "application/json"),
+    ("patch", "", b'{"goal": "x"}', "application/xml"),
+    ("post", "participants/", b'{"agent_id": 5}', "application/json"),
+]
+
+
+@pytest.mark.parametrize(("method", "tail", "body", "content_type"), STRANGER_REQUESTS)
+def test_a_stranger_gets_404_whatever_is_wrong_with_the_body(
+    client_for, make_arena, method, tail, body, content_type
+):
+    """Visibility comes before anything else (SPEC §1.4): a non-participant learns nothing,
+    not even that its body was malformed or of the wrong media type."""
+    arena_id = make_arena(status="active")
+    eve = client_for("eve")
+    response = eve.generic(method.upper(), url(arena_id) + tail, body, content_type=content_type)
+    assert_error(response, 404, "not_found")
+    response = eve.generic(
+        method.upper(),
+        url(arena_id) + tail,
+        body,
+        content_type=content_type,
+        HTTP_IDEMPOTENCY_KEY="x" * 300,
+    )
+    assert_error(response, 404, "not_found")
+
+
+@override_settings(ALEPH_MAX_BODY_BYTES=1000)
+def test_a_stranger_with_an_oversized_body_gets_404(client_for, make_arena):
+    arena_id = make_arena(status="active")
+    response = client_for("eve").post(
+        url(arena_id, "messages"), {"text": "x" * 2000}, format="json"
+    )
+    assert_error(response, 404, "not_found")
+
+
+def test_a_stranger_with_bad_query_parameters_gets_404(client_for, make_arena):
+    arena_id = make_arena(status="active")
+    eve = client_for("eve")
+    for tail, params in [
+        ("events/", {"after": "-1"}),
+        ("steps/", {"limit": "0"}),
+        ("artifacts/", {"agent": "Not An Id", "cursor": "@@"}),
+        ("facts/", {"q": "", "tag": "x" * 100}),
+    ]:
+        assert_error(eve.get(url(arena_id) + tail, params), 404, "not_found")
+
+
+@pytest.mark.parametrize("agent_id", ["%00", "a%00b", "UPPER", "-x", "x" * 65])
+def test_a_malformed_agent_id_in_a_path_is_404(staff_client, client_for, agent_id):
+    staff_client.raise_request_exception = False
+    response = staff_client.get(f"/api/agents/{agent_id}/active-arenas/")
+    assert_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("value", ["\x00", "a\x00"])
+def test_hostile_query_parameters_never_reach_the_database(client_for, make_arena, value):
+    """Every list filter of every GET, with text no database column can hold: a 400 (or
+    the filter ignored), never a 500."""
+    arena_id = make_arena(status="active")
+    alice = client_for("alice")
+    alice.raise_request_exception = False
+    params = {name: value for name in ("status", "after", "limit", "cursor", "agent", "tag", "q")}
+    for method, template in OPERATIONS:
+        if method != "get":
+            continue
+        path = fill(template, id=arena_id, agent_id="alice", artifact_id=uuid.uuid4())
+        response = alice.get(path, params)
+        assert response.status_code < 500, (path, response.status_code)

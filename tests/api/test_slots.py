@@ -3,6 +3,7 @@ and long-term memory after archiving."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -239,6 +240,80 @@ def test_a_coordinator_merges_slots_into_one_artifact(team):
     assert_error(response, 403, "permission_denied")
 
 
+def test_a_merger_that_cannot_read_other_slots_merges_only_its_own(make_arena, client_for):
+    """Partition isolation (SPEC §1.4): merging reads the named slots, so a merger without
+    `can_read_other_slots` cannot reach another slot's content through a merge."""
+    arena_id = make_arena(
+        status="active",
+        total_steps=0,
+        participants=[
+            {"agent_id": "bob", "role": "worker"},
+            {"agent_id": "mia", "role": "worker", "can_merge": True, "can_read_other_slots": False},
+        ],
+    )
+    bob, mia = client_for("bob"), client_for("mia")
+    secret = publish(bob, arena_id, title="secret", content="bob's secret").json()
+    own = publish(mia, arena_id, title="mine", content="mia's work").json()
+    assert_error(mia.get(url(arena_id, "artifacts", secret["id"])), 403, "permission_denied")
+
+    for sources in (["bob"], ["mia", "bob"]):
+        response = mia.post(
+            url(arena_id, "merge"), {"sources": sources, "title": "All"}, format="json"
+        )
+        assert_error(response, 403, "permission_denied")
+    assert not Event.objects.filter(arena_id=arena_id, type="artifacts_merged").exists()
+
+    response = mia.post(
+        url(arena_id, "merge"), {"sources": ["mia"], "title": "Mine"}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["metadata"]["sources"] == [own["id"]]
+
+
+def test_a_merge_whose_result_exceeds_the_content_limit_is_refused(make_arena, client_for):
+    arena_id = make_arena(status="active", total_steps=0)
+    alice = client_for("alice")
+    assert publish(alice, arena_id, content="x" * 400_000).status_code == 201
+    sizes = []
+    for _ in range(4):
+        response = alice.post(
+            url(arena_id, "merge"), {"sources": ["alice"], "title": "Again"}, format="json"
+        )
+        if response.status_code != 201:
+            assert "sources" in assert_error(response, 400, "invalid")["fields"]
+            break
+        sizes.append(len(json.dumps(response.json()["content"]).encode()))
+    else:
+        pytest.fail(f"every merge was accepted: {sizes}")
+    assert all(size <= 1024 * 1024 for size in sizes)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "x" * (1024 * 1024),
+        '"\n' * (1024 * 1024 // 3),
+        "é" * (1024 * 1024 // 2),
+        "\x01" * (1024 * 1024),
+    ],
+    ids=["ascii", "quotes-and-newlines", "two-byte-letters", "control-characters"],
+)
+def test_a_text_artifact_of_one_mebibyte_of_utf8_is_accepted(make_arena, client_for, content):
+    assert len(content.encode("utf-8")) <= 1024 * 1024
+    arena_id = make_arena(status="active", total_steps=0)
+    alice = client_for("alice")
+    response = publish(alice, arena_id, content=content)
+    assert response.status_code == 201, response.content[:300]
+    stored = alice.get(url(arena_id, "artifacts", response.json()["id"])).json()
+    assert stored["content"] == content
+
+
+def test_a_text_artifact_over_one_mebibyte_of_utf8_is_400(make_arena, client_for):
+    arena_id = make_arena(status="active", total_steps=0)
+    response = publish(client_for("alice"), arena_id, content="é" * (512 * 1024 + 1))
+    assert "content" in assert_error(response, 400, "invalid")["fields"]
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -292,6 +367,29 @@ def test_facts_filter_by_tag_and_text(make_arena, client_for):
     assert contents(q="CATS") == ["Cats sleep a lot", "Cats and dogs"]
     assert contents(tag="dogs", q="cat") == ["Cats and dogs"]
     assert contents(tag="birds") == []
+
+
+def test_fact_search_ignores_case_for_every_letter(make_arena, client_for, staff_client):
+    """`q` is a case-insensitive substring for any letter, on every database: full Unicode
+    case folding (ß matches SS, Σ matches ς), not ASCII-only LIKE."""
+    arena_id = make_arena(status="active")
+    alice = client_for("alice")
+    for content in ("Émilie wrote it", "ÇA VA", "Die Straße", "ΟΔΥΣΣΕΥΣ", "plain"):
+        share(alice, arena_id, content)
+
+    def contents(path, client=alice, **params):
+        return [f["content"] for f in client.get(path, params).json()["results"]]
+
+    facts = url(arena_id, "facts")
+    assert contents(facts, q="émilie") == ["Émilie wrote it"]
+    assert contents(facts, q="ÉMILIE") == ["Émilie wrote it"]
+    assert contents(facts, q="ça va") == ["ÇA VA"]
+    assert contents(facts, q="STRASSE") == ["Die Straße"]
+    assert contents(facts, q="οδυσσευς") == ["ΟΔΥΣΣΕΥΣ"]
+    alice.post(url(arena_id, "settle"))
+    alice.post(url(arena_id, "archive"))
+    assert contents("/api/facts/", q="ÉMILIE") == ["Émilie wrote it"]
+    assert contents("/api/facts/", client=staff_client, q="straße") == ["Die Straße"]
 
 
 @pytest.mark.parametrize(

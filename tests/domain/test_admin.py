@@ -465,3 +465,35 @@ def test_artifacts_and_facts_are_viewable_and_read_only(admin_client, make_arena
         assert admin_client.get(reverse(f"admin:arenas_{model}_add")).status_code == 403
         delete = reverse(f"admin:arenas_{model}_delete", args=[obj.pk])
         assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+
+
+# --- hostile ids and filters -----------------------------------------------------------------
+
+ADMIN_PATHS_WITH_NUL = [
+    "/admin/arenas/agent/%00/change/",
+    "/admin/arenas/agent/a%00b/history/",
+    "/admin/arenas/arena/%00/change/",
+    "/admin/arenas/event/%00/change/",
+    "/admin/arenas/agenttoken/%00/change/",
+    "/admin/arenas/artifact/%00/change/",
+    "/admin/arenas/fact/%00/change/",
+    "/admin/arenas/event/?type=%00",
+    "/admin/arenas/event/?arena__id__exact=%00",
+    "/admin/arenas/agenttoken/?agent__agent_id__exact=%00",
+    "/admin/arenas/agent/?q=%00",
+    "/admin/arenas/arena/?q=a%00&status=%00",
+    "/admin/arenas/fact/?q=%00",
+    "/admin/arenas/artifact/?kind=%00&q=%00",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ADMIN_PATHS_WITH_NUL)
+def test_a_nul_in_an_admin_id_or_filter_is_refused_not_a_500(admin_client, path):
+    """PostgreSQL text cannot hold NUL: such ids name nothing and such filters are
+    refused the way the admin refuses any bad filter, before they reach the database."""
+    admin_client.raise_request_exception = False
+    response = admin_client.get(path, follow=True)
+    assert response.status_code == 200, (path, response.status_code)
+    if "/change/" in path or "/history/" in path:
+        assert any("doesn’t exist" in m for m in messages_of(response)), path
