@@ -144,9 +144,13 @@ class ArenaManager:
         agent they own currently takes part. Annotated with `participant_count`."""
         qs = Arena.objects.all()
         if not user.is_staff:
+            # A subquery, not a join: the count below must count every participant, not
+            # only the rows a join on the owner's agents would leave.
             qs = qs.filter(
-                participants__agent__owner=user, participants__left_at__isnull=True
-            ).distinct()
+                pk__in=Participant.objects.filter(agent__owner=user, left_at__isnull=True).values(
+                    "arena_id"
+                )
+            )
         qs = _with_status(qs, status).annotate(
             participant_count=Count(
                 "participants", filter=Q(participants__left_at__isnull=True), distinct=True

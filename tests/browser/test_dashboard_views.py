@@ -101,6 +101,29 @@ def test_user_sees_only_arenas_where_an_agent_they_own_takes_part(
     assert owner_client.get(f"/arenas/{hidden}/panels/").status_code == 404
 
 
+def test_an_owner_sees_the_same_participant_count_as_staff(
+    owner_client, owner, make_agent, make_arena, django_user_model, client
+):
+    make_agent("mine", owner=owner)
+    make_agent("also-mine", owner=owner)
+    arena_id = make_arena(
+        creator="theirs",
+        participants=[
+            {"agent_id": "mine", "role": "worker"},
+            {"agent_id": "also-mine", "role": "observer"},
+            {"agent_id": "bob", "role": "worker"},
+        ],
+    )
+
+    [row] = owner_client.get("/").context["arenas"]
+
+    assert (row["id"], row["participant_count"]) == (str(arena_id), 4)
+    staff = django_user_model.objects.create_user("root", password="pw", is_staff=True)
+    client.force_login(staff)
+    [staff_row] = client.get("/").context["arenas"]
+    assert staff_row["participant_count"] == 4
+
+
 def test_unknown_arena_is_404(staff_client):
     assert staff_client.get("/arenas/00000000-0000-0000-0000-000000000000/").status_code == 404
     assert staff_client.get("/arenas/not-a-uuid/").status_code == 404
