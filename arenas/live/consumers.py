@@ -22,7 +22,10 @@ doorbell was lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
+import logging
 import re
 import uuid
 from typing import Any
@@ -30,7 +33,10 @@ from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 
 from arenas.errors import NotFound
 from arenas.events import DASHBOARD_GROUP, arena_group
@@ -42,6 +48,10 @@ from . import log
 from .auth import FORBIDDEN, INVALID, NOT_FOUND, Refusal, Viewer, identify
 from .hub import hub
 
+logger = logging.getLogger(__name__)
+
+# How long a handshake waits for the channel layer before going on without doorbells.
+LAYER_TIMEOUT_SECONDS = 2.0
 AFTER_RE = re.compile(r"[0-9]{1,19}")
 AFTER_MAX = 2**63 - 1
 UNKNOWN_MESSAGE = {
@@ -53,12 +63,42 @@ UNKNOWN_MESSAGE = {
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
     """Common ground of the feeds: accept, then `open()` or close with the refusal's code;
-    ping and pong; an error frame for anything else a client sends."""
+    ping and pong; an error frame for anything else a client sends.
+
+    A channel layer that cannot be reached (Redis down or hung) does not fail the handshake:
+    the feed then runs without doorbells, and the process's hub brings it every event from
+    the log at its poll interval (docs/live.md) until the client reconnects."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.groups = []
         self.closed = False
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        # Channels' AsyncConsumer.__call__, but a layer that fails to give this consumer a
+        # channel leaves it without one instead of failing the handshake with an HTTP 500.
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources = [receive]
+        if self.channel_layer is not None:
+            try:
+                self.channel_name = await asyncio.wait_for(
+                    self.channel_layer.new_channel(), LAYER_TIMEOUT_SECONDS
+                )
+            except Exception:
+                logger.warning(
+                    "The channel layer is unreachable: a feed is served from the log only",
+                    exc_info=True,
+                )
+                self.channel_layer = None
+            else:
+                self.channel_receive = functools.partial(
+                    self.channel_layer.receive, self.channel_name
+                )
+                sources.append(self.channel_receive)
+        self.base_send = send
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch(sources, self.dispatch)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections around every message, which costs a
@@ -84,7 +124,17 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=refusal.code, reason=refusal.reason)
 
     async def join(self, group: str) -> None:
-        await self.channel_layer.group_add(group, self.channel_name)
+        """Hear the group's doorbells; without a reachable layer the hub's poll stands in
+        (and a later catch-up joins again)."""
+        if self.channel_layer is None:
+            return
+        try:
+            await asyncio.wait_for(
+                self.channel_layer.group_add(group, self.channel_name), LAYER_TIMEOUT_SECONDS
+            )
+        except Exception:
+            logger.warning("Could not join the channel-layer group %s", group, exc_info=True)
+            return
         if group not in self.groups:
             self.groups.append(group)
 
