@@ -111,8 +111,8 @@ SQLITE_OPTIONS = {
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     # CONN_MAX_AGE=0: under ASGI every request runs in a thread of its own, so persistent
-    # connections would pile up one per thread; PostgreSQL connections are opened per request
-    # (or taken from psycopg's pool when ALEPH_DB_POOL=1). See docs/deploy.md.
+    # connections would pile up one per thread; PostgreSQL connections come from psycopg's
+    # pool (or are opened per request with ALEPH_DB_POOL=0). See docs/deploy.md.
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=False)
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         _db["OPTIONS"] = {**SQLITE_OPTIONS, **_db.get("OPTIONS", {})}
@@ -129,7 +129,10 @@ if DATABASE_URL:
             "server_side_binding": True,
             "prepare_threshold": int(os.environ.get("ALEPH_DB_PREPARE_THRESHOLD", "2")),
         }
-    if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("ALEPH_DB_POOL", False):
+    # psycopg's connection pool, on by default: without it each request opens a connection
+    # (measured: 76 against 118 step completions/s, fan-out p99 2.0 s against 0.49 s).
+    # ALEPH_DB_POOL=0 behind a pooler such as PgBouncer.
+    if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("ALEPH_DB_POOL", True):
         _db["OPTIONS"] = {
             **_db.get("OPTIONS", {}),
             "pool": {"min_size": 2, "max_size": int(os.environ.get("ALEPH_DB_POOL_SIZE", "20"))},
@@ -261,6 +264,7 @@ SECURE_REDIRECT_EXEMPT = [r"^api/health/?$"]
 
 # --- REST API -----------------------------------------------------------------------------------
 ALEPH_AGENT_THROTTLE_RATE = os.environ.get("ALEPH_AGENT_THROTTLE_RATE", "1200/minute")
+# 8 MiB: an artifact's 1 MiB of content fits in any JSON escaping (up to 6 bytes a byte).
 ALEPH_MAX_BODY_BYTES = int(os.environ.get("ALEPH_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = ALEPH_MAX_BODY_BYTES
 

@@ -128,3 +128,28 @@ def test_production_server_behind_a_tls_proxy_is_secure_and_serves_static_files(
         assert "immutable" in css.headers["cache-control"]
 
         assert client.get("/admin/login/", headers={"Host": "evil.example"}).status_code == 400
+
+
+def _database_options(**env: str) -> dict:
+    """The default database's OPTIONS as the settings build them from `env`."""
+    script = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {}), default=str))"
+    )
+    own = ("DJANGO_", "ALEPH_", "DATABASE_URL", "REDIS_URL")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(own)}
+    result = run("-c", script, env={**base, "DJANGO_SETTINGS_MODULE": "aleph_site.settings", **env})
+    assert result.returncode == 0, result.stderr
+    import json
+
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_pools_connections_unless_told_not_to():
+    """The documented variables alone give the fast, safe configuration: a connection
+    pool on PostgreSQL; ALEPH_DB_POOL=0 turns it off for a pooler in front."""
+    url = "postgres://app@db.example:5432/arena"
+    assert _database_options(DATABASE_URL=url)["pool"] == {"min_size": 2, "max_size": 20}
+    assert "pool" not in _database_options(DATABASE_URL=url, ALEPH_DB_POOL="0")
+    assert _database_options(DATABASE_URL=url, ALEPH_DB_POOL_SIZE="8")["pool"]["max_size"] == 8
+    assert "pool" not in _database_options(DATABASE_URL="sqlite:////tmp/x.sqlite3")

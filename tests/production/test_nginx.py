@@ -174,7 +174,7 @@ def test_nginx_example_serves_http_and_websockets_over_tls_from_several_processe
 
         too_big = worker.post(
             f"/api/arenas/{arena_id}/messages/",
-            content=b'{"text": "' + b"x" * (3 * 1024 * 1024) + b'"}',
+            content=b'{"text": "' + b"x" * (9 * 1024 * 1024) + b'"}',
             headers={"Content-Type": "application/json"},
         )
         assert too_big.status_code == 413
