@@ -53,8 +53,11 @@ STORED_HEADERS = ("ETag", "Location")
 
 
 def validate_key(value: str) -> str:
+    """1 to KEY_MAX printable characters (no control characters: NUL cannot be stored)."""
     if not 1 <= len(value) <= KEY_MAX:
         raise exceptions.ValidationError({HEADER: [f"Must be 1 to {KEY_MAX} characters."]})
+    if not value.isprintable():
+        raise exceptions.ValidationError({HEADER: ["Must not hold control characters."]})
     return value
 
 

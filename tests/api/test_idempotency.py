@@ -105,6 +105,16 @@ def test_a_key_of_0_or_more_than_255_characters_is_400(make_arena, client_for, k
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("key", ["a\x00b", "\x00", "tab\there", "bell\x07"])
+def test_a_key_with_control_characters_is_400(make_arena, client_for, key):
+    """No database column can hold NUL (PostgreSQL refuses it): keys are printable."""
+    arena_id = make_arena(status="active")
+    response = post(client_for("alice"), url(arena_id, "messages"), {"text": "a"}, key=key)
+    assert "Idempotency-Key" in assert_error(response, 400, "invalid")["fields"]
+    assert not Event.objects.filter(type="message_posted").exists()
+
+
+@pytest.mark.django_db
 def test_a_key_of_255_characters_works(make_arena, client_for):
     arena_id = make_arena(status="active")
     alice = client_for("alice")
