@@ -129,12 +129,21 @@ class DomainForm(forms.ModelForm):
 
 
 class DomainWriteAdmin(StorableLookups, admin.ModelAdmin):
-    """Saves through `DomainForm.apply`: the admin's own save only reloads the object."""
+    """Saves through `DomainForm.apply`: the admin's own save only reloads the object.
+    `add_form` is the form of the add page (`form` the change page's); inlines show on the
+    change page only."""
+
+    add_form: type[DomainForm]
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
         form = super().get_form(request, obj, change=change, **kwargs)
         form.staff_username = request.user.get_username()
         return form
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list:
+        return [] if obj is None or obj._state.adding else self.inlines
 
     def save_model(self, request: HttpRequest, obj: Any, form: DomainForm, change: bool) -> None:
         if not change:
@@ -227,11 +236,6 @@ class AgentAdmin(DomainWriteAdmin):
     def live_tokens(self, agent: Agent) -> int:
         return agent.live_token_count
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
-        if obj is None:
-            kwargs["form"] = self.add_form
-        return super().get_form(request, obj, change=change, **kwargs)
-
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return AgentAddForm.Meta.fields
@@ -239,9 +243,6 @@ class AgentAdmin(DomainWriteAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [] if obj is None else ["agent_id", "created_at", "tokens_link"]
-
-    def get_inlines(self, request: HttpRequest, obj: Any) -> list:
-        return [] if obj is None or obj._state.adding else self.inlines
 
     @admin.display(description="Tokens")
     def tokens_link(self, agent: Agent) -> str:
@@ -397,15 +398,6 @@ class ParticipantInline(ReadOnlyInline):
         )
 
 
-ACTION_LABELS = {"activate": "Activate", "settle": "Start settling", "archive": "Archive"}
-
-
-def allowed_actions(status: str) -> list[str]:
-    """The lifecycle action names an arena in `status` may take (zero or one)."""
-    targets = lifecycle.allowed_transitions(status)
-    return [action for action, to in lifecycle.ACTIONS.items() if to in targets]
-
-
 def _ids(queryset: QuerySet[Arena]) -> list[Any]:
     return list(queryset.order_by("id").values_list("id", flat=True))
 
@@ -466,11 +458,6 @@ class ArenaAdmin(DomainWriteAdmin):
             )
         )
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
-        if obj is None:
-            kwargs["form"] = self.add_form
-        return super().get_form(request, obj, change=change, **kwargs)
-
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
         if obj is None:
             return self.add_fieldsets
@@ -514,9 +501,6 @@ class ArenaAdmin(DomainWriteAdmin):
             return ARENA_READONLY
         return ["goal", *ARENA_READONLY]
 
-    def get_inlines(self, request: HttpRequest, obj: Any) -> list:
-        return [] if obj is None or obj._state.adding else self.inlines
-
     @admin.display(description="Goal", ordering="goal")
     def short_goal(self, arena: Arena) -> str:
         return preview(arena.goal, 80)
@@ -537,7 +521,7 @@ class ArenaAdmin(DomainWriteAdmin):
         return (
             ", ".join(
                 f"{action} (→ {Status(lifecycle.ACTIONS[action]).label})"
-                for action in allowed_actions(arena.status)
+                for action in lifecycle.allowed_actions(arena.status)
             )
             or "none: the arena is archived"
         )
@@ -565,7 +549,10 @@ class ArenaAdmin(DomainWriteAdmin):
         arena = self.get_object(request, object_id)
         buttons = []
         if arena is not None and self.has_change_permission(request, arena):
-            buttons = [(action, ACTION_LABELS[action]) for action in allowed_actions(arena.status)]
+            buttons = [
+                (action, lifecycle.ACTION_LABELS[action])
+                for action in lifecycle.allowed_actions(arena.status)
+            ]
         extra_context = {**(extra_context or {}), "lifecycle_buttons": buttons}
         return super().change_view(request, object_id, form_url, extra_context)
 

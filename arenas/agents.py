@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
-from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from . import statements, text
+from . import inputs, sql
 from .errors import Invalid, NotFound
 from .models import Agent, AgentToken
 
 TOKEN_PREFIX = "aa_"
+# Longer than any token this service issues; a longer one is not looked up.
+TOKEN_MAX = 512
 # last_used_at is refreshed at most this often, so authenticating stays a read.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -31,8 +33,8 @@ def digest(token: str) -> str:
 
 def create_agent(agent_id: str, display_name: str = "", owner_username: str | None = None) -> Agent:
     """Register a new agent; raises Invalid if the id is malformed or taken."""
-    agent_id = text.agent_id(agent_id)
-    display_name = text.text(display_name, "display_name", max_len=200)
+    agent_id = inputs.agent_id(agent_id)
+    display_name = inputs.display_name(display_name)
     owner = _owner(owner_username)
     with transaction.atomic():
         if Agent.objects.filter(agent_id=agent_id).exists():
@@ -48,7 +50,7 @@ def update_agent(
     agent = Agent.objects.filter(agent_id=agent_id).first()
     if agent is None:
         raise NotFound(f"No agent {agent_id!r}.")
-    agent.display_name = text.text(display_name, "display_name", max_len=200)
+    agent.display_name = inputs.display_name(display_name)
     agent.is_active = bool(is_active)
     agent.owner = _owner(owner_username)
     agent.save(update_fields=["display_name", "is_active", "owner"])
@@ -78,38 +80,26 @@ def revoke_token(record: AgentToken) -> None:
         )
 
 
-_AGENT = statements.Loader(Agent)
-_TOKEN = statements.Loader(AgentToken, ["id", "last_used_at"])
-
-
-@cache
-def _authenticate_sql(vendor: str) -> str:
-    agent_pk = statements.column(Agent, "agent_id", "a")
-    token_agent = statements.column(AgentToken, "agent", "t")
-    return (
-        f"SELECT {_AGENT.columns('a')}, {_TOKEN.columns('t')} "
-        f"FROM {statements.table(AgentToken)} t "
-        f"JOIN {statements.table(Agent)} a ON {agent_pk} = {token_agent} "
-        f"WHERE {statements.column(AgentToken, 'digest', 't')} = %s "
-        f"AND {statements.column(AgentToken, 'revoked_at', 't')} IS NULL "
-        f"AND {statements.column(Agent, 'is_active', 'a')} = %s"
-    )
-
-
 def authenticate(token: str) -> Agent | None:
-    """The active agent holding this unrevoked token, or None. One statement (SQL written
-    once, see `statements`); `last_used_at` is refreshed at most once a minute."""
-    if not token or len(token) > 512:
+    """The active agent holding this unrevoked token, or None. One statement
+    (`sql.token_holder`); `last_used_at` is refreshed at most once a minute."""
+    if not token or len(token) > TOKEN_MAX:
         return None
-    row = statements.fetch_one(
-        _authenticate_sql(connection.vendor),
-        [digest(token), statements.param(Agent, "is_active", True)],
-    )
-    if row is None:
+    record = sql.token_holder(digest(token))
+    if record is None:
         return None
-    agent = _AGENT.load(row)
-    record = _TOKEN.load(row, len(_AGENT))
     now = timezone.now()
     if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
         AgentToken.objects.filter(pk=record.pk).update(last_used_at=now)
-    return agent
+    return record.agent
+
+
+def active_agents(agent_ids: Iterable[str], field: str) -> dict[str, Agent]:
+    """The active agents of these (valid) ids by id; Invalid naming `field` and the ids
+    that name no active agent."""
+    wanted = set(agent_ids)
+    found = {a.agent_id: a for a in Agent.objects.filter(agent_id__in=wanted, is_active=True)}
+    unknown = sorted(wanted - set(found))
+    if unknown:
+        raise Invalid.field(field, f"No active agent: {', '.join(unknown)}.")
+    return found

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from django.db import connection
-
-from . import statements
-from .models import Arena, Event, EventType, Participant
-from .text import U32_MAX
+from . import sql
+from .inputs import U32_MAX
+from .models import Arena, Event, EventType
 
 
 def saturating_add(value: int, amount: int = 1) -> int:
@@ -47,30 +44,15 @@ class ArenaAggregate:
 
     @classmethod
     def of(cls, arena: Arena) -> ArenaAggregate:
-        """The stored aggregate of `arena`. Agent ids are sorted in Python (code points), as
-        `replay` sorts them, whatever the database's collation."""
+        """The stored aggregate of `arena` (agent ids sorted by code point, as `replay`
+        sorts them)."""
         return cls(
             completed_steps=arena.completed_steps,
             total_steps=arena.total_steps,
-            participants=tuple(sorted(current_agent_ids(arena.pk))),
+            participants=tuple(sql.current_agent_ids(arena.pk)),
             status=arena.status,
             last_seq=arena.last_seq,
         )
-
-
-def current_agent_ids(arena_id: Any) -> list[str]:
-    """The agent ids of the arena's current participants, unsorted (one statement)."""
-    sql = _current_agent_ids_sql(connection.vendor)
-    return [row[0] for row in statements.fetch_all(sql, [statements.param(Arena, "id", arena_id)])]
-
-
-@cache
-def _current_agent_ids_sql(vendor: str) -> str:
-    return (
-        f"SELECT {statements.column(Participant, 'agent')} FROM {statements.table(Participant)} "
-        f"WHERE {statements.column(Participant, 'arena')} = %s "
-        f"AND {statements.column(Participant, 'left_at')} IS NULL"
-    )
 
 
 class ReplayError(Exception):

@@ -2,10 +2,10 @@
 announcing committed events on the channel layer.
 
 `append` must run inside the transaction that makes the change, with the arena's row locked
-(`select_for_update`, or SQLite's IMMEDIATE transaction), so `seq` is gapless and in commit
-order. The announcement happens in `transaction.on_commit`: a rolled-back change never
-announces itself. The channel layer is only a doorbell; a lost announcement is recovered by
-consumers from this log.
+(`sql.lock_arena`: `FOR UPDATE` on PostgreSQL, SQLite's IMMEDIATE transaction), so `seq` is
+gapless and in commit order. The announcement happens in `transaction.on_commit`: a
+rolled-back change never announces itself. The channel layer is only a doorbell; a lost
+announcement is recovered by consumers from this log.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +22,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from . import statements
+from . import sql
 from .models import Arena, Event, EventType
 
 logger = logging.getLogger(__name__)
@@ -43,7 +42,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.ARENA_SETTLED: ("facts_persisted", "artifacts_archived", "events_cleared"),
 }
 
-EVENT_COLUMNS = ("arena", "seq", "type", "timestamp", "actor", "data")
 DASHBOARD_GROUP = "dashboard"
 # An unreachable channel layer must not hold a committed write's response for long.
 ANNOUNCE_TIMEOUT_SECONDS = 2.0
@@ -75,17 +73,12 @@ def to_wire(event: Event) -> dict[str, Any]:
     }
 
 
-def append(
-    arena: Arena,
-    type: str,
-    actor: str | None,
-    *,
-    save_fields: Iterable[str] = (),
-    **fields: Any,
-) -> Event:
-    """Append the next event of `arena` and save `save_fields` of the arena with it.
+def append(arena: Arena, type: str, actor: str | None, **fields: Any) -> Event:
+    """Append the next event of `arena`, and save the arena with it: every change the
+    caller made to the instance (its counters, status, goal, ...) is stored together with
+    the new `last_seq`.
 
-    The caller holds the arena's row lock inside `transaction.atomic()`.
+    The caller holds the arena's row lock (`sql.lock_arena`) inside `transaction.atomic()`.
     """
     expected = FIELDS[type]
     if set(fields) != set(expected):
@@ -93,7 +86,7 @@ def append(
     now = timezone.now()
     arena.last_seq += 1
     arena.last_activity_at = now
-    event = statements.insert(
+    event = sql.insert_event(
         Event(
             arena_id=arena.pk,
             seq=arena.last_seq,
@@ -101,10 +94,9 @@ def append(
             timestamp=now,
             actor=actor,
             data={name: fields[name] for name in expected},
-        ),
-        EVENT_COLUMNS,
+        )
     )
-    statements.update(arena, ["last_seq", "last_activity_at", *save_fields])
+    sql.save_arena(arena)
     wire = to_wire(event)
     transaction.on_commit(lambda: announce(wire))
     return event

@@ -4,25 +4,25 @@ Every read and write an agent makes goes through a handle. Each operation checks
 order: the caller can see the arena (else 404, its existence is not revealed), the caller's
 role or permission flag (403), the arena's state (409), then the values given (400).
 
-Writes run in one transaction that locks the arena's row first; the change and its event are
-committed together. Permissions are read again under that lock, so a participant removed a
-moment ago cannot still write.
+A write runs in one transaction: it locks the arena's row (`sql.lock_arena`), then reads the
+caller's participation (never in the locking statement itself, so a participant removed
+while the write waited for the lock is refused), checks, changes the rows and appends its
+event (`events.append`), which are committed together.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import events, lifecycle, permissions, statements, text
+from . import events, facts, inputs, lifecycle, participants, permissions, plan, sql, text
+from .agents import active_agents
 from .aggregate import ArenaAggregate, saturating_add
 from .errors import (
     AlreadyParticipant,
@@ -31,12 +31,9 @@ from .errors import (
     NotFound,
     PermissionDenied,
     PreconditionFailed,
-    StepAlreadyCompleted,
-    StepBlocked,
 )
 from .lifecycle import Operation
 from .models import (
-    Agent,
     Arena,
     Artifact,
     ArtifactKind,
@@ -47,36 +44,9 @@ from .models import (
     Participant,
     Role,
     SlotStatus,
-    Step,
     StepCompletion,
 )
 from .representations import arena_detail, permissions_dict
-from .text import U32_MAX
-
-GOAL_MAX = 4000
-TEXT_MAX = 4000
-CURRENT_MAX = 500
-TITLE_MAX = 200
-CONTENT_MAX_BYTES = 1024 * 1024
-METADATA_MAX_BYTES = 64 * 1024
-TAGS_MAX = 16
-TAG_MAX = 64
-MERGE_SOURCES_MAX = 100
-EVENTS_PAGE_MAX = 500
-
-
-def parse_arena_id(value: Any) -> uuid.UUID:
-    """A UUID, or NotFound: a malformed id names no arena."""
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        raise NotFound("No such arena.") from None
-
-
-def validate_goal(goal: Any) -> str:
-    return text.text(goal, "goal", min_len=1, max_len=GOAL_MAX, blank=False)
 
 
 class ArenaHandle:
@@ -88,7 +58,7 @@ class ArenaHandle:
     ):
         if (agent_id is None) == (staff_username is None):
             raise ValueError("A handle acts for exactly one agent or one staff user.")
-        self.arena_id = parse_arena_id(arena_id)
+        self.arena_id = inputs.arena_id(arena_id)
         self.agent_id = agent_id
         self.staff_username = staff_username
         # Set once an operation has found that the caller sees the arena (see `require_visible`).
@@ -106,80 +76,53 @@ class ArenaHandle:
         """The event `actor`: the agent id, or `staff:<username>`."""
         return self.agent_id if self.agent_id is not None else f"staff:{self.staff_username}"
 
-    # --- checks ---------------------------------------------------------------------------
-
-    def _me(self) -> Participant | None:
-        """The caller's current participation (None for staff); NotFound if not visible."""
-        if self.is_staff:
-            self.require_visible()
-            return None
-        row = statements.fetch_one(
-            _sql(connection.vendor).participant, [_arena_param(self.arena_id), self.agent_id]
-        )
-        if row is None:
-            raise NotFound("No such arena.")
-        self.visibility_known = True
-        return _PARTICIPANT.load(row)
+    # --- who may do what ------------------------------------------------------------------
 
     def require_visible(self) -> None:
         """NotFound unless the caller can see the arena: a current participant, or staff
-        and the arena exists. One statement."""
-        sql, key = _sql(connection.vendor), _arena_param(self.arena_id)
+        and the arena exists. One statement. Adapters call it to report an error that came
+        before any operation (such as a malformed body) only to callers who see the arena."""
         if self.is_staff:
-            row = statements.fetch_one(sql.arena_exists, [key])
+            visible = sql.arena_exists(self.arena_id)
         else:
-            row = statements.fetch_one(sql.is_participant, [key, self.agent_id])
-        if row is None:
+            visible = sql.is_participant(self.arena_id, self.agent_id)
+        if not visible:
             raise NotFound("No such arena.")
         self.visibility_known = True
 
-    def _require_permission(self, me: Participant | None, flag: str) -> None:
+    def _me(self) -> Participant | None:
+        """For a read: the caller's current participation (None for staff); NotFound if the
+        caller cannot see the arena."""
+        if self.is_staff:
+            self.require_visible()
+            return None
+        me = sql.participation(self.arena_id, self.agent_id)
         if me is None:
-            raise PermissionDenied(f"Staff users have no slot of their own ({flag}).")
-        if not getattr(me, flag):
-            raise PermissionDenied(f"Your participation lacks the permission {flag}.")
-
-    def _require_coordinator(self, me: Participant | None) -> None:
-        if me is not None and me.role != Role.COORDINATOR:
-            raise PermissionDenied("Only a coordinator may manage this arena.")
+            raise NotFound("No such arena.")
+        self.visibility_known = True
+        return me
 
     @contextmanager
     def _write(
-        self,
-        operation: Operation,
-        *,
-        flag: str | None = None,
-        manage: bool = False,
+        self, operation: Operation, *, flag: str | None = None, manage: bool = False
     ) -> Iterator[tuple[Arena, Participant | None]]:
-        """Lock the arena, then check the caller and the arena's state, and yield both."""
+        """Lock the arena, then check the caller (visible; a coordinator when `manage`; the
+        permission `flag`) and that the arena's state allows `operation`; yield the locked
+        arena and the caller's participation (None for staff)."""
         with transaction.atomic():
-            arena, me = self._lock()
-            if manage:
-                self._require_coordinator(me)
+            arena = sql.lock_arena(self.arena_id)
+            if arena is None:
+                raise NotFound("No such arena.")
+            me = None if self.is_staff else sql.participation(self.arena_id, self.agent_id)
+            if me is None and not self.is_staff:
+                raise NotFound("No such arena.")
+            self.visibility_known = True
+            if manage and me is not None and me.role != Role.COORDINATOR:
+                raise PermissionDenied("Only a coordinator may manage this arena.")
             if flag is not None:
-                self._require_permission(me, flag)
+                _require_flag(me, flag)
             lifecycle.require_allows(arena.status, operation)
             yield arena, me
-
-    def _lock(self) -> tuple[Arena, Participant | None]:
-        """The arena's row, locked until the transaction ends, then the caller's current
-        participation (None for staff), read after the lock is held: under READ COMMITTED a
-        row read in the locking statement itself would be the one from before the wait, so
-        a participant removed meanwhile could still write. NotFound if the caller cannot
-        see the arena."""
-        sql, key = _sql(connection.vendor), _arena_param(self.arena_id)
-        row = statements.fetch_one(sql.lock_arena, [key])
-        if row is None:
-            raise NotFound("No such arena.")
-        arena = _ARENA.load(row)
-        if self.is_staff:
-            self.visibility_known = True
-            return arena, None
-        row = statements.fetch_one(sql.participant, [key, self.agent_id])
-        if row is None:
-            raise NotFound("No such arena.")
-        self.visibility_known = True
-        return arena, _PARTICIPANT.load(row)
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -188,6 +131,7 @@ class ArenaHandle:
         return Arena.objects.get(pk=self.arena_id)
 
     def you(self, me: Participant | None) -> dict[str, Any]:
+        """The caller as `GET /api/arenas/{id}/` shows it in `you`."""
         if me is None:
             return {
                 "agent_id": None,
@@ -207,10 +151,9 @@ class ArenaHandle:
         arena = Arena.objects.filter(pk=self.arena_id).first()
         if arena is None:
             raise NotFound("No such arena.")
-        current = current_participants(arena.pk)
-        if self.is_staff:
-            me = None
-        else:
+        current = participants.current(arena.pk)
+        me = None
+        if not self.is_staff:
             me = next((p for p in current if p.agent_id == self.agent_id), None)
             if me is None:
                 raise NotFound("No such arena.")
@@ -221,11 +164,10 @@ class ArenaHandle:
         self._me()
         return ArenaAggregate.of(Arena.objects.get(pk=self.arena_id))
 
-    def events(self, after: int = 0, limit: int = 50) -> list[Event]:
+    def events(self, after: int = 0, limit: int = inputs.PAGE_DEFAULT) -> list[Event]:
         """Events with `seq > after`, in seq order, at most `limit`."""
         self._me()
-        after = text.integer(after, "after", minimum=0, maximum=2**63 - 1)
-        limit = text.integer(limit, "limit", minimum=1, maximum=EVENTS_PAGE_MAX)
+        after, limit = inputs.after(after), inputs.limit(limit)
         return list(
             Event.objects.filter(arena_id=self.arena_id, seq__gt=after).order_by("seq")[:limit]
         )
@@ -233,49 +175,29 @@ class ArenaHandle:
     def participants(self) -> list[Participant]:
         """Current participants, sorted by agent id."""
         self._me()
-        return current_participants(self.arena_id)
+        return participants.current(self.arena_id)
 
-    def steps(self, after: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int | None]:
-        """The plan from step `after + 1`, at most `limit` steps, each with its completion,
-        and the `after` of the next page (None on the last page). An open-ended plan
-        (total_steps 0) lists its completed steps."""
+    def steps(
+        self, after: int = 0, limit: int = inputs.PAGE_DEFAULT
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """The plan from step `after + 1`, at most `limit` steps, with the `after` of the
+        next page (None on the last page); see `plan.page`."""
         self._me()
-        after = text.integer(after, "after", minimum=0, maximum=U32_MAX)
-        limit = text.integer(limit, "limit", minimum=1, maximum=EVENTS_PAGE_MAX)
-        arena = Arena.objects.get(pk=self.arena_id)
-        completions = StepCompletion.objects.filter(arena=arena, step__gt=after).order_by("step")
-        if arena.total_steps == 0:
-            rows = list(completions[: limit + 1])
-            page = [_step_dict(c.step, None, c) for c in rows[:limit]]
-            return page, (page[-1]["step"] if len(rows) > limit else None)
-        last = min(after + limit, arena.total_steps)
-        numbers = range(after + 1, last + 1)
-        planned = {s.number: s for s in Step.objects.filter(arena=arena, number__in=numbers)}
-        done = {c.step: c for c in completions.filter(step__lte=last)}
-        pipeline = arena.strategy == "pipeline"
-        page = []
-        for n in numbers:
-            step = planned.get(n)
-            if step is None and pipeline and n > 1:
-                depends = [n - 1]
-            else:
-                depends = step.depends_on if step else []
-            page.append(_step_dict(n, step, done.get(n), depends))
-        return page, (last if last < arena.total_steps else None)
+        after, limit = inputs.after(after, inputs.U32_MAX), inputs.limit(limit)
+        return plan.page(Arena.objects.get(pk=self.arena_id), after, limit)
 
     def artifacts(self, agent: str | None = None) -> QuerySet[Artifact]:
         """Artifacts without their content, oldest first: the caller's own slot always,
         other slots with `can_read_other_slots`. `agent` narrows to one slot."""
         me = self._me()
-        reads_all = me is None or me.can_read_other_slots
-        qs = Artifact.objects.filter(arena_id=self.arena_id).defer("content")
+        listed = Artifact.objects.filter(arena_id=self.arena_id).defer("content")
         if agent is not None:
-            agent = text.agent_id(agent, "agent")
+            agent = inputs.agent_id(agent, "agent")
             _require_may_read(me, agent)
-            qs = qs.filter(agent_id=agent)
-        elif not reads_all:
-            qs = qs.filter(agent_id=me.agent_id)
-        return qs.order_by("created_at", "id")
+            listed = listed.filter(agent_id=agent)
+        elif me is not None and not me.can_read_other_slots:
+            listed = listed.filter(agent_id=me.agent_id)
+        return listed.order_by("created_at", "id")
 
     def artifact(self, artifact_id: Any) -> Artifact:
         me = self._me()
@@ -290,10 +212,9 @@ class ArenaHandle:
         return artifact
 
     def facts(self, tag: str | None = None, q: str | None = None) -> QuerySet[Fact]:
-        """The arena's shared facts, oldest first, optionally by exact tag and by a
-        case-insensitive substring of the content."""
+        """The arena's shared facts, oldest first, searched as `facts.search` does."""
         self._me()
-        return filter_facts(Fact.objects.filter(arena_id=self.arena_id), tag, q)
+        return facts.search(Fact.objects.filter(arena_id=self.arena_id), tag, q)
 
     # --- management -----------------------------------------------------------------------
 
@@ -315,42 +236,34 @@ class ArenaHandle:
         with self._write(Operation.UPDATE_GOAL, manage=True) as (arena, _me):
             if expected_seqs is not None and arena.last_seq not in expected_seqs:
                 raise PreconditionFailed()
-            arena.goal = validate_goal(goal)
-            events.append(
-                arena, EventType.GOAL_UPDATED, self.actor, save_fields=["goal"], new_goal=arena.goal
-            )
+            arena.goal = inputs.goal(goal)
+            events.append(arena, EventType.GOAL_UPDATED, self.actor, new_goal=arena.goal)
             return arena
 
     def add_participant(self, agent_id: Any, role: Any, **overrides: Any) -> Participant:
         """Add an agent (or re-join one that left) with a role and optional flag overrides."""
         with self._write(Operation.ADD_PARTICIPANT, manage=True) as (arena, _me):
-            agent = _existing_agent(agent_id, "agent_id")
+            agent_id = inputs.agent_id(agent_id)
+            agent = active_agents([agent_id], "agent_id")[agent_id]
             role, flags = permissions.resolve(role, overrides)
             existing = Participant.objects.filter(arena=arena, agent=agent).first()
             if existing is not None and existing.left_at is None:
-                raise AlreadyParticipant(f"{agent.agent_id!r} is already a participant.")
-            participant = join(arena, agent, role, flags, existing)
-            events.append(
-                arena, EventType.AGENT_JOINED, self.actor, agent_id=agent.agent_id, role=role
-            )
+                raise AlreadyParticipant(f"{agent_id!r} is already a participant.")
+            participant = participants.join(arena, agent, role, flags, existing)
+            events.append(arena, EventType.AGENT_JOINED, self.actor, agent_id=agent_id, role=role)
             return participant
 
     def remove_participant(self, agent_id: Any) -> None:
-        """Leave (your own agent id) or remove another participant (coordinator or staff)."""
-        agent_id = text.agent_id(agent_id)
-        leaving_self = agent_id == self.agent_id
-        with self._write(Operation.REMOVE_PARTICIPANT, manage=not leaving_self) as (arena, _me):
-            target = Participant.objects.filter(
-                arena=arena, agent_id=agent_id, left_at__isnull=True
-            ).first()
+        """Leave (your own agent id) or remove another participant (coordinator or staff).
+        The last current coordinator cannot leave an arena that is not archived."""
+        agent_id = inputs.agent_id(agent_id)
+        leaving = agent_id == self.agent_id
+        with self._write(Operation.REMOVE_PARTICIPANT, manage=not leaving) as (arena, me):
+            target = me if leaving else sql.participation(arena.id, agent_id)
             if target is None:
                 raise NotFound(f"{agent_id!r} is not a participant of this arena.")
-            if target.role == Role.COORDINATOR:
-                coordinators = Participant.objects.filter(
-                    arena=arena, role=Role.COORDINATOR, left_at__isnull=True
-                ).count()
-                if coordinators <= 1:
-                    raise LastCoordinator()
+            if target.role == Role.COORDINATOR and _coordinators(arena) <= 1:
+                raise LastCoordinator()
             target.left_at = timezone.now()
             target.save(update_fields=["left_at"])
             events.append(arena, EventType.AGENT_LEFT, self.actor, agent_id=agent_id)
@@ -363,44 +276,20 @@ class ArenaHandle:
     # --- the caller's slot --------------------------------------------------------------
 
     def complete_step(self, step: Any) -> tuple[Event, ArenaAggregate]:
-        """Complete step `step`: 201 once, 409 after; blocked until its dependencies are done."""
+        """Complete step `step`: 201 once, 409 after; see `plan.require_workable` for who
+        may complete which step when."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
-            top = arena.total_steps or U32_MAX
-            if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= top:
-                raise Invalid.field("step", f"Must be a step number from 1 to {top}.")
-            planned = _planned_step(arena, step)
-            if (
-                planned is not None
-                and planned.assignee_id not in (None, me.agent_id)
-                and me.role != Role.COORDINATOR
-            ):
-                raise PermissionDenied(f"Step {step} is assigned to {planned.assignee_id!r}.")
-            if planned is not None:
-                depends_on = planned.depends_on
-            else:
-                depends_on = [step - 1] if arena.strategy == "pipeline" and step > 1 else []
-            done = _completed(arena, [step, *depends_on])
-            if step in done:
-                raise StepAlreadyCompleted(f"Step {step} is already completed.")
-            missing = sorted(set(depends_on) - done)
-            if missing:
-                raise StepBlocked(
-                    f"Step {step} waits for step(s) {', '.join(map(str, missing))}.",
-                    waiting_for=missing,
-                )
-            now = timezone.now()
-            statements.insert(
+            plan.require_workable(arena, me, step)
+            sql.insert_completion(
                 StepCompletion(
-                    arena_id=arena.id, step=step, agent_id=me.agent_id, completed_at=now
-                ),
-                ["arena", "step", "agent", "completed_at"],
+                    arena_id=arena.id, step=step, agent_id=me.agent_id, completed_at=timezone.now()
+                )
             )
             arena.completed_steps = saturating_add(arena.completed_steps)
             event = events.append(
                 arena,
                 EventType.STEP_COMPLETED,
                 self.actor,
-                save_fields=["completed_steps"],
                 step=step,
                 agent_id=me.agent_id,
                 completed_steps=arena.completed_steps,
@@ -414,7 +303,7 @@ class ArenaHandle:
             if current is None and slot_status is None:
                 raise Invalid({"current": ["Give current, slot_status or both."]})
             if current is not None:
-                me.current = text.text(current, "current", max_len=CURRENT_MAX)
+                me.current = inputs.current(current)
             if slot_status is not None:
                 me.slot_status = text.choice(slot_status, "slot_status", SlotStatus.values)
             me.save(update_fields=["current", "slot_status"])
@@ -434,18 +323,16 @@ class ArenaHandle:
         """Publish to the caller's own slot; the slot becomes `working`."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
             kind = text.choice(kind, "kind", ArtifactKind.values)
-            title = text.text(title, "title", min_len=1, max_len=TITLE_MAX, blank=False)
-            if kind != ArtifactKind.STRUCTURED_DATA and not isinstance(content, str):
-                raise Invalid.field("content", f"Must be a string for kind {kind!r}.")
-            content = text.json_value(content, "content", max_bytes=CONTENT_MAX_BYTES)
-            metadata = _metadata(metadata)
+            title = inputs.title(title)
+            text_only = kind != ArtifactKind.STRUCTURED_DATA
+            content = inputs.content(content, kind, text_only=text_only)
             artifact = Artifact.objects.create(
                 arena=arena,
                 agent_id=me.agent_id,
                 kind=kind,
                 title=title,
                 content=content,
-                metadata=metadata,
+                metadata=inputs.metadata(metadata),
             )
             _mark_working(me)
             events.append(
@@ -461,36 +348,30 @@ class ArenaHandle:
 
     def merge(self, sources: Any, title: Any) -> Artifact:
         """Merge the artifacts of the named slots into one `structured_data` artifact in the
-        caller's slot: `{"artifacts": [...]}` ordered by slot, then age."""
+        caller's slot: `{"artifacts": [...]}` ordered by slot, then age. Merging reads the
+        slots, so each must be one the caller may read; the result is an artifact like any
+        other, held to the content limit."""
         with self._write(Operation.MERGE, flag="can_merge") as (arena, me):
-            title = text.text(title, "title", min_len=1, max_len=TITLE_MAX, blank=False)
-            slots = _merge_sources(arena, sources, me)
+            title = inputs.title(title)
+            slots = inputs.merge_sources(sources)
+            for slot in slots:
+                _require_may_read(me, slot)
+            _require_slots(arena, slots)
             merged = sorted(
                 Artifact.objects.filter(arena=arena, agent_id__in=slots),
                 key=lambda a: (a.agent_id, a.created_at, a.id),
             )
             if not merged:
                 raise Invalid.field("sources", "The named slots hold no artifacts.")
-            source_ids = [str(a.id) for a in merged]
-            content = {
-                "artifacts": [
-                    {
-                        "id": str(a.id),
-                        "agent_id": a.agent_id,
-                        "kind": a.kind,
-                        "title": a.title,
-                        "content": a.content,
-                    }
-                    for a in merged
-                ]
-            }
+            content = {"artifacts": [_merged(a) for a in merged]}
             size = text.size_in_bytes(content)
-            if size > CONTENT_MAX_BYTES:
+            if size > inputs.CONTENT_MAX_BYTES:
                 raise Invalid.field(
                     "sources",
                     f"The merged artifact would hold {size} bytes; an artifact holds at most "
-                    f"{CONTENT_MAX_BYTES}. Merge fewer slots.",
+                    f"{inputs.CONTENT_MAX_BYTES}. Merge fewer slots.",
                 )
+            source_ids = [str(a.id) for a in merged]
             artifact = Artifact.objects.create(
                 arena=arena,
                 agent_id=me.agent_id,
@@ -512,24 +393,19 @@ class ArenaHandle:
 
     def share_fact(self, content: Any, confidence: Any = 1.0, tags: Any = None) -> Fact:
         with self._write(Operation.WRITE_SLOT, flag="can_write_shared_memory") as (arena, me):
-            content = text.text(content, "content", min_len=1, max_len=TEXT_MAX, blank=False)
-            confidence = _confidence(confidence)
-            tags = _tags(tags)
+            content = inputs.fact(content)
+            tags = inputs.tags(tags)
             fact = Fact.objects.create(
                 arena=arena,
                 source_agent_id=me.agent_id,
                 content=content,
                 content_folded=content.casefold(),
-                confidence=confidence,
+                confidence=inputs.confidence(confidence),
                 tags=tags,
             )
             FactTag.objects.bulk_create([FactTag(fact=fact, tag=tag) for tag in set(tags)])
             events.append(
-                arena,
-                EventType.FACT_SHARED,
-                self.actor,
-                agent_id=me.agent_id,
-                fact_id=str(fact.id),
+                arena, EventType.FACT_SHARED, self.actor, agent_id=me.agent_id, fact_id=str(fact.id)
             )
             return fact
 
@@ -538,12 +414,10 @@ class ArenaHandle:
         with self._write(Operation.POST_MESSAGE) as (arena, me):
             if me is not None and me.role == Role.OBSERVER:
                 raise PermissionDenied("Observers cannot post messages.")
-            message = text.text(message, "text", min_len=1, max_len=TEXT_MAX, blank=False)
+            message = inputs.message(message)
             if to is not None:
-                to = text.agent_id(to, "to")
-                if not Participant.objects.filter(
-                    arena=arena, agent_id=to, left_at__isnull=True
-                ).exists():
+                to = inputs.agent_id(to, "to")
+                if not sql.is_participant(arena.id, to):
                     raise Invalid.field("to", f"{to!r} is not a participant of this arena.")
             return events.append(
                 arena,
@@ -555,193 +429,25 @@ class ArenaHandle:
             )
 
 
-# --- the write path's statements (SQL written once, see `statements`) ----------------------
-
-_ARENA = statements.Loader(Arena)
-_PARTICIPANT = statements.Loader(Participant)
-_STEP = statements.Loader(Step, ["assignee", "depends_on"])
+# --- rules the operations share ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Statements:
-    arena_exists: str
-    is_participant: str
-    participant: str
-    lock_arena: str
-    planned_step: str
-    completed: str
-
-
-@cache
-def _sql(vendor: str) -> _Statements:
-    arena_table, arena_pk = statements.table(Arena), statements.column(Arena, "id", "a")
-    p_table = statements.table(Participant)
-
-    def p(name: str) -> str:
-        return statements.column(Participant, name, "p")
-
-    current = f"{p('agent')} = %s AND {p('left_at')} IS NULL"
-    return _Statements(
-        arena_exists=f"SELECT 1 FROM {arena_table} a WHERE {arena_pk} = %s",
-        is_participant=f"SELECT 1 FROM {p_table} p WHERE {p('arena')} = %s AND {current}",
-        participant=(
-            f"SELECT {_PARTICIPANT.columns('p')} FROM {p_table} p "
-            f"WHERE {p('arena')} = %s AND {current}"
-        ),
-        lock_arena=(
-            f"SELECT {_ARENA.columns('a')} FROM {arena_table} a WHERE {arena_pk} = %s"
-            + statements.lock_suffix("a")
-        ),
-        planned_step=(
-            f"SELECT {_STEP.columns('s')} FROM {statements.table(Step)} s "
-            f"WHERE {statements.column(Step, 'arena', 's')} = %s "
-            f"AND {statements.column(Step, 'number', 's')} = %s"
-        ),
-        completed=(
-            f"SELECT {statements.column(StepCompletion, 'step', 'c')} "
-            f"FROM {statements.table(StepCompletion)} c "
-            f"WHERE {statements.column(StepCompletion, 'arena', 'c')} = %s "
-            f"AND {statements.column(StepCompletion, 'step', 'c')} IN ({{}})"
-        ),
-    )
-
-
-def _arena_param(arena_id: uuid.UUID) -> Any:
-    """An arena id as the database takes it (a UUID on PostgreSQL, hex text on SQLite)."""
-    return statements.param(Arena, "id", arena_id)
-
-
-def _planned_step(arena: Arena, number: int) -> Step | None:
-    """The plan's step `number`, or None. An open-ended arena (total_steps 0) has no plan."""
-    if arena.total_steps == 0:
-        return None
-    row = statements.fetch_one(
-        _sql(connection.vendor).planned_step, [_arena_param(arena.id), number]
-    )
-    return None if row is None else _STEP.load(row)
-
-
-def _completed(arena: Arena, numbers: Sequence[int]) -> set[int]:
-    """Which of the step `numbers` are completed."""
-    sql = _sql(connection.vendor).completed.format(", ".join(["%s"] * len(numbers)))
-    rows = statements.fetch_all(sql, [_arena_param(arena.id), *numbers])
-    return {row[0] for row in rows}
-
-
-# --- helpers shared with the manager ------------------------------------------------------
-
-
-def current_participants(arena_id: Any) -> list[Participant]:
-    """The arena's current participants by agent id, in code point order: sorted here, not
-    by the database, whose collation (an `en_US` locale, ICU) may order punctuation
-    differently from the replayed aggregate."""
-    rows = Participant.objects.filter(arena_id=arena_id, left_at__isnull=True)
-    return sorted(rows, key=lambda p: p.agent_id)
-
-
-def join(
-    arena: Arena,
-    agent: Agent,
-    role: str,
-    flags: dict[str, bool],
-    existing: Participant | None = None,
-) -> Participant:
-    """Store a (re-)joining participation; the caller appends `agent_joined`."""
-    participant = existing or Participant(arena=arena, agent=agent)
-    participant.role = role
-    for name, value in flags.items():
-        setattr(participant, name, value)
-    participant.joined_at = timezone.now()
-    participant.left_at = None
-    participant.slot_status = SlotStatus.IDLE
-    participant.current = ""
-    participant.save()
-    return participant
-
-
-def filter_facts(qs: QuerySet[Fact], tag: str | None, q: str | None) -> QuerySet[Fact]:
-    if tag is not None:
-        tag = text.text(tag, "tag", min_len=1, max_len=TAG_MAX)
-        qs = qs.filter(tag_rows__tag=tag)
-    if q is not None:
-        q = text.text(q, "q", min_len=1, max_len=TEXT_MAX)
-        qs = qs.filter(content_folded__contains=q.casefold())
-    return qs.order_by("created_at", "id")
-
-
-def _existing_agent(agent_id: Any, field: str) -> Agent:
-    agent_id = text.agent_id(agent_id, field)
-    agent = Agent.objects.filter(agent_id=agent_id, is_active=True).first()
-    if agent is None:
-        raise Invalid.field(field, f"No active agent {agent_id!r}.")
-    return agent
-
-
-def _step_dict(
-    number: int,
-    step: Step | None,
-    completion: StepCompletion | None,
-    depends_on: Sequence[int] = (),
-) -> dict[str, Any]:
-    return {
-        "step": number,
-        "title": step.title if step else "",
-        "assignee": step.assignee_id if step else None,
-        "depends_on": list(depends_on),
-        "completed": completion is not None,
-        "completed_by": completion.agent_id if completion else None,
-        "completed_at": events.timestamp(completion.completed_at) if completion else None,
-    }
-
-
-def _mark_working(me: Participant) -> None:
-    if me.slot_status != SlotStatus.WORKING:
-        me.slot_status = SlotStatus.WORKING
-        me.save(update_fields=["slot_status"])
-
-
-def _metadata(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise Invalid.field("metadata", "Must be a JSON object.")
-    return text.json_value(value, "metadata", max_bytes=METADATA_MAX_BYTES)
-
-
-def _confidence(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid.field("confidence", "Must be a number from 0.0 to 1.0.")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise Invalid.field("confidence", "Must be a number from 0.0 to 1.0.")
-    return value
-
-
-def _tags(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise Invalid.field("tags", "Must be a list of strings.")
-    if len(value) > TAGS_MAX:
-        raise Invalid.field("tags", f"At most {TAGS_MAX} tags.")
-    return [text.text(tag, "tags", min_len=1, max_len=TAG_MAX) for tag in value]
+def _require_flag(me: Participant | None, flag: str) -> None:
+    if me is None:
+        raise PermissionDenied(f"Staff users have no slot of their own ({flag}).")
+    if not getattr(me, flag):
+        raise PermissionDenied(f"Your participation lacks the permission {flag}.")
 
 
 def _require_may_read(me: Participant | None, slot: str) -> None:
     """A participant reads its own slot always and other slots with can_read_other_slots
-    (staff, `me` None, read every slot): for listing, reading and merging alike."""
+    (staff, `me` None, read every slot): listing, reading and merging alike."""
     if me is not None and slot != me.agent_id and not me.can_read_other_slots:
         raise PermissionDenied("Your participation lacks the permission can_read_other_slots.")
 
 
-def _merge_sources(arena: Arena, sources: Any, me: Participant) -> list[str]:
-    if not isinstance(sources, list) or not sources:
-        raise Invalid.field("sources", "Must be a non-empty list of agent ids.")
-    if len(sources) > MERGE_SOURCES_MAX:
-        raise Invalid.field("sources", f"At most {MERGE_SOURCES_MAX} slots.")
-    slots = sorted({text.agent_id(s, "sources") for s in sources})
-    for slot in slots:
-        _require_may_read(me, slot)
+def _require_slots(arena: Arena, slots: list[str]) -> None:
+    """Every named slot belongs to an agent that takes or took part in the arena."""
     known = set(
         Participant.objects.filter(arena=arena, agent_id__in=slots).values_list(
             "agent_id", flat=True
@@ -750,4 +456,25 @@ def _merge_sources(arena: Arena, sources: Any, me: Participant) -> list[str]:
     unknown = [s for s in slots if s not in known]
     if unknown:
         raise Invalid.field("sources", f"No slot in this arena for: {', '.join(unknown)}.")
-    return slots
+
+
+def _coordinators(arena: Arena) -> int:
+    return Participant.objects.filter(
+        arena=arena, role=Role.COORDINATOR, left_at__isnull=True
+    ).count()
+
+
+def _merged(artifact: Artifact) -> dict[str, Any]:
+    return {
+        "id": str(artifact.id),
+        "agent_id": artifact.agent_id,
+        "kind": artifact.kind,
+        "title": artifact.title,
+        "content": artifact.content,
+    }
+
+
+def _mark_working(me: Participant) -> None:
+    if me.slot_status != SlotStatus.WORKING:
+        me.slot_status = SlotStatus.WORKING
+        me.save(update_fields=["slot_status"])

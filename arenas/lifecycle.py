@@ -49,6 +49,17 @@ ACTIONS: dict[str, str] = {
     "settle": Status.SETTLING,
     "archive": Status.ARCHIVED,
 }
+# How the admin and the dashboard name each action for a person, and what it does.
+ACTION_LABELS: dict[str, str] = {
+    "activate": "Activate",
+    "settle": "Start settling",
+    "archive": "Archive",
+}
+ACTION_HELP: dict[str, str] = {
+    "activate": "Agents may then complete steps, publish artifacts and share facts.",
+    "settle": "Agents stop working; coordinators may still merge artifacts.",
+    "archive": "Facts become long-term memory; the arena can then only be read.",
+}
 _TIMESTAMP_FIELD = {
     Status.ACTIVE: "activated_at",
     Status.SETTLING: "settling_at",
@@ -75,6 +86,12 @@ def allowed_transitions(status: str) -> list[str]:
     return [str(target)] if target else []
 
 
+def allowed_actions(status: str) -> list[str]:
+    """The action names (activate, settle, archive) an arena in `status` may take."""
+    targets = allowed_transitions(status)
+    return [action for action, target in ACTIONS.items() if target in targets]
+
+
 def transition(arena: Arena, to: str, actor: str | None) -> None:
     """Move `arena` (locked by the caller, inside its transaction) to state `to`.
 
@@ -88,20 +105,10 @@ def transition(arena: Arena, to: str, actor: str | None) -> None:
         raise InvalidTransition(current=current, requested=to, allowed=allowed_transitions(current))
     now = timezone.now()
     arena.status = to
-    stamp = _TIMESTAMP_FIELD[to]
-    setattr(arena, stamp, now)
-    changed = ["status", stamp]
+    setattr(arena, _TIMESTAMP_FIELD[to], now)
     if to == Status.ARCHIVED:
         arena.settle_report = _settle(arena, now)
-        changed.append("settle_report")
-    events.append(
-        arena,
-        EventType.STATUS_CHANGED,
-        actor,
-        save_fields=changed,
-        from_status=current,
-        to_status=to,
-    )
+    events.append(arena, EventType.STATUS_CHANGED, actor, from_status=current, to_status=to)
     if to == Status.ARCHIVED:
         events.append(arena, EventType.ARENA_SETTLED, actor, **arena.settle_report)
 

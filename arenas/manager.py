@@ -13,17 +13,14 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
-from . import events, permissions, text
+from . import events, facts, inputs, participants, permissions, plan, text
+from .agents import active_agents
 from .errors import Invalid, NotFound, PermissionDenied
-from .handle import ArenaHandle, filter_facts, join, parse_arena_id, validate_goal
+from .handle import ArenaHandle
 from .models import Agent, Arena, EventType, Fact, Participant, Role, Status, Step, Strategy
 from .representations import arena_summary
-from .text import U32_MAX
 
-PLAN_MAX_STEPS = 10_000
-INITIAL_PARTICIPANTS_MAX = 1000
 CONFIG_KEYS = {"goal", "strategy", "total_steps", "plan", "participants"}
-PLAN_KEYS = {"title", "assignee", "depends_on"}
 
 
 class ArenaManager:
@@ -41,48 +38,50 @@ class ArenaManager:
         unknown = sorted(set(config) - CONFIG_KEYS)
         if unknown:
             raise Invalid({name: ["Unknown field."] for name in unknown})
-        goal = validate_goal(config.get("goal"))
+        goal = inputs.goal(config.get("goal"))
         strategy = text.choice(config.get("strategy", Strategy.PEER), "strategy", Strategy.values)
-        plan = _plan(config.get("plan"), config.get("total_steps"), strategy)
-        total_steps = (
-            len(plan)
-            if plan is not None
-            else text.integer(config.get("total_steps", 0), "total_steps", maximum=U32_MAX)
-        )
+        steps = plan.parse(config.get("plan"), config.get("total_steps"), strategy)
+        if steps is not None:
+            total_steps = len(steps)
+        else:
+            total_steps = text.integer(
+                config.get("total_steps", 0), "total_steps", minimum=0, maximum=inputs.U32_MAX
+            )
         members = _initial_participants(config.get("participants"), created_by)
 
         with transaction.atomic():
-            agents = _agents([m[0] for m in members] + _assignees(plan))
+            agents = active_agents([m[0] for m in members], "participants")
+            agents.update(active_agents(plan.assignees(steps), "plan"))
             arena = Arena.objects.create(
                 goal=goal,
                 strategy=strategy,
                 total_steps=total_steps,
                 created_by=agents[created_by] if created_by else None,
             )
-            if plan:
-                Step.objects.bulk_create(
-                    Step(
-                        arena=arena,
-                        number=number,
-                        title=item["title"],
-                        assignee=agents.get(item["assignee"]) if item["assignee"] else None,
-                        depends_on=item["depends_on"],
-                    )
-                    for number, item in enumerate(plan, start=1)
+            Step.objects.bulk_create(
+                Step(
+                    arena=arena,
+                    number=number,
+                    title=item["title"],
+                    assignee=agents.get(item["assignee"]) if item["assignee"] else None,
+                    depends_on=item["depends_on"],
                 )
-            actor = created_by
+                for number, item in enumerate(steps or [], start=1)
+            )
             events.append(
                 arena,
                 EventType.ARENA_CREATED,
-                actor,
+                created_by,
                 goal=goal,
                 strategy=strategy,
                 total_steps=total_steps,
                 created_by=created_by,
             )
             for agent_id, role, flags in members:
-                join(arena, agents[agent_id], role, flags)
-                events.append(arena, EventType.AGENT_JOINED, actor, agent_id=agent_id, role=role)
+                participants.join(arena, agents[agent_id], role, flags)
+                events.append(
+                    arena, EventType.AGENT_JOINED, created_by, agent_id=agent_id, role=role
+                )
         return arena.id
 
     def active_arenas_for(self, agent_id: str) -> list[uuid.UUID]:
@@ -105,7 +104,7 @@ class ArenaManager:
                 raise PermissionDenied("Agents may only list their own active arenas.")
         else:
             try:
-                agent_id = text.agent_id(agent_id)
+                agent_id = inputs.agent_id(agent_id)
             except Invalid:
                 raise NotFound("No such agent.") from None
             if not Agent.objects.filter(agent_id=agent_id).exists():
@@ -165,7 +164,7 @@ class ArenaManager:
         NotFound when the user may not see the arena."""
         if user.is_staff:
             return self.staff_handle(arena_id, user.get_username())
-        arena_id = parse_arena_id(arena_id)
+        arena_id = inputs.arena_id(arena_id)
         agent_id = (
             Participant.objects.filter(arena_id=arena_id, agent__owner=user, left_at__isnull=True)
             .order_by("-can_read_other_slots", "agent_id")
@@ -178,7 +177,7 @@ class ArenaManager:
 
     def user_may_see(self, user: Any, arena_id: Any) -> bool:
         try:
-            arena_id = parse_arena_id(arena_id)
+            arena_id = inputs.arena_id(arena_id)
         except NotFound:
             return False
         return self.arenas_for_user(user).filter(pk=arena_id).exists()
@@ -189,7 +188,7 @@ class ArenaManager:
         every arena), read together so one query pair serves every subscriber. None when
         there is no such arena."""
         try:
-            arena_id = parse_arena_id(arena_id)
+            arena_id = inputs.arena_id(arena_id)
         except NotFound:
             return None
         arena = Arena.objects.filter(pk=arena_id).first()
@@ -213,7 +212,7 @@ class ArenaManager:
             qs = qs.filter(
                 arena__in=Participant.objects.filter(agent_id=agent_id).values("arena_id")
             )
-        return filter_facts(qs, tag, q)
+        return facts.search(qs, tag, q)
 
 
 def _with_status(qs: QuerySet[Arena], status: str | None) -> QuerySet[Arena]:
@@ -222,99 +221,33 @@ def _with_status(qs: QuerySet[Arena], status: str | None) -> QuerySet[Arena]:
     return qs.filter(status=text.choice(status, "status", Status.values))
 
 
-def _plan(plan: Any, total_steps: Any, strategy: str) -> list[dict[str, Any]] | None:
-    if plan is None:
-        return None
-    if not isinstance(plan, list):
-        raise Invalid.field("plan", "Must be a list of steps.")
-    if len(plan) > PLAN_MAX_STEPS:
-        raise Invalid.field("plan", f"At most {PLAN_MAX_STEPS} steps.")
-    if total_steps is not None and total_steps != len(plan):
-        raise Invalid.field("total_steps", "Give total_steps or plan, not both.")
-    steps = []
-    for number, item in enumerate(plan, start=1):
-        field = f"plan[{number - 1}]"
-        if not isinstance(item, Mapping):
-            raise Invalid.field(field, "Each step must be an object.")
-        unknown = sorted(set(item) - PLAN_KEYS)
-        if unknown:
-            raise Invalid.field(field, f"Unknown field(s): {', '.join(unknown)}.")
-        title = text.text(item.get("title", ""), f"{field}.title", max_len=500)
-        assignee = item.get("assignee")
-        if assignee is not None:
-            assignee = text.agent_id(assignee, f"{field}.assignee")
-        depends = item.get("depends_on", [])
-        if not isinstance(depends, list):
-            raise Invalid.field(f"{field}.depends_on", "Must be a list of step numbers.")
-        for dep in depends:
-            text.integer(dep, f"{field}.depends_on", minimum=1, maximum=len(plan))
-            if dep == number:
-                raise Invalid.field(f"{field}.depends_on", "A step cannot depend on itself.")
-        if strategy == Strategy.PIPELINE and number > 1:
-            depends = [*depends, number - 1]
-        steps.append({"title": title, "assignee": assignee, "depends_on": sorted(set(depends))})
-    _require_acyclic(steps)
-    return steps
-
-
-def _require_acyclic(steps: list[dict[str, Any]]) -> None:
-    """Kahn's algorithm over the plan; a cycle would block its steps forever."""
-    waiting = {n: set(s["depends_on"]) for n, s in enumerate(steps, start=1)}
-    ready = [n for n, deps in waiting.items() if not deps]
-    dependents: dict[int, list[int]] = {}
-    for n, deps in waiting.items():
-        for dep in deps:
-            dependents.setdefault(dep, []).append(n)
-    seen = 0
-    while ready:
-        n = ready.pop()
-        seen += 1
-        for later in dependents.get(n, []):
-            waiting[later].discard(n)
-            if not waiting[later]:
-                ready.append(later)
-    if seen != len(steps):
-        raise Invalid.field("plan", "The steps' dependencies form a cycle.")
-
-
-def _assignees(plan: list[dict[str, Any]] | None) -> list[str]:
-    return [s["assignee"] for s in plan or [] if s["assignee"]]
-
-
 def _initial_participants(
-    participants: Any, created_by: str | None
+    given: Any, created_by: str | None
 ) -> list[tuple[str, str, dict[str, bool]]]:
     """(agent_id, role, flags): the creator as coordinator first, then the rest by id."""
-    if participants is None:
-        participants = []
-    if not isinstance(participants, list):
+    if given is None:
+        given = []
+    if not isinstance(given, list):
         raise Invalid.field("participants", "Must be a list of participants.")
-    if len(participants) > INITIAL_PARTICIPANTS_MAX:
-        raise Invalid.field("participants", f"At most {INITIAL_PARTICIPANTS_MAX} participants.")
-    given: dict[str, tuple[str, dict[str, bool]]] = {}
-    for index, item in enumerate(participants):
+    if len(given) > inputs.INITIAL_PARTICIPANTS_MAX:
+        raise Invalid.field(
+            "participants", f"At most {inputs.INITIAL_PARTICIPANTS_MAX} participants."
+        )
+    resolved: dict[str, tuple[str, dict[str, bool]]] = {}
+    for index, item in enumerate(given):
         field = f"participants[{index}]"
         if not isinstance(item, Mapping):
             raise Invalid.field(field, "Each participant must be an object.")
-        agent_id = text.agent_id(item.get("agent_id"), f"{field}.agent_id")
-        if agent_id in given:
+        agent_id = inputs.agent_id(item.get("agent_id"), f"{field}.agent_id")
+        if agent_id in resolved:
             raise Invalid.field(field, f"{agent_id!r} is listed twice.")
         overrides = {k: v for k, v in item.items() if k not in ("agent_id", "role")}
-        given[agent_id] = permissions.resolve(item.get("role"), overrides)
+        resolved[agent_id] = permissions.resolve(item.get("role"), overrides)
     members = []
     if created_by is not None:
-        role, flags = given.pop(created_by, permissions.resolve(Role.COORDINATOR))
+        role, flags = resolved.pop(created_by, permissions.resolve(Role.COORDINATOR))
         if role != Role.COORDINATOR:
             raise Invalid.field("participants", "The creating agent joins as coordinator.")
         members.append((created_by, role, flags))
-    members.extend((agent_id, *given[agent_id]) for agent_id in sorted(given))
+    members.extend((agent_id, *resolved[agent_id]) for agent_id in sorted(resolved))
     return members
-
-
-def _agents(agent_ids: list[str]) -> dict[str, Agent]:
-    wanted = set(agent_ids)
-    found = {a.agent_id: a for a in Agent.objects.filter(agent_id__in=wanted, is_active=True)}
-    unknown = sorted(wanted - set(found))
-    if unknown:
-        raise Invalid.field("participants", f"Unknown agent id(s): {', '.join(unknown)}.")
-    return found

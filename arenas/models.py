@@ -14,7 +14,17 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from .text import AGENT_ID_RE, U32_MAX
+from .inputs import (
+    AGENT_ID_MAX,
+    AGENT_ID_RE,
+    CURRENT_MAX,
+    DISPLAY_NAME_MAX,
+    IDEMPOTENCY_KEY_MAX,
+    STEP_TITLE_MAX,
+    TAG_MAX,
+    TITLE_MAX,
+    U32_MAX,
+)
 
 
 class Status(models.TextChoices):
@@ -75,11 +85,11 @@ def _u32(field: str) -> Q:
 class Agent(models.Model):
     agent_id = models.CharField(
         primary_key=True,
-        max_length=64,
+        max_length=AGENT_ID_MAX,
         validators=[RegexValidator(AGENT_ID_RE.pattern)],
         help_text="Unique slug: lower-case letters, digits, '_', '.', '-'.",
     )
-    display_name = models.CharField(max_length=200, blank=True)
+    display_name = models.CharField(max_length=DISPLAY_NAME_MAX, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     owner = models.ForeignKey(
@@ -160,7 +170,7 @@ class Step(models.Model):
 
     arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="steps")
     number = models.BigIntegerField()
-    title = models.CharField(max_length=500, blank=True)
+    title = models.CharField(max_length=STEP_TITLE_MAX, blank=True)
     assignee = models.ForeignKey(
         Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_steps"
     )
@@ -211,7 +221,7 @@ class Participant(models.Model):
     slot_status = models.CharField(
         max_length=16, choices=SlotStatus.choices, default=SlotStatus.IDLE
     )
-    current = models.CharField(max_length=500, blank=True, default="")
+    current = models.CharField(max_length=CURRENT_MAX, blank=True, default="")
 
     class Meta:
         ordering = ["arena_id", "agent_id"]
@@ -237,7 +247,7 @@ class Artifact(models.Model):
     arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="artifacts")
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="artifacts")
     kind = models.CharField(max_length=16, choices=ArtifactKind.choices)
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=TITLE_MAX)
     content = models.JSONField(help_text="A string, or any JSON value for structured_data.")
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -285,7 +295,7 @@ class FactTag(models.Model):
     """The search index of a fact's tags (exact match on every database)."""
 
     fact = models.ForeignKey(Fact, on_delete=models.CASCADE, related_name="tag_rows")
-    tag = models.CharField(max_length=64)
+    tag = models.CharField(max_length=TAG_MAX)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["fact", "tag"], name="fact_tag_unique")]
@@ -323,7 +333,7 @@ class IdempotencyRecord(models.Model):
     `status_code` is null while the first request is still being applied."""
 
     agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="idempotency_records")
-    key = models.CharField(max_length=255)
+    key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)

@@ -3,13 +3,14 @@ the websocket feed and the dashboard all send."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from . import lifecycle
 from .aggregate import ArenaAggregate
 from .events import timestamp
-from .models import Arena, Artifact, Fact, Participant
+from .models import Arena, Artifact, Fact, Participant, Step, StepCompletion
 from .permissions import PERMISSIONS
 
 
@@ -112,4 +113,22 @@ def fact_dict(fact: Fact) -> dict[str, Any]:
         "tags": fact.tags,
         "created_at": _ts(fact.created_at),
         "settled_at": _ts(fact.settled_at),
+    }
+
+
+def step_dict(
+    number: int,
+    step: Step | None,
+    completion: StepCompletion | None,
+    depends_on: Sequence[int],
+) -> dict[str, Any]:
+    """A step of the plan as `GET …/steps/` lists it (`step` None for an untitled one)."""
+    return {
+        "step": number,
+        "title": step.title if step else "",
+        "assignee": step.assignee_id if step else None,
+        "depends_on": list(depends_on),
+        "completed": completion is not None,
+        "completed_by": completion.agent_id if completion else None,
+        "completed_at": _ts(completion.completed_at) if completion else None,
     }

@@ -1,4 +1,4 @@
-"""Validation of user-supplied text and JSON.
+"""Validation of user-supplied text, numbers and JSON: the primitives `inputs` builds on.
 
 Limits count characters (code points), never bytes. Text is stored verbatim: no trimming,
 no normalisation, so emoji, combining marks and right-to-left text round-trip intact. Two
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from .errors import Invalid
 
-U32_MAX = 4_294_967_295
-AGENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+JSON_DEPTH_MAX = 64
 
 
 def text(value: Any, field: str, *, min_len: int = 0, max_len: int, blank: bool = True) -> str:
@@ -44,16 +42,7 @@ def _storable(value: str, field: str) -> None:
         raise Invalid.field(field, "Text must be valid Unicode (no lone surrogates).") from None
 
 
-def agent_id(value: Any, field: str = "agent_id") -> str:
-    value = text(value, field, min_len=1, max_len=64)
-    if not AGENT_ID_RE.match(value):
-        raise Invalid.field(
-            field, "Lower-case letters, digits, '_', '.', '-', starting with a letter or digit."
-        )
-    return value
-
-
-def integer(value: Any, field: str, *, minimum: int = 0, maximum: int = U32_MAX) -> int:
+def integer(value: Any, field: str, *, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid.field(field, "Must be an integer.")
     if value < minimum or value > maximum:
@@ -86,8 +75,8 @@ def json_value(value: Any, field: str, *, max_bytes: int) -> Any:
 
 
 def _walk_json(value: Any, field: str, depth: int) -> None:
-    if depth > 64:
-        raise Invalid.field(field, "JSON nested too deeply (at most 64 levels).")
+    if depth > JSON_DEPTH_MAX:
+        raise Invalid.field(field, f"JSON nested too deeply (at most {JSON_DEPTH_MAX} levels).")
     if value is None or isinstance(value, bool | int):
         return
     if isinstance(value, float):

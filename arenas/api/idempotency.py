@@ -37,6 +37,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from arenas.errors import DomainError
+from arenas.inputs import IDEMPOTENCY_KEY_MAX
 from arenas.models import Agent, IdempotencyRecord
 
 from .authentication import agent_of
@@ -45,7 +46,7 @@ from .errors import IdempotencyInProgress, IdempotencyKeyReused, domain_error_re
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-KEY_MAX = 255
+KEY_MAX = IDEMPOTENCY_KEY_MAX
 TTL = timedelta(hours=24)
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.05

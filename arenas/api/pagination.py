@@ -21,9 +21,8 @@ from django.db.models import Model, Q, QuerySet
 from rest_framework.request import Request
 
 from arenas.errors import Invalid
+from arenas.inputs import PAGE_DEFAULT, PAGE_MAX
 
-LIMIT_DEFAULT = 50
-LIMIT_MAX = 500
 CURSOR = "cursor"
 _DIGITS = re.compile(r"[0-9]{1,20}")
 
@@ -41,7 +40,7 @@ def query_int(request: Request, name: str, default: int, minimum: int, maximum: 
 
 
 def query_limit(request: Request) -> int:
-    return query_int(request, "limit", LIMIT_DEFAULT, 1, LIMIT_MAX)
+    return query_int(request, "limit", PAGE_DEFAULT, 1, PAGE_MAX)
 
 
 def next_url(request: Request, **params: Any) -> str:

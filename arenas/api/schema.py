@@ -17,9 +17,9 @@ from rest_framework import serializers
 
 from arenas import lifecycle
 from arenas.events import FIELDS as EVENT_FIELDS
+from arenas.inputs import PAGE_DEFAULT, PAGE_MAX, U32_MAX
 from arenas.models import ArtifactKind, EventType, Role, SlotStatus, Status, Strategy
 from arenas.permissions import PERMISSIONS
-from arenas.text import U32_MAX
 
 from . import idempotency
 from .authentication import CHALLENGE
@@ -195,7 +195,7 @@ IF_MATCH = OpenApiParameter(
 )
 LIMIT = OpenApiParameter(
     "limit",
-    type={"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+    type={"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": PAGE_DEFAULT},
     location=OpenApiParameter.QUERY,
 )
 CURSOR = OpenApiParameter(

@@ -15,11 +15,9 @@ from typing import Any
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from arenas import handle, manager
+from arenas import inputs
+from arenas.inputs import AGENT_ID_RE, U32_MAX
 from arenas.models import ArtifactKind, Role, SlotStatus, Strategy
-from arenas.text import AGENT_ID_RE, U32_MAX
-
-AGENT_ID_MAX = 64
 
 
 class StrictCharField(serializers.CharField):
@@ -63,10 +61,13 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 def agent_id_field(**kwargs: Any) -> StrictCharField:
-    kwargs.setdefault("help_text", "An agent id: 1–64 of a-z 0-9 _ . - (starting a-z or 0-9).")
+    kwargs.setdefault(
+        "help_text",
+        f"An agent id: 1–{inputs.AGENT_ID_MAX} of a-z 0-9 _ . - (starting a-z or 0-9).",
+    )
     return StrictCharField(
         min_length=1,
-        max_length=AGENT_ID_MAX,
+        max_length=inputs.AGENT_ID_MAX,
         validators=[RegexValidator(AGENT_ID_RE.pattern, "Not a valid agent id.")],
         **kwargs,
     )
@@ -109,11 +110,11 @@ class NewParticipantSerializer(PermissionOverrides):
 
 
 class PlanStepSerializer(InputSerializer):
-    title = StrictCharField(max_length=500, allow_blank=True, required=False)
+    title = StrictCharField(max_length=inputs.STEP_TITLE_MAX, allow_blank=True, required=False)
     assignee = agent_id_field(allow_null=True, required=False)
     depends_on = serializers.ListField(
-        child=StrictIntegerField(min_value=1, max_value=manager.PLAN_MAX_STEPS),
-        max_length=manager.PLAN_MAX_STEPS,
+        child=StrictIntegerField(min_value=1, max_value=inputs.PLAN_MAX_STEPS),
+        max_length=inputs.PLAN_MAX_STEPS,
         required=False,
         help_text="Numbers of the steps (from 1) that must be completed before this one.",
     )
@@ -122,17 +123,17 @@ class PlanStepSerializer(InputSerializer):
 class ArenaConfigSerializer(InputSerializer):
     """A new arena: `total_steps` (untitled steps; 0 = open-ended) or a `plan`."""
 
-    goal = text_field(handle.GOAL_MAX)
+    goal = text_field(inputs.GOAL_MAX)
     strategy = serializers.ChoiceField(choices=Strategy.choices, required=False)
     total_steps = StrictIntegerField(min_value=0, max_value=U32_MAX, required=False)
-    plan = PlanStepSerializer(many=True, required=False, max_length=manager.PLAN_MAX_STEPS)
+    plan = PlanStepSerializer(many=True, required=False, max_length=inputs.PLAN_MAX_STEPS)
     participants = NewParticipantSerializer(
-        many=True, required=False, max_length=manager.INITIAL_PARTICIPANTS_MAX
+        many=True, required=False, max_length=inputs.INITIAL_PARTICIPANTS_MAX
     )
 
 
 class GoalUpdateSerializer(InputSerializer):
-    goal = text_field(handle.GOAL_MAX)
+    goal = text_field(inputs.GOAL_MAX)
 
 
 class CompleteStepSerializer(InputSerializer):
@@ -142,13 +143,13 @@ class CompleteStepSerializer(InputSerializer):
 class ProgressSerializer(InputSerializer):
     """At least one of the two; the other stays as it is."""
 
-    current = StrictCharField(max_length=handle.CURRENT_MAX, allow_blank=True, required=False)
+    current = StrictCharField(max_length=inputs.CURRENT_MAX, allow_blank=True, required=False)
     slot_status = serializers.ChoiceField(choices=SlotStatus.choices, required=False)
 
 
 class NewArtifactSerializer(InputSerializer):
     kind = serializers.ChoiceField(choices=ArtifactKind.choices)
-    title = text_field(handle.TITLE_MAX)
+    title = text_field(inputs.TITLE_MAX)
     content = serializers.JSONField(
         help_text="A string (at most 1 MiB); any JSON value for kind structured_data."
     )
@@ -159,24 +160,24 @@ class MergeSerializer(InputSerializer):
     sources = serializers.ListField(
         child=agent_id_field(),
         min_length=1,
-        max_length=handle.MERGE_SOURCES_MAX,
+        max_length=inputs.MERGE_SOURCES_MAX,
         help_text="The agent ids whose slots' artifacts are merged.",
     )
-    title = text_field(handle.TITLE_MAX)
+    title = text_field(inputs.TITLE_MAX)
 
 
 class NewFactSerializer(InputSerializer):
-    content = text_field(handle.TEXT_MAX)
+    content = text_field(inputs.FACT_MAX)
     confidence = StrictFloatField(min_value=0.0, max_value=1.0, required=False)
     tags = serializers.ListField(
-        child=StrictCharField(min_length=1, max_length=handle.TAG_MAX),
-        max_length=handle.TAGS_MAX,
+        child=StrictCharField(min_length=1, max_length=inputs.TAG_MAX),
+        max_length=inputs.TAGS_MAX,
         required=False,
     )
 
 
 class NewMessageSerializer(InputSerializer):
-    text = text_field(handle.TEXT_MAX)
+    text = text_field(inputs.MESSAGE_MAX)
     to = agent_id_field(
         allow_null=True,
         required=False,

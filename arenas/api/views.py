@@ -22,13 +22,12 @@ from rest_framework.views import APIView
 from arenas.errors import NotFound, PermissionDenied
 from arenas.events import to_wire
 from arenas.handle import ArenaHandle
+from arenas.inputs import SEQ_MAX, U32_MAX
 from arenas.manager import ArenaManager
 from arenas.models import Status
 from arenas.representations import arena_fields, artifact_dict, fact_dict, participant_dict
-from arenas.text import U32_MAX
 
-from . import schema
-from . import serializers as inputs
+from . import schema, serializers
 from .authentication import BearerAuthentication, StaffSessionAuthentication, agent_of
 from .bodies import JsonOnlyNegotiation, StrictJSONParser, read_body
 from .idempotency import idempotent
@@ -39,7 +38,6 @@ manager = ArenaManager()
 
 NEWEST_FIRST = ("-created_at", "id")
 OLDEST_FIRST = ("created_at", "id")
-SEQ_MAX = 2**63 - 1
 _SEQ = re.compile(r"[0-9]{1,19}")
 
 
@@ -73,8 +71,8 @@ class ApiView(APIView):
         if request.method in ("POST", "PUT", "PATCH"):
             read_body(request)
 
-    def body(self, serializer_class: type[inputs.InputSerializer]) -> dict[str, Any]:
-        return inputs.validated(serializer_class, self.request.data)
+    def body(self, serializer_class: type[serializers.InputSerializer]) -> dict[str, Any]:
+        return serializers.validated(serializer_class, self.request.data)
 
     @property
     def agent_id(self) -> str | None:
@@ -233,14 +231,14 @@ class ArenaListView(ApiView):
         summary="Create an arena",
         description="From an ArenaConfig. The calling agent becomes its first coordinator; "
         "`participants` are added after it (unknown agent ids are a 400).",
-        request=inputs.ArenaConfigSerializer,
+        request=serializers.ArenaConfigSerializer,
         parameters=[schema.IDEMPOTENCY_KEY, schema.REPLAYED, schema.ETAG],
         responses={201: schema.ArenaDetailSerializer, **schema.write_errors()},
         tags=["arenas"],
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        config = self.body(inputs.ArenaConfigSerializer)
+        config = self.body(serializers.ArenaConfigSerializer)
         arena_id = manager.create(config, created_by=self.agent_id)
         return arena_response(self.handle_of(arena_id), status.HTTP_201_CREATED)
 
@@ -261,7 +259,7 @@ class ArenaDetailView(ApiView):
         summary="Update the goal",
         description="Coordinators, while the arena is created or active. With `If-Match`, "
         "only if the arena is still at that version.",
-        request=inputs.GoalUpdateSerializer,
+        request=serializers.GoalUpdateSerializer,
         parameters=[schema.ARENA_ID, schema.IF_MATCH, schema.ETAG],
         responses={
             200: schema.ArenaDetailSerializer,
@@ -282,7 +280,7 @@ class ArenaDetailView(ApiView):
     )
     def patch(self, request: Request, id: str) -> Response:
         handle = self.handle
-        goal = self.body(inputs.GoalUpdateSerializer)["goal"]
+        goal = self.body(serializers.GoalUpdateSerializer)["goal"]
         handle.update_goal(goal, expected_seqs=if_match_seqs(request, handle.arena_id))
         return arena_response(handle)
 
@@ -309,7 +307,7 @@ class ArenaLifecycleView(ApiView):
     @idempotent
     def post(self, request: Request, id: str) -> Response:
         handle = self.handle
-        self.body(inputs.NoBodySerializer)
+        self.body(serializers.NoBodySerializer)
         handle.act(self.lifecycle_action)
         return arena_response(handle)
 
@@ -378,7 +376,7 @@ class ParticipantsView(ApiView):
         summary="Add a participant",
         description="Coordinators, while the arena is created or active. The role's "
         "default permissions apply unless overridden. An agent that left joins again.",
-        request=inputs.NewParticipantSerializer,
+        request=serializers.NewParticipantSerializer,
         parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
         responses={
             201: schema.ParticipantSerializer,
@@ -389,7 +387,7 @@ class ParticipantsView(ApiView):
     @idempotent
     def post(self, request: Request, id: str) -> Response:
         handle = self.handle
-        new = self.body(inputs.NewParticipantSerializer)
+        new = self.body(serializers.NewParticipantSerializer)
         participant = handle.add_participant(new.pop("agent_id"), new.pop("role"), **new)
         return Response(participant_dict(participant), status=status.HTTP_201_CREATED)
 
@@ -449,7 +447,7 @@ class StepsView(ApiView):
         summary="Complete a step",
         description="`can_write_own_slot`, arena active. A step assigned to another agent "
         "is 403 (coordinators may complete any); a step outside 1..total_steps is 400.",
-        request=inputs.CompleteStepSerializer,
+        request=serializers.CompleteStepSerializer,
         parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
         responses={
             201: schema.StepResultSerializer,
@@ -462,7 +460,7 @@ class StepsView(ApiView):
     @idempotent
     def post(self, request: Request, id: str) -> Response:
         handle = self.handle
-        step = self.body(inputs.CompleteStepSerializer)["step"]
+        step = self.body(serializers.CompleteStepSerializer)["step"]
         event, aggregate = handle.complete_step(step)
         return Response(
             {"event": to_wire(event), "aggregate": aggregate.as_dict()},
@@ -474,7 +472,7 @@ class ProgressView(ApiView):
     @extend_schema(
         summary="Report progress",
         description="`can_write_own_slot`, arena active: what your slot is doing now.",
-        request=inputs.ProgressSerializer,
+        request=serializers.ProgressSerializer,
         parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
         responses={
             200: schema.ParticipantSerializer,
@@ -485,7 +483,7 @@ class ProgressView(ApiView):
     @idempotent
     def post(self, request: Request, id: str) -> Response:
         handle = self.handle
-        participant = handle.report_progress(**self.body(inputs.ProgressSerializer))
+        participant = handle.report_progress(**self.body(serializers.ProgressSerializer))
         return Response(participant_dict(participant))
 
 
@@ -515,7 +513,7 @@ class ArtifactsView(ApiView):
         summary="Publish an artifact",
         description="To your own slot (`can_write_own_slot`, arena active); the slot "
         "becomes `working`.",
-        request=inputs.NewArtifactSerializer,
+        request=serializers.NewArtifactSerializer,
         parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
         responses={
             201: schema.ArtifactSerializer,
@@ -526,7 +524,7 @@ class ArtifactsView(ApiView):
     @idempotent
     def post(self, request: Request, id: str) -> Response:
         handle = self.handle
-        artifact = handle.publish_artifact(**self.body(inputs.NewArtifactSerializer))
+        artifact = handle.publish_artifact(**self.body(serializers.NewArtifactSerializer))
         return Response(artifact_dict(artifact), status=status.HTTP_201_CREATED)
 
 
@@ -552,7 +550,7 @@ class MergeView(ApiView):
         description="`can_merge`, arena active or settling: the artifacts of the named "
         "slots become one `structured_data` artifact in your slot; `metadata.sources` lists "
         "the merged artifact ids.",
-        request=inputs.MergeSerializer,
+        request=serializers.MergeSerializer,
         parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
         responses={
             201: schema.ArtifactSerializer,
@@ -563,7 +561,7 @@ class MergeView(ApiView):
     @idempotent
     def post(self, request: Request, id: str) -> Response:
         handle = self.handle
-        artifact = handle.merge(**self.body(inputs.MergeSerializer))
+        artifact = handle.merge(**self.body(serializers.MergeSerializer))
         return Response(artifact_dict(artifact), status=status.HTTP_201_CREATED)
 
 
@@ -589,7 +587,7 @@ class FactsView(ApiView):
     @extend_schema(
         summary="Share a fact",
         description="`can_write_shared_memory`, arena active. `confidence` defaults to 1.0.",
-        request=inputs.NewFactSerializer,
+        request=serializers.NewFactSerializer,
         parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
         responses={
             201: schema.FactSerializer,
@@ -600,7 +598,7 @@ class FactsView(ApiView):
     @idempotent
     def post(self, request: Request, id: str) -> Response:
         handle = self.handle
-        fact = handle.share_fact(**self.body(inputs.NewFactSerializer))
+        fact = handle.share_fact(**self.body(serializers.NewFactSerializer))
         return Response(fact_dict(fact), status=status.HTTP_201_CREATED)
 
 
@@ -610,7 +608,7 @@ class MessagesView(ApiView):
         description="Participants other than observers, until the arena is archived. Every "
         "participant sees it on the feed; `to` addresses one of them. 201 with the "
         "`message_posted` event.",
-        request=inputs.NewMessageSerializer,
+        request=serializers.NewMessageSerializer,
         parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
         responses={201: schema.EventSerializer, **schema.write_errors("arena_archived")},
         tags=["events"],
@@ -618,6 +616,6 @@ class MessagesView(ApiView):
     @idempotent
     def post(self, request: Request, id: str) -> Response:
         handle = self.handle
-        message = self.body(inputs.NewMessageSerializer)
+        message = self.body(serializers.NewMessageSerializer)
         event = handle.post_message(message["text"], message.get("to"))
         return Response(to_wire(event), status=status.HTTP_201_CREATED)

@@ -24,7 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from arenas import lifecycle
+from arenas import inputs, lifecycle
 from arenas.errors import DomainError, NotFound
 from arenas.events import to_wire
 from arenas.handle import ArenaHandle
@@ -37,18 +37,6 @@ STEPS_SHOWN = 200
 FEED_INITIAL = 50
 # Stands for an arena id in URLs the JavaScript completes.
 ARENA_ID_PLACEHOLDER = uuid.UUID(int=0)
-# The button label of each lifecycle action, keyed by the state it leads to.
-ACTION_LABELS = {
-    Status.ACTIVE: "Activate",
-    Status.SETTLING: "Start settling",
-    Status.ARCHIVED: "Archive",
-}
-ACTION_HELP = {
-    Status.ACTIVE: "Agents may then complete steps, publish artifacts and share facts.",
-    Status.SETTLING: "Agents stop working; coordinators may still merge artifacts.",
-    Status.ARCHIVED: "Facts become long-term memory; the arena can then only be read.",
-}
-ACTION_FOR_TARGET = {target: action for action, target in lifecycle.ACTIONS.items()}
 
 manager = ArenaManager()
 
@@ -117,7 +105,7 @@ def arena_detail(request: HttpRequest, arena_id: Any) -> HttpResponse:
     arena = context["arena"]
     feed = handle.events(after=max(0, arena["last_seq"] - FEED_INITIAL), limit=FEED_INITIAL)
     context.update(
-        message_limit=4000,
+        message_limit=inputs.MESSAGE_MAX,
         live_config={
             "arenaId": arena["id"],
             "panelsUrl": reverse("dashboard:arena_panels", args=[arena["id"]]),
@@ -200,11 +188,11 @@ def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
         "lifecycle": _lifecycle(arena["status"]),
         "transitions": [
             {
-                "action": ACTION_FOR_TARGET[target],
-                "label": ACTION_LABELS[target],
-                "help": ACTION_HELP[target],
+                "action": action,
+                "label": lifecycle.ACTION_LABELS[action],
+                "help": lifecycle.ACTION_HELP[action],
             }
-            for target in arena["allowed_transitions"]
+            for action in lifecycle.allowed_actions(arena["status"])
         ],
         "steps": steps,
         "steps_truncated": more_after is not None,

@@ -38,9 +38,9 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
+from arenas import inputs
 from arenas.errors import NotFound
 from arenas.events import DASHBOARD_GROUP, arena_group
-from arenas.handle import parse_arena_id
 from arenas.manager import ArenaManager
 from arenas.models import EventType
 
@@ -53,7 +53,6 @@ logger = logging.getLogger(__name__)
 # How long a handshake waits for the channel layer before going on without doorbells.
 LAYER_TIMEOUT_SECONDS = 2.0
 AFTER_RE = re.compile(r"[0-9]{1,19}")
-AFTER_MAX = 2**63 - 1
 UNKNOWN_MESSAGE = {
     "type": "error",
     "error": "invalid",
@@ -160,7 +159,7 @@ def parse_after(scope: dict[str, Any]) -> int | None:
     values = query.get("after")
     if values is None:
         return None
-    if len(values) != 1 or not AFTER_RE.fullmatch(values[0]) or int(values[0]) > AFTER_MAX:
+    if len(values) != 1 or not AFTER_RE.fullmatch(values[0]) or int(values[0]) > inputs.SEQ_MAX:
         raise Refusal(INVALID, "invalid")
     return int(values[0])
 
@@ -205,7 +204,7 @@ class ArenaFeedConsumer(LiveConsumer):
     async def open(self) -> None:
         self.viewer = await identify(self.scope)
         try:
-            self.arena_id = parse_arena_id(self.scope["url_route"]["kwargs"]["arena_id"])
+            self.arena_id = inputs.arena_id(self.scope["url_route"]["kwargs"]["arena_id"])
         except NotFound:
             raise Refusal(NOT_FOUND, "not_found") from None
         after = parse_after(self.scope)

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from arenas.events import to_wire
+from arenas.inputs import PAGE_MAX
 from arenas.models import Arena, Event
 
-PAGE = 500
+PAGE = PAGE_MAX
 
 
 def events_after(arena_id: uuid.UUID, after: int, limit: int = PAGE) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
+from arenas.inputs import U32_MAX
 from arenas.models import Event, Fact
-from arenas.text import U32_MAX
 from tests.api.helpers import assert_error, url
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 
 from arenas.aggregate import ArenaAggregate, saturating_add
 from arenas.errors import Invalid
+from arenas.inputs import U32_MAX
 from arenas.models import Arena, Event, Fact, StepCompletion
-from arenas.text import U32_MAX
 
 from .helpers import arena_row
 

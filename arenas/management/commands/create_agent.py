@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from arenas import agents, text
+from arenas import agents, inputs
 from arenas.errors import DomainError
 from arenas.models import Agent
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            agent_id = text.agent_id(options["agent_id"])
+            agent_id = inputs.agent_id(options["agent_id"])
             with transaction.atomic():
                 agent = Agent.objects.filter(agent_id=agent_id).first()
                 created = agent is None

@@ -1,0 +1,443 @@
+"""Every hand-written SQL statement of the service, each a named function.
+
+Everything else uses the ORM. These statements are on the path every write takes
+(authenticating the token, locking the arena, reading the caller's participation and the
+plan, recording the completion and the event, saving the arena): the ORM builds each
+statement anew on every call (cloning the queryset, compiling it, instantiating the rows),
+which costs several times the statement itself there. Each function says what it saves,
+as measured by `bench/sql.py` (µs per call, this function against its ORM equivalent, on
+the 2-core development machine; docs/performance.md).
+
+Rules every statement here keeps:
+- Literal SQL that SQLite and PostgreSQL both run, over the tables of `models.py`. Where
+  the two differ the function holds one literal statement per database.
+- Values go in as parameters, adapted by the model field they are compared with or stored
+  in (a UUID is hex text on SQLite); rows come back converted as the ORM converts them
+  (`_load`), as model instances with every column loaded.
+- Each function's `orm` attribute is its ORM equivalent, as code: tests/domain/test_sql.py
+  checks on both databases that the two return the same, and bench/sql.py times both.
+- Row locks: `FOR UPDATE` on PostgreSQL. SQLite has no row locks; there every write
+  transaction is IMMEDIATE (settings.py), which holds the database's write lock from BEGIN.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db.models import Model
+
+from .models import Agent, AgentToken, Arena, Event, Participant, Step, StepCompletion
+
+F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=Model)
+
+STATEMENTS: list[Callable[..., Any]] = []
+
+
+def statement(orm: Callable[..., Any]) -> Callable[[F], F]:
+    """Register a statement function with its ORM equivalent (`function.orm`)."""
+
+    def register(function: F) -> F:
+        function.orm = orm  # type: ignore[attr-defined]
+        STATEMENTS.append(function)
+        return function
+
+    return register
+
+
+# --- the columns each statement loads (every concrete field of the model) -------------------
+
+ARENA_COLUMNS = (
+    "id",
+    "goal",
+    "status",
+    "strategy",
+    "total_steps",
+    "completed_steps",
+    "created_by_id",
+    "created_at",
+    "activated_at",
+    "settling_at",
+    "archived_at",
+    "last_seq",
+    "last_activity_at",
+    "settle_report",
+)
+PARTICIPANT_COLUMNS = (
+    "id",
+    "arena_id",
+    "agent_id",
+    "role",
+    "can_write_own_slot",
+    "can_read_other_slots",
+    "can_write_shared_memory",
+    "can_merge",
+    "joined_at",
+    "left_at",
+    "slot_status",
+    "current",
+)
+AGENT_COLUMNS = ("agent_id", "display_name", "is_active", "created_at", "owner_id")
+TOKEN_COLUMNS = ("id", "agent_id", "digest", "prefix", "created_at", "last_used_at", "revoked_at")
+STEP_COLUMNS = ("id", "arena_id", "number", "title", "assignee_id", "depends_on")
+
+
+# --- authentication ----------------------------------------------------------------------
+
+
+def _token_holder_orm(digest: str) -> AgentToken | None:
+    return (
+        AgentToken.objects.select_related("agent")
+        .filter(digest=digest, revoked_at__isnull=True, agent__is_active=True)
+        .first()
+    )
+
+
+@statement(orm=_token_holder_orm)
+def token_holder(digest: str) -> AgentToken | None:
+    """The unrevoked token with this SHA-256 digest, with its active agent loaded
+    (`token.agent`); None when there is none. Every authenticated request runs it.
+
+    ORM: `AgentToken.objects.select_related("agent").filter(digest=digest,
+    revoked_at__isnull=True, agent__is_active=True).first()`."""
+    row = _one(
+        """
+        SELECT t.id, t.agent_id, t.digest, t.prefix, t.created_at, t.last_used_at, t.revoked_at,
+               a.agent_id, a.display_name, a.is_active, a.created_at, a.owner_id
+        FROM arenas_agenttoken t
+        JOIN arenas_agent a ON a.agent_id = t.agent_id
+        WHERE t.digest = %s AND t.revoked_at IS NULL AND a.is_active
+        """,
+        [digest],
+    )
+    if row is None:
+        return None
+    token = _load(AgentToken, TOKEN_COLUMNS, row)
+    token.agent = _load(Agent, AGENT_COLUMNS, row, len(TOKEN_COLUMNS))
+    return token
+
+
+# --- the arena and the caller --------------------------------------------------------------
+
+
+_LOCK_ARENA = """
+    SELECT id, goal, status, strategy, total_steps, completed_steps, created_by_id,
+           created_at, activated_at, settling_at, archived_at, last_seq,
+           last_activity_at, settle_report
+    FROM arenas_arena
+    WHERE id = %s
+    """
+_LOCK_ARENA_BY_VENDOR = {
+    "postgresql": _LOCK_ARENA + "FOR UPDATE",
+    # No row locks: the IMMEDIATE transaction already holds the database's write lock.
+    "sqlite": _LOCK_ARENA,
+}
+
+
+@statement(orm=lambda arena_id: Arena.objects.select_for_update().filter(pk=arena_id).first())
+def lock_arena(arena_id: uuid.UUID) -> Arena | None:
+    """The arena's row, locked until the transaction ends (call it inside
+    `transaction.atomic()`); None when there is no such arena. Every write starts here.
+
+    ORM: `Arena.objects.select_for_update().filter(pk=arena_id).first()`."""
+    row = _one(_LOCK_ARENA_BY_VENDOR[connection.vendor], [_lookup(Arena, "id", arena_id)])
+    return None if row is None else _load(Arena, ARENA_COLUMNS, row)
+
+
+def _participation_orm(arena_id: uuid.UUID, agent_id: str) -> Participant | None:
+    return Participant.objects.filter(
+        arena_id=arena_id, agent_id=agent_id, left_at__isnull=True
+    ).first()
+
+
+@statement(orm=_participation_orm)
+def participation(arena_id: uuid.UUID, agent_id: str) -> Participant | None:
+    """The agent's current participation in the arena (None if it is not a participant).
+    Writes read it after `lock_arena`, in a statement of its own: under READ COMMITTED a
+    row read in the locking statement would be the one from before the lock wait.
+
+    ORM: `Participant.objects.filter(arena_id=arena_id, agent_id=agent_id,
+    left_at__isnull=True).first()`."""
+    row = _one(
+        """
+        SELECT id, arena_id, agent_id, role, can_write_own_slot, can_read_other_slots,
+               can_write_shared_memory, can_merge, joined_at, left_at, slot_status, current
+        FROM arenas_participant
+        WHERE arena_id = %s AND agent_id = %s AND left_at IS NULL
+        """,
+        [_lookup(Arena, "id", arena_id), agent_id],
+    )
+    return None if row is None else _load(Participant, PARTICIPANT_COLUMNS, row)
+
+
+def _is_participant_orm(arena_id: uuid.UUID, agent_id: str) -> bool:
+    return Participant.objects.filter(
+        arena_id=arena_id, agent_id=agent_id, left_at__isnull=True
+    ).exists()
+
+
+@statement(orm=_is_participant_orm)
+def is_participant(arena_id: uuid.UUID, agent_id: str) -> bool:
+    """Whether the agent currently takes part in the arena: the visibility check of a
+    request that reports an error before its operation ran.
+
+    ORM: `Participant.objects.filter(arena_id=arena_id, agent_id=agent_id,
+    left_at__isnull=True).exists()`."""
+    row = _one(
+        """
+        SELECT 1 FROM arenas_participant
+        WHERE arena_id = %s AND agent_id = %s AND left_at IS NULL
+        """,
+        [_lookup(Arena, "id", arena_id), agent_id],
+    )
+    return row is not None
+
+
+@statement(orm=lambda arena_id: Arena.objects.filter(pk=arena_id).exists())
+def arena_exists(arena_id: uuid.UUID) -> bool:
+    """Whether there is such an arena: staff's visibility check.
+
+    ORM: `Arena.objects.filter(pk=arena_id).exists()`."""
+    return (
+        _one("SELECT 1 FROM arenas_arena WHERE id = %s", [_lookup(Arena, "id", arena_id)])
+        is not None
+    )
+
+
+def _current_agent_ids_orm(arena_id: uuid.UUID) -> list[str]:
+    return sorted(
+        Participant.objects.filter(arena_id=arena_id, left_at__isnull=True).values_list(
+            "agent_id", flat=True
+        )
+    )
+
+
+@statement(orm=_current_agent_ids_orm)
+def current_agent_ids(arena_id: uuid.UUID) -> list[str]:
+    """The agent ids of the arena's current participants, sorted in Python (code point
+    order, as `aggregate.replay` sorts them, whatever the database's collation). Every
+    step completion answers with the aggregate, which lists them.
+
+    ORM: `sorted(Participant.objects.filter(arena_id=arena_id,
+    left_at__isnull=True).values_list("agent_id", flat=True))`."""
+    rows = _all(
+        "SELECT agent_id FROM arenas_participant WHERE arena_id = %s AND left_at IS NULL",
+        [_lookup(Arena, "id", arena_id)],
+    )
+    return sorted(row[0] for row in rows)
+
+
+# --- the plan ------------------------------------------------------------------------------
+
+
+@statement(
+    orm=lambda arena_id, number: Step.objects.filter(arena_id=arena_id, number=number).first()
+)
+def planned_step(arena_id: uuid.UUID, number: int) -> Step | None:
+    """Step `number` of the arena's titled plan (None for a step of an untitled plan).
+
+    ORM: `Step.objects.filter(arena_id=arena_id, number=number).first()`."""
+    row = _one(
+        """
+        SELECT id, arena_id, number, title, assignee_id, depends_on
+        FROM arenas_step
+        WHERE arena_id = %s AND number = %s
+        """,
+        [_lookup(Arena, "id", arena_id), number],
+    )
+    return None if row is None else _load(Step, STEP_COLUMNS, row)
+
+
+def _completed_among_orm(arena_id: uuid.UUID, numbers: Sequence[int]) -> set[int]:
+    return set(
+        StepCompletion.objects.filter(arena_id=arena_id, step__in=numbers).values_list(
+            "step", flat=True
+        )
+    )
+
+
+# One statement text whatever the number of steps asked about (so PostgreSQL prepares it
+# once): the numbers travel as one array (PostgreSQL) or one JSON array (SQLite).
+_COMPLETED_AMONG = {
+    "postgresql": """
+        SELECT step FROM arenas_stepcompletion
+        WHERE arena_id = %s AND step = ANY(%s)
+        """,
+    "sqlite": """
+        SELECT step FROM arenas_stepcompletion
+        WHERE arena_id = %s AND step IN (SELECT value FROM json_each(%s))
+        """,
+}
+
+
+@statement(orm=_completed_among_orm)
+def completed_among(arena_id: uuid.UUID, numbers: Sequence[int]) -> set[int]:
+    """Which of the step `numbers` are completed: a step and the steps it depends on.
+
+    ORM: `set(StepCompletion.objects.filter(arena_id=arena_id,
+    step__in=numbers).values_list("step", flat=True))`."""
+    steps: Any = list(numbers) if connection.vendor == "postgresql" else json.dumps(list(numbers))
+    rows = _all(_COMPLETED_AMONG[connection.vendor], [_lookup(Arena, "id", arena_id), steps])
+    return {row[0] for row in rows}
+
+
+# --- writes --------------------------------------------------------------------------------
+
+
+def _insert_completion_orm(completion: StepCompletion) -> StepCompletion:
+    completion.save(force_insert=True)
+    return completion
+
+
+@statement(orm=_insert_completion_orm)
+def insert_completion(completion: StepCompletion) -> StepCompletion:
+    """INSERT a new completion (every field set by the caller, `completed_at` included);
+    its `id` is set.
+
+    ORM: `completion.save(force_insert=True)`."""
+    completion.id = _insert(
+        """
+        INSERT INTO arenas_stepcompletion (arena_id, step, agent_id, completed_at)
+        VALUES (%s, %s, %s, %s)
+        """,
+        completion,
+        ("arena_id", "step", "agent_id", "completed_at"),
+    )
+    _saved(completion)
+    return completion
+
+
+def _insert_event_orm(event: Event) -> Event:
+    event.save(force_insert=True)
+    return event
+
+
+@statement(orm=_insert_event_orm)
+def insert_event(event: Event) -> Event:
+    """INSERT a new event of the log (every field set by the caller); its `id` is set.
+
+    ORM: `event.save(force_insert=True)`."""
+    event.id = _insert(
+        """
+        INSERT INTO arenas_event (arena_id, seq, type, timestamp, actor, data)
+        VALUES (%s, %s, %s, %s, %s, %s)
+        """,
+        event,
+        ("arena_id", "seq", "type", "timestamp", "actor", "data"),
+    )
+    _saved(event)
+    return event
+
+
+ARENA_MUTABLE_COLUMNS = (
+    "goal",
+    "status",
+    "completed_steps",
+    "activated_at",
+    "settling_at",
+    "archived_at",
+    "last_seq",
+    "last_activity_at",
+    "settle_report",
+)
+
+
+def _save_arena_orm(arena: Arena) -> None:
+    arena.save(update_fields=ARENA_MUTABLE_COLUMNS)
+
+
+@statement(orm=_save_arena_orm)
+def save_arena(arena: Arena) -> None:
+    """UPDATE every column of a locked arena that changes over its life, from the
+    instance (one statement text for every write, whichever columns it changed).
+
+    ORM: `arena.save(update_fields=ARENA_MUTABLE_COLUMNS)`."""
+    params = [_stored(arena, name) for name in ARENA_MUTABLE_COLUMNS]
+    params.append(_lookup(Arena, "id", arena.id))
+    _execute(
+        """
+        UPDATE arenas_arena
+        SET goal = %s, status = %s, completed_steps = %s, activated_at = %s,
+            settling_at = %s, archived_at = %s, last_seq = %s, last_activity_at = %s,
+            settle_report = %s
+        WHERE id = %s
+        """,
+        params,
+    )
+
+
+# --- the machinery: parameters in, rows out --------------------------------------------------
+
+
+def _one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _execute(sql: str, params: Sequence[Any]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _insert(sql: str, instance: Model, attnames: Iterable[str]) -> int:
+    """Run an INSERT of `instance`'s `attnames`; the new row's auto id."""
+    params = [_stored(instance, name) for name in attnames]
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:
+            cursor.execute(sql.rstrip() + " RETURNING id", params)
+            return cursor.fetchone()[0]
+        cursor.execute(sql, params)
+        return cursor.lastrowid
+
+
+def _saved(instance: Model) -> None:
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+def _field(model: type[Model], attname: str) -> Any:
+    return next(f for f in model._meta.concrete_fields if f.attname == attname)
+
+
+def _lookup(model: type[Model], attname: str, value: Any) -> Any:
+    """`value` as the database takes it in a comparison with the column `attname`."""
+    return _field(model, attname).get_db_prep_value(value, connection, prepared=False)
+
+
+def _stored(instance: Model, attname: str) -> Any:
+    """The instance's `attname` as the database stores it."""
+    return _field(type(instance), attname).get_db_prep_save(getattr(instance, attname), connection)
+
+
+def _load(model: type[M], attnames: tuple[str, ...], row: Sequence[Any], start: int = 0) -> M:
+    """A `model` instance from `row[start:]`, its values converted as the ORM converts them
+    (UUIDs, datetimes and booleans on SQLite, JSON everywhere)."""
+    converters = _converters(connection.vendor, model, attnames)
+    values = []
+    for value, steps in zip(row[start : start + len(attnames)], converters, strict=True):
+        for convert, column in steps:
+            value = convert(value, column, connection)
+        values.append(value)
+    return model.from_db(connection.alias, list(attnames), values)
+
+
+@cache
+def _converters(vendor: str, model: type[Model], attnames: tuple[str, ...]) -> list[list[Any]]:
+    result = []
+    for name in attnames:
+        column = _field(model, name).get_col(model._meta.db_table)
+        steps = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        result.append([(step, column) for step in steps])
+    return result
