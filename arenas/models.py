@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from .inputs import (
     AGENT_ID_MAX,
@@ -193,7 +194,7 @@ class StepCompletion(models.Model):
     arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="completions")
     step = models.BigIntegerField()
     agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="completions")
-    completed_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["arena_id", "step"]
