@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('arenas', '0002_fact_content_folded'),
+        ("arenas", "0002_fact_content_folded"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='stepcompletion',
-            name='completed_at',
+            model_name="stepcompletion",
+            name="completed_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
     ]
