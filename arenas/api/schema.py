@@ -23,6 +23,7 @@ from arenas.permissions import PERMISSIONS
 
 from . import idempotency
 from .authentication import CHALLENGE
+from .serializers import Closed
 
 # --- security ----------------------------------------------------------------------------
 
@@ -54,12 +55,20 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
         }
 
 
-class ClosedInputExtension(OpenApiSerializerExtension):
-    """Request bodies accept only their declared fields (`additionalProperties: false`),
-    and a PATCH body has the same required fields as declared (the API's PATCH is not a
-    partial update of a resource's fields)."""
+class Wire(Closed):
+    """A response body: the dict an `arenas.representations` function (or
+    `events.to_wire`) builds, described field for field. Its schema is closed
+    (`additionalProperties: false`, every field required unless declared otherwise), and
+    the API tests check every response against it: a key added to or missing from either
+    side fails them, so the description and the builder cannot drift apart."""
 
-    target_class = "arenas.api.serializers.InputSerializer"
+
+class ClosedSchemaExtension(OpenApiSerializerExtension):
+    """Request bodies and response bodies accept only their declared fields
+    (`additionalProperties: false`), and a PATCH body has the same required fields as
+    declared (the API's PATCH is not a partial update of a resource's fields)."""
+
+    target_class = "arenas.api.serializers.Closed"
     match_subclasses = True
 
     def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
@@ -75,7 +84,7 @@ class ClosedInputExtension(OpenApiSerializerExtension):
 # --- errors ------------------------------------------------------------------------------
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(Wire):
     """Every error: a code, a sentence for a person and, for `invalid`, the fields."""
 
     error = serializers.CharField(help_text="The error code, e.g. `invalid`, `not_found`.")
@@ -217,11 +226,11 @@ def _timestamp(**kwargs: Any) -> serializers.DateTimeField:
 HEALTH_STATUSES = ["ok"]
 
 
-class HealthSerializer(serializers.Serializer):
+class HealthSerializer(Wire):
     status = serializers.ChoiceField(HEALTH_STATUSES)
 
 
-class PermissionsSerializer(serializers.Serializer):
+class PermissionsSerializer(Wire):
     can_write_own_slot = serializers.BooleanField()
     can_read_other_slots = serializers.BooleanField()
     can_write_shared_memory = serializers.BooleanField()
@@ -231,17 +240,17 @@ class PermissionsSerializer(serializers.Serializer):
 assert tuple(PermissionsSerializer().fields) == PERMISSIONS
 
 
-class MeSerializer(serializers.Serializer):
+class MeSerializer(Wire):
     agent_id = serializers.CharField()
     display_name = serializers.CharField(allow_blank=True)
     active_arenas = serializers.ListField(child=serializers.UUIDField())
 
 
-class ActiveArenasSerializer(serializers.Serializer):
+class ActiveArenasSerializer(Wire):
     arena_ids = serializers.ListField(child=serializers.UUIDField(), help_text="Ascending.")
 
 
-class ParticipantSerializer(serializers.Serializer):
+class ParticipantSerializer(Wire):
     agent_id = serializers.CharField()
     role = serializers.ChoiceField(Role.choices)
     permissions = PermissionsSerializer()
@@ -251,7 +260,7 @@ class ParticipantSerializer(serializers.Serializer):
     left_at = _timestamp(allow_null=True)
 
 
-class AggregateSerializer(serializers.Serializer):
+class AggregateSerializer(Wire):
     completed_steps = serializers.IntegerField(min_value=0, max_value=U32_MAX)
     total_steps = serializers.IntegerField(min_value=0, max_value=U32_MAX)
     participants = serializers.ListField(child=serializers.CharField())
@@ -260,7 +269,7 @@ class AggregateSerializer(serializers.Serializer):
     last_seq = serializers.IntegerField(min_value=0)
 
 
-class SettleReportSerializer(serializers.Serializer):
+class SettleReportSerializer(Wire):
     facts_persisted = serializers.IntegerField(min_value=0)
     artifacts_archived = serializers.IntegerField(min_value=0)
     events_cleared = serializers.IntegerField(min_value=0)
@@ -269,7 +278,7 @@ class SettleReportSerializer(serializers.Serializer):
 CALLER_ROLES = [*Role.values, "staff"]
 
 
-class YouSerializer(serializers.Serializer):
+class YouSerializer(Wire):
     """The caller: an agent's role and permissions, or a staff user (role `staff`)."""
 
     agent_id = serializers.CharField(allow_null=True)
@@ -278,7 +287,7 @@ class YouSerializer(serializers.Serializer):
     permissions = PermissionsSerializer()
 
 
-class ArenaSerializer(serializers.Serializer):
+class ArenaSerializer(Wire):
     id = serializers.UUIDField()
     goal = serializers.CharField()
     status = serializers.ChoiceField(Status.choices)
@@ -303,7 +312,7 @@ class ArenaDetailSerializer(ArenaSerializer):
     you = YouSerializer()
 
 
-class StepSerializer(serializers.Serializer):
+class StepSerializer(Wire):
     step = serializers.IntegerField(min_value=1, max_value=U32_MAX)
     title = serializers.CharField(allow_blank=True)
     assignee = serializers.CharField(allow_null=True)
@@ -313,7 +322,7 @@ class StepSerializer(serializers.Serializer):
     completed_at = _timestamp(allow_null=True)
 
 
-class ArtifactSummarySerializer(serializers.Serializer):
+class ArtifactSummarySerializer(Wire):
     id = serializers.UUIDField()
     arena_id = serializers.UUIDField()
     agent_id = serializers.CharField()
@@ -327,7 +336,7 @@ class ArtifactSerializer(ArtifactSummarySerializer):
     content = serializers.JSONField(help_text="A string, or any JSON for structured_data.")
 
 
-class FactSerializer(serializers.Serializer):
+class FactSerializer(Wire):
     id = serializers.UUIDField()
     arena_id = serializers.UUIDField()
     content = serializers.CharField()
@@ -371,7 +380,7 @@ def _event_field(name: str, event_type: str) -> serializers.Field:
     return serializers.ChoiceField(choices[name].choices)
 
 
-class EventEnvelopeSerializer(serializers.Serializer):
+class EventEnvelopeSerializer(Wire):
     arena_id = serializers.UUIDField()
     seq = serializers.IntegerField(min_value=1)
     timestamp = _timestamp()
@@ -398,7 +407,7 @@ EventSerializer = PolymorphicProxySerializer(
 )
 
 
-class EventsPageSerializer(serializers.Serializer):
+class EventsPageSerializer(Wire):
     events = serializers.ListField(child=EventSerializer, help_text="In seq order.")
     last_seq = serializers.IntegerField(min_value=0, help_text="The arena's newest seq.")
     next_after = serializers.IntegerField(
@@ -408,7 +417,7 @@ class EventsPageSerializer(serializers.Serializer):
     )
 
 
-class StepResultSerializer(serializers.Serializer):
+class StepResultSerializer(Wire):
     event = EventSerializer
     aggregate = AggregateSerializer()
 
@@ -419,7 +428,7 @@ def paginated(item: type[serializers.Serializer], name: str) -> type[serializers
         "results": item(many=True),
         "next": serializers.URLField(allow_null=True, help_text="The next page, or null."),
     }
-    return type(f"{name}Serializer", (serializers.Serializer,), fields)
+    return type(f"{name}Serializer", (Wire,), fields)
 
 
 ArenaPage = paginated(ArenaSerializer, "ArenaPage")

@@ -79,7 +79,12 @@ def text_field(max_length: int, **kwargs: Any) -> StrictCharField:
     return StrictCharField(min_length=1, max_length=max_length, **kwargs)
 
 
-class InputSerializer(serializers.Serializer):
+class Closed(serializers.Serializer):
+    """A body whose OpenAPI schema admits only the declared fields (see
+    `schema.ClosedSchemaExtension`): request bodies here, response bodies in schema.py."""
+
+
+class InputSerializer(Closed):
     """A JSON object with only the fields declared here."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:

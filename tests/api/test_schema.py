@@ -88,3 +88,12 @@ def test_the_docs_page_loads_only_assets_this_server_serves(path):
         assert client.get(asset).status_code == 200, asset
     assert "cdn" not in html.lower()
     assert 'url: "/api/schema"' in html
+
+
+def test_every_body_schema_is_closed(document):
+    """Request and response bodies list exactly their fields: with every API response
+    checked against the document (tests/api/conftest.py), a key the code adds or drops
+    without the schema fails the tests, so the wire shapes cannot drift from it."""
+    for name, schema in document["components"]["schemas"].items():
+        if schema.get("type") == "object":
+            assert schema.get("additionalProperties") is False, name
