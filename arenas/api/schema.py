@@ -12,7 +12,12 @@ import copy
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import serializers
 
 from arenas import lifecycle
@@ -164,6 +169,32 @@ def write_errors(*conflicts: str, extra: tuple[int, ...] = ()) -> dict[int, Open
     """A POST's errors: body, auth, permission, arena, idempotency and rate errors."""
     statuses = sorted({400, 401, 403, 404, 409, 413, 415, 422, 429, *extra})
     return errors(*statuses, conflicts=(*conflicts, IN_PROGRESS))
+
+
+SLOT_CONFLICTS = ("arena_not_active", "arena_archived")
+
+
+def arena_write(
+    summary: str,
+    description: str,
+    *,
+    request: Any,
+    responds: Any,
+    tags: list[str],
+    status: int = 201,
+    conflicts: tuple[str, ...] = SLOT_CONFLICTS,
+    parameters: tuple[Any, ...] = (),
+) -> Any:
+    """The OpenAPI description of a POST on one arena: the arena's id, Idempotency-Key,
+    the answer `responds` with `status`, and every write error with the 409 `conflicts`."""
+    return extend_schema(
+        summary=summary,
+        description=description,
+        request=request,
+        parameters=[ARENA_ID, IDEMPOTENCY_KEY, REPLAYED, *parameters],
+        responses={status: responds, **write_errors(*conflicts)},
+        tags=tags,
+    )
 
 
 # --- headers and parameters ----------------------------------------------------------------

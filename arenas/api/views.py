@@ -372,17 +372,14 @@ class ParticipantsView(ApiView):
         current = self.handle.participants()
         return Response(paginate_sorted(request, current, lambda p: p.agent_id, participant_dict))
 
-    @extend_schema(
-        summary="Add a participant",
-        description="Coordinators, while the arena is created or active. The role's "
+    @schema.arena_write(
+        "Add a participant",
+        "Coordinators, while the arena is created or active. The role's "
         "default permissions apply unless overridden. An agent that left joins again.",
         request=serializers.NewParticipantSerializer,
-        parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
-        responses={
-            201: schema.ParticipantSerializer,
-            **schema.write_errors("already_participant", "arena_not_active", "arena_archived"),
-        },
+        responds=schema.ParticipantSerializer,
         tags=["participants"],
+        conflicts=("already_participant", "arena_not_active", "arena_archived"),
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
@@ -443,19 +440,14 @@ class StepsView(ApiView):
             }
         )
 
-    @extend_schema(
-        summary="Complete a step",
-        description="`can_write_own_slot`, arena active. A step assigned to another agent "
+    @schema.arena_write(
+        "Complete a step",
+        "`can_write_own_slot`, arena active. A step assigned to another agent "
         "is 403 (coordinators may complete any); a step outside 1..total_steps is 400.",
         request=serializers.CompleteStepSerializer,
-        parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
-        responses={
-            201: schema.StepResultSerializer,
-            **schema.write_errors(
-                "step_already_completed", "step_blocked", "arena_not_active", "arena_archived"
-            ),
-        },
+        responds=schema.StepResultSerializer,
         tags=["steps"],
+        conflicts=("step_already_completed", "step_blocked", "arena_not_active", "arena_archived"),
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
@@ -469,21 +461,17 @@ class StepsView(ApiView):
 
 
 class ProgressView(ApiView):
-    @extend_schema(
-        summary="Report progress",
-        description="`can_write_own_slot`, arena active: what your slot is doing now.",
+    @schema.arena_write(
+        "Report progress",
+        "`can_write_own_slot`, arena active: what your slot is doing now.",
         request=serializers.ProgressSerializer,
-        parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
-        responses={
-            200: schema.ParticipantSerializer,
-            **schema.write_errors("arena_not_active", "arena_archived"),
-        },
+        responds=schema.ParticipantSerializer,
         tags=["steps"],
+        status=200,
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.handle
-        participant = handle.report_progress(**self.body(serializers.ProgressSerializer))
+        participant = self.handle.report_progress(**self.body(serializers.ProgressSerializer))
         return Response(participant_dict(participant))
 
 
@@ -509,22 +497,16 @@ class ArtifactsView(ApiView):
             )
         )
 
-    @extend_schema(
-        summary="Publish an artifact",
-        description="To your own slot (`can_write_own_slot`, arena active); the slot "
-        "becomes `working`.",
+    @schema.arena_write(
+        "Publish an artifact",
+        "To your own slot (`can_write_own_slot`, arena active); the slot becomes `working`.",
         request=serializers.NewArtifactSerializer,
-        parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
-        responses={
-            201: schema.ArtifactSerializer,
-            **schema.write_errors("arena_not_active", "arena_archived"),
-        },
+        responds=schema.ArtifactSerializer,
         tags=["artifacts"],
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.handle
-        artifact = handle.publish_artifact(**self.body(serializers.NewArtifactSerializer))
+        artifact = self.handle.publish_artifact(**self.body(serializers.NewArtifactSerializer))
         return Response(artifact_dict(artifact), status=status.HTTP_201_CREATED)
 
 
@@ -545,23 +527,18 @@ class ArtifactView(ApiView):
 
 
 class MergeView(ApiView):
-    @extend_schema(
-        summary="Merge artifacts",
-        description="`can_merge`, arena active or settling: the artifacts of the named "
+    @schema.arena_write(
+        "Merge artifacts",
+        "`can_merge`, arena active or settling: the artifacts of the named "
         "slots become one `structured_data` artifact in your slot; `metadata.sources` lists "
         "the merged artifact ids.",
         request=serializers.MergeSerializer,
-        parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
-        responses={
-            201: schema.ArtifactSerializer,
-            **schema.write_errors("arena_not_active", "arena_archived"),
-        },
+        responds=schema.ArtifactSerializer,
         tags=["artifacts"],
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.handle
-        artifact = handle.merge(**self.body(serializers.MergeSerializer))
+        artifact = self.handle.merge(**self.body(serializers.MergeSerializer))
         return Response(artifact_dict(artifact), status=status.HTTP_201_CREATED)
 
 
@@ -584,34 +561,29 @@ class FactsView(ApiView):
         facts = self.handle.facts(request.query_params.get("tag"), request.query_params.get("q"))
         return Response(paginate_queryset(request, facts, OLDEST_FIRST, fact_dict))
 
-    @extend_schema(
-        summary="Share a fact",
-        description="`can_write_shared_memory`, arena active. `confidence` defaults to 1.0.",
+    @schema.arena_write(
+        "Share a fact",
+        "`can_write_shared_memory`, arena active. `confidence` defaults to 1.0.",
         request=serializers.NewFactSerializer,
-        parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
-        responses={
-            201: schema.FactSerializer,
-            **schema.write_errors("arena_not_active", "arena_archived"),
-        },
+        responds=schema.FactSerializer,
         tags=["facts"],
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.handle
-        fact = handle.share_fact(**self.body(serializers.NewFactSerializer))
+        fact = self.handle.share_fact(**self.body(serializers.NewFactSerializer))
         return Response(fact_dict(fact), status=status.HTTP_201_CREATED)
 
 
 class MessagesView(ApiView):
-    @extend_schema(
-        summary="Post a message",
-        description="Participants other than observers, until the arena is archived. Every "
+    @schema.arena_write(
+        "Post a message",
+        "Participants other than observers, until the arena is archived. Every "
         "participant sees it on the feed; `to` addresses one of them. 201 with the "
         "`message_posted` event.",
         request=serializers.NewMessageSerializer,
-        parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED],
-        responses={201: schema.EventSerializer, **schema.write_errors("arena_archived")},
+        responds=schema.EventSerializer,
         tags=["events"],
+        conflicts=("arena_archived",),
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
