@@ -11,7 +11,7 @@ their goal changed by `ArenaHandle.update_goal` and their lifecycle moved by
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django import forms
@@ -398,8 +398,16 @@ class ParticipantInline(ReadOnlyInline):
         )
 
 
-def _ids(queryset: QuerySet[Arena]) -> list[Any]:
-    return list(queryset.order_by("id").values_list("id", flat=True))
+def lifecycle_action(action: str) -> Callable[..., None]:
+    """The arena list's action that runs one lifecycle action on every selected arena."""
+
+    def run(modeladmin: ArenaAdmin, request: HttpRequest, queryset: QuerySet[Arena]) -> None:
+        arena_ids = list(queryset.order_by("id").values_list("id", flat=True))
+        modeladmin._act(request, arena_ids, action)
+
+    run.__name__ = action
+    label = lifecycle.ACTION_LABELS[action]
+    return admin.action(description=f"{label} the selected arenas", permissions=["change"])(run)
 
 
 ARENA_READONLY = [
@@ -441,7 +449,7 @@ class ArenaAdmin(DomainWriteAdmin):
     search_fields = ["goal", "id"]
     list_select_related = ["created_by"]
     inlines = [ParticipantInline]
-    actions = ["activate", "settle", "archive"]
+    actions = [lifecycle_action(action) for action in lifecycle.ACTIONS]
     add_fieldsets = [(None, {"fields": ["goal", "strategy", "total_steps", "coordinator"]})]
 
     class Media:
@@ -576,18 +584,6 @@ class ArenaAdmin(DomainWriteAdmin):
                 messages.error(request, f"Arena {arena_id}: {action} refused: {error.detail}")
             else:
                 messages.success(request, f"Arena {arena_id}: now {arena.status}.")
-
-    @admin.action(description="Activate the selected arenas", permissions=["change"])
-    def activate(self, request: HttpRequest, queryset: QuerySet[Arena]) -> None:
-        self._act(request, _ids(queryset), "activate")
-
-    @admin.action(description="Start settling the selected arenas", permissions=["change"])
-    def settle(self, request: HttpRequest, queryset: QuerySet[Arena]) -> None:
-        self._act(request, _ids(queryset), "settle")
-
-    @admin.action(description="Archive the selected arenas", permissions=["change"])
-    def archive(self, request: HttpRequest, queryset: QuerySet[Arena]) -> None:
-        self._act(request, _ids(queryset), "archive")
 
 
 # --- the log and what agents produced ---------------------------------------------------------

@@ -90,34 +90,22 @@ class InvalidTransition(Conflict):
         )
 
 
-class ArenaNotActive(Conflict):
-    code = "arena_not_active"
-    default_detail = "The arena's state does not allow this operation."
+def _conflict(code: str, detail: str) -> type[Conflict]:
+    """A 409 refusal with its SPEC code and the sentence it says when given none."""
+    name = "".join(part.title() for part in code.split("_"))
+    return type(name, (Conflict,), {"code": code, "default_detail": detail, "__module__": __name__})
 
 
-class ArenaArchived(Conflict):
-    code = "arena_archived"
-    default_detail = "The arena is archived; it can only be read."
-
-
-class StepAlreadyCompleted(Conflict):
-    code = "step_already_completed"
-    default_detail = "This step is already completed."
-
-
-class StepBlocked(Conflict):
-    code = "step_blocked"
-    default_detail = "A step this one depends on is not completed yet."
-
-
-class AlreadyParticipant(Conflict):
-    code = "already_participant"
-    default_detail = "The agent is already a participant of this arena."
-
-
-class LastCoordinator(Conflict):
-    code = "last_coordinator"
-    default_detail = "The last coordinator cannot leave an arena that is not archived."
+ArenaNotActive = _conflict("arena_not_active", "The arena's state does not allow this operation.")
+ArenaArchived = _conflict("arena_archived", "The arena is archived; it can only be read.")
+StepAlreadyCompleted = _conflict("step_already_completed", "This step is already completed.")
+StepBlocked = _conflict("step_blocked", "A step this one depends on is not completed yet.")
+AlreadyParticipant = _conflict(
+    "already_participant", "The agent is already a participant of this arena."
+)
+LastCoordinator = _conflict(
+    "last_coordinator", "The last coordinator cannot leave an arena that is not archived."
+)
 
 
 class PreconditionFailed(DomainError):

@@ -46,7 +46,7 @@ from .models import (
     SlotStatus,
     StepCompletion,
 )
-from .representations import arena_detail, permissions_dict
+from .representations import arena_detail, artifact_dict, permissions_dict
 
 
 class ArenaHandle:
@@ -326,15 +326,14 @@ class ArenaHandle:
             title = inputs.title(title)
             text_only = kind != ArtifactKind.STRUCTURED_DATA
             content = inputs.content(content, kind, text_only=text_only)
-            artifact = Artifact.objects.create(
-                arena=arena,
-                agent_id=me.agent_id,
+            artifact = _store_artifact(
+                arena,
+                me,
                 kind=kind,
                 title=title,
                 content=content,
                 metadata=inputs.metadata(metadata),
             )
-            _mark_working(me)
             events.append(
                 arena,
                 EventType.ARTIFACT_PUBLISHED,
@@ -372,15 +371,14 @@ class ArenaHandle:
                     f"{inputs.CONTENT_MAX_BYTES}. Merge fewer slots.",
                 )
             source_ids = [str(a.id) for a in merged]
-            artifact = Artifact.objects.create(
-                arena=arena,
-                agent_id=me.agent_id,
+            artifact = _store_artifact(
+                arena,
+                me,
                 kind=ArtifactKind.STRUCTURED_DATA,
                 title=title,
                 content=content,
                 metadata={"sources": source_ids, "slots": slots},
             )
-            _mark_working(me)
             events.append(
                 arena,
                 EventType.ARTIFACTS_MERGED,
@@ -465,16 +463,15 @@ def _coordinators(arena: Arena) -> int:
 
 
 def _merged(artifact: Artifact) -> dict[str, Any]:
-    return {
-        "id": str(artifact.id),
-        "agent_id": artifact.agent_id,
-        "kind": artifact.kind,
-        "title": artifact.title,
-        "content": artifact.content,
-    }
+    """A merged artifact's entry: its wire dict's id, agent_id, kind, title and content."""
+    wire = artifact_dict(artifact)
+    return {key: wire[key] for key in ("id", "agent_id", "kind", "title", "content")}
 
 
-def _mark_working(me: Participant) -> None:
+def _store_artifact(arena: Arena, me: Participant, **fields: Any) -> Artifact:
+    """A new artifact in the caller's slot, which becomes `working`."""
+    artifact = Artifact.objects.create(arena=arena, agent_id=me.agent_id, **fields)
     if me.slot_status != SlotStatus.WORKING:
         me.slot_status = SlotStatus.WORKING
         me.save(update_fields=["slot_status"])
+    return artifact

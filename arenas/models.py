@@ -83,6 +83,10 @@ def _u32(field: str) -> Q:
     return Q(**{f"{field}__gte": 0, f"{field}__lte": U32_MAX})
 
 
+def _step_number(field: str) -> Q:
+    return Q(**{f"{field}__gte": 1, f"{field}__lte": U32_MAX})
+
+
 class Agent(models.Model):
     agent_id = models.CharField(
         primary_key=True,
@@ -181,9 +185,7 @@ class Step(models.Model):
         ordering = ["arena_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["arena", "number"], name="step_unique_number"),
-            models.CheckConstraint(
-                condition=Q(number__gte=1, number__lte=U32_MAX), name="step_number_u32"
-            ),
+            models.CheckConstraint(condition=_step_number("number"), name="step_number_u32"),
         ]
 
     def __str__(self) -> str:
@@ -200,9 +202,7 @@ class StepCompletion(models.Model):
         ordering = ["arena_id", "step"]
         constraints = [
             models.UniqueConstraint(fields=["arena", "step"], name="completion_unique_step"),
-            models.CheckConstraint(
-                condition=Q(step__gte=1, step__lte=U32_MAX), name="completion_step_u32"
-            ),
+            models.CheckConstraint(condition=_step_number("step"), name="completion_step_u32"),
         ]
 
     def __str__(self) -> str:

@@ -50,41 +50,18 @@ def statement(orm: Callable[..., Any]) -> Callable[[F], F]:
     return register
 
 
-# --- the columns each statement loads (every concrete field of the model) -------------------
+# --- the columns each statement loads: every concrete field, in the model's order --------
 
-ARENA_COLUMNS = (
-    "id",
-    "goal",
-    "status",
-    "strategy",
-    "total_steps",
-    "completed_steps",
-    "created_by_id",
-    "created_at",
-    "activated_at",
-    "settling_at",
-    "archived_at",
-    "last_seq",
-    "last_activity_at",
-    "settle_report",
-)
-PARTICIPANT_COLUMNS = (
-    "id",
-    "arena_id",
-    "agent_id",
-    "role",
-    "can_write_own_slot",
-    "can_read_other_slots",
-    "can_write_shared_memory",
-    "can_merge",
-    "joined_at",
-    "left_at",
-    "slot_status",
-    "current",
-)
-AGENT_COLUMNS = ("agent_id", "display_name", "is_active", "created_at", "owner_id")
-TOKEN_COLUMNS = ("id", "agent_id", "digest", "prefix", "created_at", "last_used_at", "revoked_at")
-STEP_COLUMNS = ("id", "arena_id", "number", "title", "assignee_id", "depends_on")
+
+def _columns(model: type[Model]) -> tuple[str, ...]:
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+ARENA_COLUMNS = _columns(Arena)
+PARTICIPANT_COLUMNS = _columns(Participant)
+AGENT_COLUMNS = _columns(Agent)
+TOKEN_COLUMNS = _columns(AgentToken)
+STEP_COLUMNS = _columns(Step)
 
 
 # --- authentication ----------------------------------------------------------------------

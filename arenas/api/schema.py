@@ -9,8 +9,10 @@ response against this description.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -33,31 +35,36 @@ from .serializers import Closed
 # --- security ----------------------------------------------------------------------------
 
 
-class BearerScheme(OpenApiAuthenticationExtension):
-    target_class = "arenas.api.authentication.BearerAuthentication"
-    name = "bearerAuth"
+def security_scheme(target: str, name: str, definition: Callable[[], dict[str, Any]]) -> type:
+    """Describe an authentication class of the API as an OpenAPI security scheme."""
 
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "An agent's token from `manage.py create_agent` (prefix `aa_`).",
-        }
+    def get_security_definition(self: Any, auto_schema: Any) -> dict[str, Any]:
+        return definition()
+
+    attributes = {"target_class": target, "name": name}
+    attributes["get_security_definition"] = get_security_definition
+    return type(f"{name}Scheme", (OpenApiAuthenticationExtension,), attributes)
 
 
-class StaffSessionScheme(OpenApiAuthenticationExtension):
-    target_class = "arenas.api.authentication.StaffSessionAuthentication"
-    name = "staffSession"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        from django.conf import settings
-
-        return {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": settings.SESSION_COOKIE_NAME,
-            "description": "A staff user's Django session; unsafe methods need the CSRF token.",
-        }
+BearerScheme = security_scheme(
+    "arenas.api.authentication.BearerAuthentication",
+    "bearerAuth",
+    lambda: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An agent's token from `manage.py create_agent` (prefix `aa_`).",
+    },
+)
+StaffSessionScheme = security_scheme(
+    "arenas.api.authentication.StaffSessionAuthentication",
+    "staffSession",
+    lambda: {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": settings.SESSION_COOKIE_NAME,
+        "description": "A staff user's Django session; unsafe methods need the CSRF token.",
+    },
+)
 
 
 class Wire(Closed):
@@ -199,51 +206,55 @@ def arena_write(
 
 # --- headers and parameters ----------------------------------------------------------------
 
+
+def header(name: str, schema: Any, description: str, **options: Any) -> OpenApiParameter:
+    """A request header (or with `response=...` a response header) of the API."""
+    options.setdefault("required", False)
+    return OpenApiParameter(
+        name, type=schema, location=OpenApiParameter.HEADER, description=description, **options
+    )
+
+
+def query(name: str, schema: Any, description: str = "") -> OpenApiParameter:
+    return OpenApiParameter(
+        name, type=schema, location=OpenApiParameter.QUERY, description=description
+    )
+
+
+def after(maximum: int) -> OpenApiParameter:
+    """`after`: the list starts after this number."""
+    return query("after", {"type": "integer", "minimum": 0, "maximum": maximum, "default": 0})
+
+
 ARENA_ID = OpenApiParameter(
     "id", type={"type": "string", "format": "uuid"}, location=OpenApiParameter.PATH
 )
-IDEMPOTENCY_KEY = OpenApiParameter(
+IDEMPOTENCY_KEY = header(
     idempotency.HEADER,
-    type={"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX},
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Repeating a POST with the same key and body within 24 hours returns the "
-    "first response again (header `Idempotent-Replayed: true`) without applying it twice.",
+    {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX},
+    "Repeating a POST with the same key and body within 24 hours returns the first response "
+    "again (header `Idempotent-Replayed: true`) without applying it twice.",
 )
-REPLAYED = OpenApiParameter(
+REPLAYED = header(
     idempotency.REPLAYED_HEADER,
-    type={"type": "string", "enum": ["true"]},
-    location=OpenApiParameter.HEADER,
+    {"type": "string", "enum": ["true"]},
+    "Present on a response replayed for a repeated Idempotency-Key.",
     response=True,
-    required=False,
-    description="Present on a response replayed for a repeated Idempotency-Key.",
 )
-ETAG = OpenApiParameter(
+ETAG = header(
     "ETag",
-    type=str,
-    location=OpenApiParameter.HEADER,
+    str,
+    "The arena's version; it changes with every event. Send it as `If-Match`.",
     response=[200, 201],
     required=True,
-    description="The arena's version; it changes with every event. Send it as `If-Match`.",
 )
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    type=str,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Apply only if the arena's ETag is one of these (`*` for any): else 412.",
+IF_MATCH = header(
+    "If-Match", str, "Apply only if the arena's ETag is one of these (`*` for any): else 412."
 )
-LIMIT = OpenApiParameter(
-    "limit",
-    type={"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": PAGE_DEFAULT},
-    location=OpenApiParameter.QUERY,
+LIMIT = query(
+    "limit", {"type": "integer", "minimum": 1, "maximum": PAGE_MAX, "default": PAGE_DEFAULT}
 )
-CURSOR = OpenApiParameter(
-    "cursor",
-    type=str,
-    location=OpenApiParameter.QUERY,
-    description="Opaque: copy it from a page's `next` link.",
-)
+CURSOR = query("cursor", str, "Opaque: copy it from a page's `next` link.")
 PAGED = [LIMIT, CURSOR]
 WWW_AUTHENTICATE = f"Unauthenticated requests get `WWW-Authenticate: {CHALLENGE}`."
 

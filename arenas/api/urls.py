@@ -4,53 +4,57 @@ Every path works with and without its final slash, without a redirect: the patte
 `/?$` (CommonMiddleware's APPEND_SLASH never sees a miss to redirect).
 """
 
-from django.urls import re_path
+from typing import Any
+
+from django.urls import URLPattern, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
 ARENA = r"arenas/(?P<id>[^/]+)"
 
+
+def route(path: str, view: Any, name: str) -> URLPattern:
+    """`path` with and without its final slash (no redirect)."""
+    return re_path(rf"^{path}/?$", view, name=name)
+
+
 urlpatterns = [
-    re_path(r"^health/?$", views.HealthView.as_view(), name="api-health"),
-    re_path(r"^me/?$", views.MeView.as_view(), name="api-me"),
-    re_path(
-        r"^agents/(?P<agent_id>[^/]+)/active-arenas/?$",
+    route("health", views.HealthView.as_view(), "api-health"),
+    route("me", views.MeView.as_view(), "api-me"),
+    route(
+        "agents/(?P<agent_id>[^/]+)/active-arenas",
         views.AgentActiveArenasView.as_view(),
-        name="api-agent-active-arenas",
+        "api-agent-active-arenas",
     ),
-    re_path(r"^facts/?$", views.MemoryFactsView.as_view(), name="api-memory-facts"),
-    re_path(r"^arenas/?$", views.ArenaListView.as_view(), name="api-arenas"),
-    re_path(rf"^{ARENA}/?$", views.ArenaDetailView.as_view(), name="api-arena"),
+    route("facts", views.MemoryFactsView.as_view(), "api-memory-facts"),
+    route("arenas", views.ArenaListView.as_view(), "api-arenas"),
+    route(ARENA, views.ArenaDetailView.as_view(), "api-arena"),
     *(
-        re_path(
-            rf"^{ARENA}/{action}/?$",
+        route(
+            f"{ARENA}/{action}",
             views.ArenaLifecycleView.as_view(lifecycle_action=action),
-            name=f"api-arena-{action}",
+            f"api-arena-{action}",
         )
         for action in ("activate", "settle", "archive")
     ),
-    re_path(rf"^{ARENA}/aggregate/?$", views.AggregateView.as_view(), name="api-aggregate"),
-    re_path(rf"^{ARENA}/events/?$", views.EventsView.as_view(), name="api-events"),
-    re_path(
-        rf"^{ARENA}/participants/?$", views.ParticipantsView.as_view(), name="api-participants"
-    ),
-    re_path(
-        rf"^{ARENA}/participants/(?P<agent_id>[^/]+)/?$",
+    route(f"{ARENA}/aggregate", views.AggregateView.as_view(), "api-aggregate"),
+    route(f"{ARENA}/events", views.EventsView.as_view(), "api-events"),
+    route(f"{ARENA}/participants", views.ParticipantsView.as_view(), "api-participants"),
+    route(
+        f"{ARENA}/participants/(?P<agent_id>[^/]+)",
         views.ParticipantView.as_view(),
-        name="api-participant",
+        "api-participant",
     ),
-    re_path(rf"^{ARENA}/steps/?$", views.StepsView.as_view(), name="api-steps"),
-    re_path(rf"^{ARENA}/progress/?$", views.ProgressView.as_view(), name="api-progress"),
-    re_path(rf"^{ARENA}/artifacts/?$", views.ArtifactsView.as_view(), name="api-artifacts"),
-    re_path(
-        rf"^{ARENA}/artifacts/(?P<artifact_id>[^/]+)/?$",
-        views.ArtifactView.as_view(),
-        name="api-artifact",
+    route(f"{ARENA}/steps", views.StepsView.as_view(), "api-steps"),
+    route(f"{ARENA}/progress", views.ProgressView.as_view(), "api-progress"),
+    route(f"{ARENA}/artifacts", views.ArtifactsView.as_view(), "api-artifacts"),
+    route(
+        f"{ARENA}/artifacts/(?P<artifact_id>[^/]+)", views.ArtifactView.as_view(), "api-artifact"
     ),
-    re_path(rf"^{ARENA}/merge/?$", views.MergeView.as_view(), name="api-merge"),
-    re_path(rf"^{ARENA}/facts/?$", views.FactsView.as_view(), name="api-facts"),
-    re_path(rf"^{ARENA}/messages/?$", views.MessagesView.as_view(), name="api-messages"),
-    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="api-schema"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    route(f"{ARENA}/merge", views.MergeView.as_view(), "api-merge"),
+    route(f"{ARENA}/facts", views.FactsView.as_view(), "api-facts"),
+    route(f"{ARENA}/messages", views.MessagesView.as_view(), "api-messages"),
+    route("schema", SpectacularAPIView.as_view(), "api-schema"),
+    route("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), "api-docs"),
 ]

@@ -329,15 +329,7 @@ class EventsView(ApiView):
         operation_id="arenas_events_list",
         description="Events with `seq > after`, in seq order, at most `limit`. Continue "
         "with `after=next_after` until `next_after` is null.",
-        parameters=[
-            schema.ARENA_ID,
-            OpenApiParameter(
-                "after",
-                {"type": "integer", "minimum": 0, "maximum": SEQ_MAX, "default": 0},
-                OpenApiParameter.QUERY,
-            ),
-            schema.LIMIT,
-        ],
+        parameters=[schema.ARENA_ID, schema.after(SEQ_MAX), schema.LIMIT],
         responses={200: schema.EventsPageSerializer, **schema.read_errors(400, 404)},
         tags=["events"],
     )
@@ -417,15 +409,7 @@ class StepsView(ApiView):
         operation_id="arenas_steps_list",
         description="Steps from `after + 1` with their completion. With an open-ended plan "
         "(total_steps 0), the completed steps.",
-        parameters=[
-            schema.ARENA_ID,
-            OpenApiParameter(
-                "after",
-                {"type": "integer", "minimum": 0, "maximum": U32_MAX, "default": 0},
-                OpenApiParameter.QUERY,
-            ),
-            schema.LIMIT,
-        ],
+        parameters=[schema.ARENA_ID, schema.after(U32_MAX), schema.LIMIT],
         responses={200: schema.StepPage, **schema.read_errors(400, 404)},
         tags=["steps"],
     )

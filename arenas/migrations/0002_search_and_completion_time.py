@@ -1,3 +1,4 @@
+import django.utils.timezone
 from django.db import migrations, models
 
 
@@ -8,6 +9,9 @@ def fold_existing_facts(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    """Facts keep a case-folded copy of their content for search; a completion's time is
+    the one the domain gives."""
+
     dependencies = [
         ("arenas", "0001_initial"),
     ]
@@ -19,4 +23,9 @@ class Migration(migrations.Migration):
             field=models.TextField(default="", editable=False),
         ),
         migrations.RunPython(fold_existing_facts, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="stepcompletion",
+            name="completed_at",
+            field=models.DateTimeField(default=django.utils.timezone.now),
+        ),
     ]
