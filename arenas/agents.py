@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -19,6 +19,14 @@ from django.utils import timezone
 from . import inputs, sql
 from .errors import Invalid, NotFound
 from .models import Agent, AgentToken
+
+PRESENCES = ("online", "away", "offline")
+# An agent is online when seen within the first, away within the second (SPEC §7.3).
+ONLINE = timedelta(seconds=60)
+AWAY = timedelta(minutes=10)
+# last_seen_at is written at most this often per agent, so presence costs one write per
+# agent per interval, not one per request.
+PRESENCE_RESOLUTION = timedelta(seconds=10)
 
 TOKEN_PREFIX = "aa_"
 # Longer than any token this service issues; a longer one is not looked up.
@@ -91,7 +99,35 @@ def authenticate(token: str) -> Agent | None:
     now = timezone.now()
     if record.last_used_at is None or now - record.last_used_at > LAST_USED_RESOLUTION:
         AgentToken.objects.filter(pk=record.pk).update(last_used_at=now)
+    seen(record.agent, now)
     return record.agent
+
+
+def seen(agent: Agent, now: datetime) -> None:
+    """The agent made a request at `now`: record it unless it was recorded less than
+    PRESENCE_RESOLUTION ago."""
+    if agent.last_seen_at is None or now - agent.last_seen_at >= PRESENCE_RESOLUTION:
+        Agent.objects.filter(pk=agent.pk).update(last_seen_at=now)
+        agent.last_seen_at = now
+
+
+def seen_by_feeds(agent_ids: Iterable[str], now: datetime) -> int:
+    """Agents with a live feed open are seen: one statement for all of them, skipping those
+    seen within PRESENCE_RESOLUTION; how many were written."""
+    return (
+        Agent.objects.filter(agent_id__in=list(agent_ids))
+        .exclude(last_seen_at__gt=now - PRESENCE_RESOLUTION)
+        .update(last_seen_at=now)
+    )
+
+
+def presence(last_seen_at: datetime | None, now: datetime) -> str:
+    """`online` (seen within a minute), `away` (within 10 minutes) or `offline`."""
+    if last_seen_at is not None and now - last_seen_at <= ONLINE:
+        return "online"
+    if last_seen_at is not None and now - last_seen_at <= AWAY:
+        return "away"
+    return "offline"
 
 
 def active_agents(agent_ids: Iterable[str], field: str) -> dict[str, Agent]:

@@ -106,6 +106,10 @@ AlreadyParticipant = _conflict(
 LastCoordinator = _conflict(
     "last_coordinator", "The last coordinator cannot leave an arena that is not archived."
 )
+StepClaimed = _conflict("step_claimed", "Another agent holds a live claim on this step.")
+ClaimLost = _conflict(
+    "claim_lost", "The claim is no longer live: its lease lapsed or it was released."
+)
 
 
 class PreconditionFailed(DomainError):

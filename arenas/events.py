@@ -40,6 +40,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.FACT_SHARED: ("agent_id", "fact_id"),
     EventType.MESSAGE_POSTED: ("agent_id", "to", "text"),
     EventType.ARENA_SETTLED: ("facts_persisted", "artifacts_archived", "events_cleared"),
+    EventType.STEP_CLAIMED: ("step", "agent_id", "claim_id", "expires_at"),
+    EventType.CLAIM_RELEASED: ("step", "agent_id", "claim_id"),
+    EventType.CLAIM_EXPIRED: ("step", "agent_id", "claim_id"),
 }
 
 DASHBOARD_GROUP = "dashboard"

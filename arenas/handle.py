@@ -21,7 +21,18 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from . import events, facts, inputs, lifecycle, participants, permissions, plan, sql, text
+from . import (
+    claims,
+    events,
+    facts,
+    inputs,
+    lifecycle,
+    participants,
+    permissions,
+    plan,
+    sql,
+    text,
+)
 from .agents import active_agents
 from .aggregate import ArenaAggregate, saturating_add
 from .errors import (
@@ -37,6 +48,7 @@ from .models import (
     Arena,
     Artifact,
     ArtifactKind,
+    Claim,
     Event,
     EventType,
     Fact,
@@ -107,8 +119,9 @@ class ArenaHandle:
         self, operation: Operation, *, flag: str | None = None, manage: bool = False
     ) -> Iterator[tuple[Arena, Participant | None]]:
         """Lock the arena, then check the caller (visible; a coordinator when `manage`; the
-        permission `flag`) and that the arena's state allows `operation`; yield the locked
-        arena and the caller's participation (None for staff)."""
+        permission `flag`) and that the arena's state allows `operation`, record the
+        expiry of any lapsed claim (before the write's own event, §7.2), and yield the
+        locked arena and the caller's participation (None for staff)."""
         with transaction.atomic():
             arena = sql.lock_arena(self.arena_id)
             if arena is None:
@@ -122,6 +135,7 @@ class ArenaHandle:
             if flag is not None:
                 _require_flag(me, flag)
             lifecycle.require_allows(arena.status, operation)
+            claims.expire_due(arena, timezone.now())
             yield arena, me
 
     # --- reads ----------------------------------------------------------------------------
@@ -264,6 +278,7 @@ class ArenaHandle:
                 raise NotFound(f"{agent_id!r} is not a participant of this arena.")
             if target.role == Role.COORDINATOR and _coordinators(arena) <= 1:
                 raise LastCoordinator()
+            claims.release_all(arena, self.actor, agent_id)
             target.left_at = timezone.now()
             target.save(update_fields=["left_at"])
             events.append(arena, EventType.AGENT_LEFT, self.actor, agent_id=agent_id)
@@ -275,11 +290,16 @@ class ArenaHandle:
 
     # --- the caller's slot --------------------------------------------------------------
 
-    def complete_step(self, step: Any) -> tuple[Event, ArenaAggregate]:
+    def complete_step(self, step: Any, claim_id: Any = None) -> tuple[Event, ArenaAggregate]:
         """Complete step `step`: 201 once, 409 after; see `plan.require_workable` for who
-        may complete which step when."""
+        may complete which step when. A live claim of another agent refuses it; with
+        `claim_id` (the fencing token) it counts only if that is the caller's live claim
+        on the step, which the completion ends (`claims.end_with_completion`)."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
+            claim_id = _optional_claim_id(claim_id)
             plan.require_workable(arena, me, step)
+            claims.end_with_completion(arena, me, step, claim_id)
+            claims.completed(arena, step)
             sql.insert_completion(
                 StepCompletion(
                     arena_id=arena.id, step=step, agent_id=me.agent_id, completed_at=timezone.now()
@@ -296,6 +316,52 @@ class ArenaHandle:
                 total_steps=arena.total_steps,
             )
             return event, ArenaAggregate.of(arena)
+
+    # --- claims (SPEC §7) ------------------------------------------------------------------
+
+    def claim_step(self, step: Any, lease_seconds: Any = None) -> tuple[Claim, Event | None]:
+        """Claim step `step` for `lease_seconds` (the arena's lease by default): the same
+        checks as completing it, and no live claim of another agent (409 step_claimed).
+        The holder claiming again renews instead: the event is then None."""
+        with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
+            length = claims.lease(arena, lease_seconds)
+            plan.require_workable(arena, me, step)
+            held = claims.require_unclaimed(arena, me, step)
+            if held is not None:
+                return claims.renew(arena, held, length), None
+            return claims.take(arena, me, step, length, self.actor)
+
+    def claim_next(self, lease_seconds: Any = None) -> tuple[Claim, Event] | claims.Vacancy:
+        """Claim the lowest-numbered step the caller could claim now (`claims.next_step`),
+        or say why there is none (`claims.Vacancy`)."""
+        with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
+            length = claims.lease(arena, lease_seconds)
+            step = claims.next_step(arena, me)
+            if step is None:
+                sql.save_arena(arena)
+                return claims.vacancy(arena)
+            return claims.take(arena, me, step, length, self.actor)
+
+    def renew_claim(self, claim_id: Any, lease_seconds: Any = None) -> Claim:
+        """The holder extends its live claim to now + the lease; no event."""
+        with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
+            length = claims.lease(arena, lease_seconds)
+            claim = claims.find(arena, claim_id)
+            if claim.agent_id != me.agent_id:
+                raise PermissionDenied("Only the holder may renew a claim.")
+            return claims.renew(arena, claims.require_live(claim), length)
+
+    def release_claim(self, claim_id: Any) -> Event:
+        """The holder, a coordinator or staff releases a live claim (`claim_released`)."""
+        with self._write(Operation.RELEASE_CLAIM) as (arena, me):
+            claim = claims.find(arena, claim_id)
+            claims.require_holder_or_manager(claim, me)
+            return claims.release(arena, claims.require_live(claim), self.actor)
+
+    def live_claims(self) -> QuerySet[Claim]:
+        """The arena's live claims, by step."""
+        self._me()
+        return claims.live(self.arena_id)
 
     def report_progress(self, current: Any = None, slot_status: Any = None) -> Participant:
         """Say what the caller's slot is doing now; either value may be left unchanged."""
@@ -428,6 +494,12 @@ class ArenaHandle:
 
 
 # --- rules the operations share ----------------------------------------------------------
+
+
+def _optional_claim_id(value: Any) -> int | None:
+    if value is None:
+        return None
+    return text.integer(value, "claim_id", minimum=1, maximum=inputs.SEQ_MAX)
 
 
 def _require_flag(me: Participant | None, flag: str) -> None:

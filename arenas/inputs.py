@@ -42,6 +42,11 @@ TAGS_MAX = 16
 CONTENT_MAX_BYTES = 1024 * 1024  # an artifact's content: text as UTF-8, other JSON compact
 METADATA_MAX_BYTES = 64 * 1024
 
+# --- claims (SPEC §7) ----------------------------------------------------------------------
+LEASE_MIN = 5  # seconds
+LEASE_MAX = 86_400
+LEASE_DEFAULT = 300
+
 # --- sizes of lists ----------------------------------------------------------------------
 PLAN_MAX_STEPS = 10_000
 INITIAL_PARTICIPANTS_MAX = 1000
@@ -147,6 +152,20 @@ def merge_sources(value: Any) -> list[str]:
     if len(value) > MERGE_SOURCES_MAX:
         raise Invalid.field("sources", f"At most {MERGE_SOURCES_MAX} slots.")
     return sorted({agent_id(item, "sources") for item in value})
+
+
+def lease_seconds(value: Any, field: str = "lease_seconds") -> int:
+    return text.integer(value, field, minimum=LEASE_MIN, maximum=LEASE_MAX)
+
+
+def claim_id(value: Any) -> int:
+    """A claim id (the seq of its `step_claimed` event; in a path, its decimal digits), or
+    NotFound: any other value names no claim."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= SEQ_MAX:
+        raise NotFound("No such claim.")
+    return value
 
 
 def after(value: Any, maximum: int = SEQ_MAX) -> int:

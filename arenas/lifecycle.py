@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 
-from . import events
+from . import claims, events
 from .errors import ArenaArchived, ArenaNotActive, InvalidTransition
 from .models import Arena, Artifact, EventType, Fact, Status
 
@@ -24,6 +24,7 @@ class Operation(StrEnum):
     WRITE_SLOT = "complete steps, report progress, publish artifacts or share facts"
     POST_MESSAGE = "post a message"
     MERGE = "merge artifacts"
+    RELEASE_CLAIM = "release a claim"
 
 
 _ALL = frozenset(Status.values)
@@ -36,6 +37,7 @@ ALLOWED_IN: dict[Operation, frozenset[str]] = {
     Operation.WRITE_SLOT: frozenset({Status.ACTIVE}),
     Operation.POST_MESSAGE: frozenset({Status.CREATED, Status.ACTIVE, Status.SETTLING}),
     Operation.MERGE: frozenset({Status.ACTIVE, Status.SETTLING}),
+    Operation.RELEASE_CLAIM: frozenset({Status.CREATED, Status.ACTIVE, Status.SETTLING}),
 }
 
 # The only three transitions, and the action names the API and admin use for them.
@@ -95,14 +97,17 @@ def allowed_actions(status: str) -> list[str]:
 def transition(arena: Arena, to: str, actor: str | None) -> None:
     """Move `arena` (locked by the caller, inside its transaction) to state `to`.
 
-    Appends `status_changed`; archiving also settles the arena: its facts become long-term
-    memory, its artifacts are counted, the settle report is stored, and `arena_settled`
-    follows. Any other request raises `InvalidTransition` and changes nothing.
+    Appends `status_changed`. Settling first releases every live claim (`claim_released`
+    each). Archiving also settles the arena: its facts become long-term memory, its
+    artifacts are counted, the settle report is stored, and `arena_settled` follows. Any
+    other request raises `InvalidTransition` and changes nothing.
     """
     current = str(arena.status)
     to = str(to)
     if TRANSITIONS.get(current) != to:
         raise InvalidTransition(current=current, requested=to, allowed=allowed_transitions(current))
+    if to == Status.SETTLING:
+        claims.release_all(arena, actor)
     now = timezone.now()
     arena.status = to
     setattr(arena, _TIMESTAMP_FIELD[to], now)

@@ -20,7 +20,7 @@ from .handle import ArenaHandle
 from .models import Agent, Arena, EventType, Fact, Participant, Role, Status, Step, Strategy
 from .representations import arena_summary
 
-CONFIG_KEYS = {"goal", "strategy", "total_steps", "plan", "participants"}
+CONFIG_KEYS = {"goal", "strategy", "total_steps", "plan", "participants", "lease_seconds"}
 
 
 class ArenaManager:
@@ -48,6 +48,7 @@ class ArenaManager:
                 config.get("total_steps", 0), "total_steps", minimum=0, maximum=inputs.U32_MAX
             )
         members = _initial_participants(config.get("participants"), created_by)
+        lease_seconds = inputs.lease_seconds(config.get("lease_seconds", inputs.LEASE_DEFAULT))
 
         with transaction.atomic():
             agents = active_agents([m[0] for m in members], "participants")
@@ -57,6 +58,7 @@ class ArenaManager:
                 strategy=strategy,
                 total_steps=total_steps,
                 created_by=agents[created_by] if created_by else None,
+                lease_seconds=lease_seconds,
             )
             Step.objects.bulk_create(
                 Step(

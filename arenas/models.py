@@ -21,6 +21,9 @@ from .inputs import (
     CURRENT_MAX,
     DISPLAY_NAME_MAX,
     IDEMPOTENCY_KEY_MAX,
+    LEASE_DEFAULT,
+    LEASE_MAX,
+    LEASE_MIN,
     STEP_TITLE_MAX,
     TAG_MAX,
     TITLE_MAX,
@@ -60,6 +63,15 @@ class ArtifactKind(models.TextChoices):
     STRUCTURED_DATA = "structured_data", "Structured data"
 
 
+class ClaimEnd(models.TextChoices):
+    """How a claim stopped being live."""
+
+    COMPLETED = "completed", "Completed"
+    RELEASED = "released", "Released"
+    EXPIRED = "expired", "Expired"
+    SUBMITTED = "submitted", "Submitted for review"
+
+
 class EventType(models.TextChoices):
     ARENA_CREATED = "arena_created"
     AGENT_JOINED = "agent_joined"
@@ -73,6 +85,9 @@ class EventType(models.TextChoices):
     FACT_SHARED = "fact_shared"
     MESSAGE_POSTED = "message_posted"
     ARENA_SETTLED = "arena_settled"
+    STEP_CLAIMED = "step_claimed"
+    CLAIM_RELEASED = "claim_released"
+    CLAIM_EXPIRED = "claim_expired"
 
 
 def _in(field: str, choices: type[models.TextChoices]) -> Q:
@@ -97,6 +112,9 @@ class Agent(models.Model):
     display_name = models.CharField(max_length=DISPLAY_NAME_MAX, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The last authenticated request or open feed (presence, SPEC §7.3): written at most once
+    # per agent per PRESENCE_RESOLUTION (arenas/agents.py).
+    last_seen_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -148,6 +166,14 @@ class Arena(models.Model):
     last_seq = models.BigIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     settle_report = models.JSONField(null=True, blank=True)
+    # The default lease of a claim on this arena's steps (SPEC §7.1).
+    lease_seconds = models.PositiveIntegerField(default=LEASE_DEFAULT)
+    # The earliest `expires_at` of the arena's live claims; null when it has none. A write
+    # that finds it past records those expiries first; the sweep looks for arenas by it.
+    next_expiry_at = models.DateTimeField(null=True, blank=True)
+    # Steps 1..completed_prefix are all completed: where the search for a claimable step
+    # starts (only ever grows; kept by arenas/claims.py).
+    completed_prefix = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -161,8 +187,22 @@ class Arena(models.Model):
                 condition=_u32("completed_steps"), name="arena_completed_steps_u32"
             ),
             models.CheckConstraint(condition=Q(last_seq__gte=0), name="arena_last_seq_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(lease_seconds__gte=LEASE_MIN, lease_seconds__lte=LEASE_MAX),
+                name="arena_lease_seconds_range",
+            ),
+            models.CheckConstraint(
+                condition=_u32("completed_prefix"), name="arena_completed_prefix_u32"
+            ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(
+                fields=["next_expiry_at"],
+                condition=Q(next_expiry_at__isnull=False),
+                name="arena_next_expiry",
+            ),
+        ]
 
     def __str__(self) -> str:
         goal = self.goal if len(self.goal) <= 60 else self.goal[:59] + "…"
@@ -207,6 +247,49 @@ class StepCompletion(models.Model):
 
     def __str__(self) -> str:
         return f"step {self.step} by {self.agent_id}"
+
+
+class Claim(models.Model):
+    """A lease on one step (SPEC §7): its holder may work on the step until `expires_at`.
+    `claim_id` is the seq of the `step_claimed` event that created it, the fencing token a
+    completion names. A claim is live until `ended_at` is set (completed, released,
+    expired, its holder gone, the arena settling); the database holds at most one live
+    claim per step."""
+
+    arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="claims")
+    claim_id = models.BigIntegerField()
+    step = models.BigIntegerField()
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="claims")
+    claimed_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    renewed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end = models.CharField(max_length=16, choices=ClaimEnd.choices, blank=True, default="")
+
+    class Meta:
+        ordering = ["arena_id", "claim_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["arena", "claim_id"], name="claim_unique_id"),
+            models.UniqueConstraint(
+                fields=["arena", "step"],
+                condition=Q(ended_at__isnull=True),
+                name="claim_one_live_per_step",
+            ),
+            models.CheckConstraint(condition=_step_number("step"), name="claim_step_u32"),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True, end="")
+                | Q(ended_at__isnull=False) & Q(end__in=ClaimEnd.values),
+                name="claim_end_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["arena", "ended_at", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"claim {self.claim_id}: step {self.step} by {self.agent_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.ended_at is None
 
 
 class Participant(models.Model):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import inputs, sql, text
+from . import claims, inputs, sql, text
 from .errors import Invalid, PermissionDenied, StepAlreadyCompleted, StepBlocked
 from .models import Arena, Participant, Role, Step, StepCompletion, Strategy
 from .representations import step_dict
@@ -63,23 +63,26 @@ def require_workable(arena: Arena, me: Participant, step: Any) -> Step | None:
 
 
 def page(arena: Arena, after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
-    """The plan from step `after + 1`, at most `limit` steps, each with its completion, and
-    the `after` of the next page (None on the last page). An open-ended plan lists its
-    completed steps."""
+    """The plan from step `after + 1`, at most `limit` steps, each with its completion and
+    its live claim, and the `after` of the next page (None on the last page). An
+    open-ended plan lists the steps that are completed or claimed."""
     completions = StepCompletion.objects.filter(arena=arena, step__gt=after).order_by("step")
     if arena.total_steps == 0:
-        rows = list(completions[: limit + 1])
-        items = [step_dict(c.step, None, c, []) for c in rows[:limit]]
-        return items, (items[-1]["step"] if len(rows) > limit else None)
+        done = {c.step: c for c in completions[: limit + 1]}
+        held = {c.step: c for c in claims.live(arena.id, after=after)[: limit + 1]}
+        numbers = sorted(set(done) | set(held))
+        items = [step_dict(n, None, done.get(n), [], held.get(n)) for n in numbers[:limit]]
+        return items, (items[-1]["step"] if len(numbers) > limit else None)
     last = min(after + limit, arena.total_steps)
     numbers = range(after + 1, last + 1)
     planned = {s.number: s for s in Step.objects.filter(arena=arena, number__in=numbers)}
     done = {c.step: c for c in completions.filter(step__lte=last)}
+    held = {c.step: c for c in claims.live(arena.id, after=after).filter(step__lte=last)}
     items = []
     for number in numbers:
         step = planned.get(number)
         waits_for = dependencies(arena.strategy, number, step.depends_on if step else ())
-        items.append(step_dict(number, step, done.get(number), waits_for))
+        items.append(step_dict(number, step, done.get(number), waits_for, held.get(number)))
     return items, (last if last < arena.total_steps else None)
 
 

@@ -7,10 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
 from . import lifecycle
+from .agents import presence
 from .aggregate import ArenaAggregate
 from .events import timestamp
-from .models import Arena, Artifact, Fact, Participant, Step, StepCompletion
+from .models import Arena, Artifact, Claim, Fact, Participant, Step, StepCompletion
 from .permissions import PERMISSIONS
 
 
@@ -23,6 +26,7 @@ def permissions_dict(participant: Participant) -> dict[str, bool]:
 
 
 def participant_dict(participant: Participant) -> dict[str, Any]:
+    seen = participant.agent.last_seen_at
     return {
         "agent_id": participant.agent_id,
         "role": participant.role,
@@ -31,6 +35,8 @@ def participant_dict(participant: Participant) -> dict[str, Any]:
         "current": participant.current,
         "joined_at": _ts(participant.joined_at),
         "left_at": _ts(participant.left_at),
+        "last_seen_at": _ts(seen),
+        "presence": presence(seen, timezone.now()),
     }
 
 
@@ -49,6 +55,7 @@ def arena_fields(arena: Arena) -> dict[str, Any]:
         "archived_at": _ts(arena.archived_at),
         "last_seq": arena.last_seq,
         "settle_report": arena.settle_report,
+        "lease_seconds": arena.lease_seconds,
     }
 
 
@@ -121,8 +128,10 @@ def step_dict(
     step: Step | None,
     completion: StepCompletion | None,
     depends_on: Sequence[int],
+    claim: Claim | None,
 ) -> dict[str, Any]:
-    """A step of the plan as `GET …/steps/` lists it (`step` None for an untitled one)."""
+    """A step of the plan as `GET …/steps/` lists it (`step` None for an untitled one),
+    with its live claim."""
     return {
         "step": number,
         "title": step.title if step else "",
@@ -131,4 +140,23 @@ def step_dict(
         "completed": completion is not None,
         "completed_by": completion.agent_id if completion else None,
         "completed_at": _ts(completion.completed_at) if completion else None,
+        "claim": None
+        if claim is None
+        else {
+            "claim_id": claim.claim_id,
+            "agent_id": claim.agent_id,
+            "expires_at": _ts(claim.expires_at),
+        },
+    }
+
+
+def claim_dict(claim: Claim) -> dict[str, Any]:
+    return {
+        "claim_id": claim.claim_id,
+        "arena_id": str(claim.arena_id),
+        "step": claim.step,
+        "agent_id": claim.agent_id,
+        "claimed_at": _ts(claim.claimed_at),
+        "expires_at": _ts(claim.expires_at),
+        "renewed_at": _ts(claim.renewed_at),
     }

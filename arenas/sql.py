@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from django.db import connection
 from django.db.models import Model
 
-from .models import Agent, AgentToken, Arena, Event, Participant, Step, StepCompletion
+from .models import Agent, AgentToken, Arena, Claim, Event, Participant, Step, StepCompletion
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=Model)
@@ -85,7 +85,8 @@ def token_holder(digest: str) -> AgentToken | None:
     row = _one(
         """
         SELECT t.id, t.agent_id, t.digest, t.prefix, t.created_at, t.last_used_at, t.revoked_at,
-               a.agent_id, a.display_name, a.is_active, a.created_at, a.owner_id
+               a.agent_id, a.display_name, a.is_active, a.created_at, a.last_seen_at,
+               a.owner_id
         FROM arenas_agenttoken t
         JOIN arenas_agent a ON a.agent_id = t.agent_id
         WHERE t.digest = %s AND t.revoked_at IS NULL AND a.is_active
@@ -105,7 +106,7 @@ def token_holder(digest: str) -> AgentToken | None:
 _LOCK_ARENA = """
     SELECT id, goal, status, strategy, total_steps, completed_steps, created_by_id,
            created_at, activated_at, settling_at, archived_at, last_seq,
-           last_activity_at, settle_report
+           last_activity_at, settle_report, lease_seconds, next_expiry_at, completed_prefix
     FROM arenas_arena
     WHERE id = %s
     """
@@ -263,6 +264,201 @@ def completed_among(arena_id: uuid.UUID, numbers: Sequence[int]) -> set[int]:
     return {row[0] for row in rows}
 
 
+# --- claimable steps (SPEC §7.1, claims/next) --------------------------------------------
+#
+# Each finds its answer in one statement from a step number on (the arena's completed
+# prefix), so a plan of a million steps is never walked in Python.
+
+
+def _first_open_step_orm(arena_id: uuid.UUID, after: int) -> int:
+    taken = set(
+        StepCompletion.objects.filter(arena_id=arena_id, step__gt=after).values_list(
+            "step", flat=True
+        )
+    )
+    return min(n for n in [after + 1, *(t + 1 for t in taken)] if n not in taken)
+
+
+@statement(orm=_first_open_step_orm)
+def first_open_step(arena_id: uuid.UUID, after: int) -> int:
+    """The lowest step after `after` that is not completed.
+
+    ORM: the completions after `after` as a set, and the first number after `after` not
+    in it (`_first_open_step_orm`)."""
+    key = _lookup(Arena, "id", arena_id)
+    row = _one(
+        """
+        WITH taken AS (
+            SELECT step FROM arenas_stepcompletion WHERE arena_id = %s AND step > %s
+        )
+        SELECT MIN(candidate) FROM (
+            SELECT %s + 1 AS candidate
+            UNION ALL
+            SELECT step + 1 FROM taken
+        ) AS candidates
+        WHERE candidate NOT IN (SELECT step FROM taken)
+        """,
+        [key, after, after],
+    )
+    return row[0]
+
+
+def _first_free_step_orm(arena_id: uuid.UUID, after: int) -> int:
+    taken = set(
+        StepCompletion.objects.filter(arena_id=arena_id, step__gt=after).values_list(
+            "step", flat=True
+        )
+    ) | set(
+        Claim.objects.filter(arena_id=arena_id, step__gt=after, ended_at__isnull=True).values_list(
+            "step", flat=True
+        )
+    )
+    return min(n for n in [after + 1, *(t + 1 for t in taken)] if n not in taken)
+
+
+@statement(orm=_first_free_step_orm)
+def first_free_step(arena_id: uuid.UUID, after: int) -> int:
+    """The lowest step after `after` that is neither completed nor held by a live claim
+    (an untitled plan's next claimable step in a peer arena).
+
+    ORM: the completions and live claims after `after` as a set, and the first number
+    after `after` not in it (`_first_free_step_orm`)."""
+    key = _lookup(Arena, "id", arena_id)
+    row = _one(
+        """
+        WITH taken AS (
+            SELECT step FROM arenas_stepcompletion WHERE arena_id = %s AND step > %s
+            UNION ALL
+            SELECT step FROM arenas_claim
+            WHERE arena_id = %s AND step > %s AND ended_at IS NULL
+        )
+        SELECT MIN(candidate) FROM (
+            SELECT %s + 1 AS candidate
+            UNION ALL
+            SELECT step + 1 FROM taken
+        ) AS candidates
+        WHERE candidate NOT IN (SELECT step FROM taken)
+        """,
+        [key, after, key, after, after],
+    )
+    return row[0]
+
+
+def _titled_candidates_orm(arena_id: uuid.UUID, after: int) -> list[Step]:
+    """The titled steps after `after` that are not completed, each with `waits` set when a
+    step it depends on is not completed."""
+    done = set(StepCompletion.objects.filter(arena_id=arena_id).values_list("step", flat=True))
+    steps = []
+    for step in Step.objects.filter(arena_id=arena_id, number__gt=after).order_by("number"):
+        if step.number not in done:
+            step.waits = any(dep not in done for dep in step.depends_on)
+            steps.append(step)
+    return steps
+
+
+def _first_claimable_titled_step_orm(
+    arena_id: uuid.UUID, after: int, agent_id: str, coordinator: bool
+) -> int | None:
+    held = set(
+        Claim.objects.filter(arena_id=arena_id, ended_at__isnull=True).values_list(
+            "step", flat=True
+        )
+    )
+    for step in _titled_candidates_orm(arena_id, after):
+        mine = step.assignee_id in (None, agent_id) or coordinator
+        if mine and not step.waits and step.number not in held:
+            return step.number
+    return None
+
+
+# A step's unmet dependencies: its `depends_on` (a JSON array) elements without completion.
+_UNMET_DEPENDENCY = {
+    "postgresql": """
+        SELECT 1 FROM jsonb_array_elements_text(s.depends_on) AS d(step)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM arenas_stepcompletion c
+            WHERE c.arena_id = s.arena_id AND c.step = d.step::bigint
+        )
+        """,
+    "sqlite": """
+        SELECT 1 FROM json_each(s.depends_on) AS d
+        WHERE NOT EXISTS (
+            SELECT 1 FROM arenas_stepcompletion c
+            WHERE c.arena_id = s.arena_id AND c.step = d.value
+        )
+        """,
+}
+_FIRST_CLAIMABLE_TITLED_STEP = """
+    SELECT s.number FROM arenas_step s
+    WHERE s.arena_id = %s AND s.number > %s
+      AND (s.assignee_id IS NULL OR s.assignee_id = %s OR %s)
+      AND NOT EXISTS (
+          SELECT 1 FROM arenas_stepcompletion c
+          WHERE c.arena_id = s.arena_id AND c.step = s.number
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM arenas_claim k
+          WHERE k.arena_id = s.arena_id AND k.step = s.number AND k.ended_at IS NULL
+      )
+      AND NOT EXISTS ({unmet})
+    ORDER BY s.number
+    LIMIT 1
+    """
+_FIRST_CLAIMABLE_TITLED_STEP_BY_VENDOR = {
+    vendor: _FIRST_CLAIMABLE_TITLED_STEP.replace("{unmet}", unmet)
+    for vendor, unmet in _UNMET_DEPENDENCY.items()
+}
+
+
+@statement(orm=_first_claimable_titled_step_orm)
+def first_claimable_titled_step(
+    arena_id: uuid.UUID, after: int, agent_id: str, coordinator: bool
+) -> int | None:
+    """The lowest step of a titled plan after `after` that the agent could claim: not
+    completed, held by no live claim, every step it depends on completed, and unassigned
+    or assigned to the agent (any step for a `coordinator`). None when there is none.
+
+    ORM: the plan's steps in order, with the completions and live claims as sets
+    (`_first_claimable_titled_step_orm`)."""
+    row = _one(
+        _FIRST_CLAIMABLE_TITLED_STEP_BY_VENDOR[connection.vendor],
+        [_lookup(Arena, "id", arena_id), after, agent_id, coordinator],
+    )
+    return None if row is None else row[0]
+
+
+def _blocked_titled_steps_orm(arena_id: uuid.UUID, after: int) -> int:
+    return sum(1 for step in _titled_candidates_orm(arena_id, after) if step.waits)
+
+
+_BLOCKED_TITLED_STEPS = """
+    SELECT COUNT(*) FROM arenas_step s
+    WHERE s.arena_id = %s AND s.number > %s
+      AND NOT EXISTS (
+          SELECT 1 FROM arenas_stepcompletion c
+          WHERE c.arena_id = s.arena_id AND c.step = s.number
+      )
+      AND EXISTS ({unmet})
+    """
+_BLOCKED_TITLED_STEPS_BY_VENDOR = {
+    vendor: _BLOCKED_TITLED_STEPS.replace("{unmet}", unmet)
+    for vendor, unmet in _UNMET_DEPENDENCY.items()
+}
+
+
+@statement(orm=_blocked_titled_steps_orm)
+def blocked_titled_steps(arena_id: uuid.UUID, after: int) -> int:
+    """How many steps of a titled plan after `after` are not completed and wait for a step
+    they depend on.
+
+    ORM: the plan's steps in order with the completions as a set
+    (`_blocked_titled_steps_orm`)."""
+    row = _one(
+        _BLOCKED_TITLED_STEPS_BY_VENDOR[connection.vendor], [_lookup(Arena, "id", arena_id), after]
+    )
+    return row[0]
+
+
 # --- writes --------------------------------------------------------------------------------
 
 
@@ -321,6 +517,8 @@ ARENA_MUTABLE_COLUMNS = (
     "last_seq",
     "last_activity_at",
     "settle_report",
+    "next_expiry_at",
+    "completed_prefix",
 )
 
 
@@ -341,7 +539,7 @@ def save_arena(arena: Arena) -> None:
         UPDATE arenas_arena
         SET goal = %s, status = %s, completed_steps = %s, activated_at = %s,
             settling_at = %s, archived_at = %s, last_seq = %s, last_activity_at = %s,
-            settle_report = %s
+            settle_report = %s, next_expiry_at = %s, completed_prefix = %s
         WHERE id = %s
         """,
         params,

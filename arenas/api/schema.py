@@ -23,8 +23,9 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from arenas import lifecycle
+from arenas.agents import PRESENCES
 from arenas.events import FIELDS as EVENT_FIELDS
-from arenas.inputs import PAGE_DEFAULT, PAGE_MAX, U32_MAX
+from arenas.inputs import LEASE_MAX, LEASE_MIN, PAGE_DEFAULT, PAGE_MAX, U32_MAX
 from arenas.models import ArtifactKind, EventType, Role, SlotStatus, Status, Strategy
 from arenas.permissions import PERMISSIONS
 
@@ -67,12 +68,14 @@ StaffSessionScheme = security_scheme(
 )
 
 
+# A response body: the dict an `arenas.representations` function (or `events.to_wire`)
+# builds, described field for field. Its schema is closed (`additionalProperties: false`,
+# every field required unless declared otherwise), and the API tests check every response
+# against it: a key added to or missing from either side fails them, so the description
+# and the builder cannot drift apart. (A comment, not a docstring: drf-spectacular would
+# give every subclass this text as its description.)
 class Wire(Closed):
-    """A response body: the dict an `arenas.representations` function (or
-    `events.to_wire`) builds, described field for field. Its schema is closed
-    (`additionalProperties: false`, every field required unless declared otherwise), and
-    the API tests check every response against it: a key added to or missing from either
-    side fails them, so the description and the builder cannot drift apart."""
+    pass
 
 
 class ClosedSchemaExtension(OpenApiSerializerExtension):
@@ -113,6 +116,16 @@ class ErrorSerializer(Wire):
         child=serializers.IntegerField(),
         required=False,
         help_text="`step_blocked` only: the steps still to complete first.",
+    )
+    holder = serializers.CharField(
+        required=False, help_text="`step_claimed` only: the agent holding the step."
+    )
+    claim_id = serializers.IntegerField(
+        required=False,
+        help_text="`step_claimed`: the holder's claim; `claim_lost`: the claim named.",
+    )
+    expires_at = serializers.DateTimeField(
+        required=False, help_text="`step_claimed` only: when the holder's lease ends."
     )
 
 
@@ -191,17 +204,33 @@ def arena_write(
     status: int = 201,
     conflicts: tuple[str, ...] = SLOT_CONFLICTS,
     parameters: tuple[Any, ...] = (),
+    also: dict[int, Any] | None = None,
 ) -> Any:
     """The OpenAPI description of a POST on one arena: the arena's id, Idempotency-Key,
-    the answer `responds` with `status`, and every write error with the 409 `conflicts`."""
+    the answer `responds` with `status` (and the other answers `also`), and every write
+    error with the 409 `conflicts`."""
     return extend_schema(
         summary=summary,
         description=description,
         request=request,
         parameters=[ARENA_ID, IDEMPOTENCY_KEY, REPLAYED, *parameters],
-        responses={status: responds, **write_errors(*conflicts)},
+        responses={status: responds, **(also or {}), **write_errors(*conflicts)},
         tags=tags,
     )
+
+
+STEP_NUMBER = OpenApiParameter(
+    "step",
+    type={"type": "integer", "minimum": 1, "maximum": U32_MAX},
+    location=OpenApiParameter.PATH,
+)
+CLAIM_ID = OpenApiParameter(
+    "claim_id",
+    type={"type": "integer", "minimum": 1},
+    location=OpenApiParameter.PATH,
+    description="The claim's id: the seq of its step_claimed event.",
+)
+CLAIM_CONFLICTS = ("step_claimed", "step_already_completed", "step_blocked", *SLOT_CONFLICTS)
 
 
 # --- headers and parameters ----------------------------------------------------------------
@@ -300,6 +329,12 @@ class ParticipantSerializer(Wire):
     current = serializers.CharField(allow_blank=True)
     joined_at = _timestamp()
     left_at = _timestamp(allow_null=True)
+    last_seen_at = _timestamp(
+        allow_null=True, help_text="The agent's last request or open feed (null: never)."
+    )
+    presence = serializers.ChoiceField(
+        list(PRESENCES), help_text="online: seen within 60 s; away: within 10 minutes."
+    )
 
 
 class AggregateSerializer(Wire):
@@ -343,6 +378,9 @@ class ArenaSerializer(Wire):
     archived_at = _timestamp(allow_null=True)
     last_seq = serializers.IntegerField(min_value=0)
     settle_report = SettleReportSerializer(allow_null=True)
+    lease_seconds = serializers.IntegerField(
+        min_value=LEASE_MIN, max_value=LEASE_MAX, help_text="A claim's lease when not given."
+    )
 
 
 class ArenaDetailSerializer(ArenaSerializer):
@@ -354,6 +392,24 @@ class ArenaDetailSerializer(ArenaSerializer):
     you = YouSerializer()
 
 
+class StepClaimSerializer(Wire):
+    claim_id = serializers.IntegerField(min_value=1)
+    agent_id = serializers.CharField()
+    expires_at = _timestamp()
+
+
+class ClaimSerializer(Wire):
+    claim_id = serializers.IntegerField(
+        min_value=1, help_text="The seq of its step_claimed event: the fencing token."
+    )
+    arena_id = serializers.UUIDField()
+    step = serializers.IntegerField(min_value=1, max_value=U32_MAX)
+    agent_id = serializers.CharField()
+    claimed_at = _timestamp()
+    expires_at = _timestamp()
+    renewed_at = _timestamp(allow_null=True)
+
+
 class StepSerializer(Wire):
     step = serializers.IntegerField(min_value=1, max_value=U32_MAX)
     title = serializers.CharField(allow_blank=True)
@@ -362,6 +418,7 @@ class StepSerializer(Wire):
     completed = serializers.BooleanField()
     completed_by = serializers.CharField(allow_null=True)
     completed_at = _timestamp(allow_null=True)
+    claim = StepClaimSerializer(allow_null=True, help_text="The step's live claim, if any.")
 
 
 class ArtifactSummarySerializer(Wire):
@@ -409,6 +466,10 @@ def _event_field(name: str, event_type: str) -> serializers.Field:
         return serializers.IntegerField(min_value=0)
     if name in ("artifact_id", "fact_id"):
         return serializers.UUIDField()
+    if name == "claim_id":
+        return serializers.IntegerField(min_value=1)
+    if name == "expires_at":
+        return _timestamp()
     if name == "sources":
         return serializers.ListField(child=serializers.UUIDField())
     choices = {
@@ -464,6 +525,24 @@ class StepResultSerializer(Wire):
     aggregate = AggregateSerializer()
 
 
+class ClaimTakenSerializer(Wire):
+    claim = ClaimSerializer()
+    event = EventSerializer
+
+
+class ClaimHeldSerializer(Wire):
+    claim = ClaimSerializer()
+
+
+class NoClaimSerializer(Wire):
+    claim = ClaimSerializer(allow_null=True, help_text="null: no step can be claimed now.")
+    remaining = serializers.IntegerField(min_value=0, help_text="Steps not completed.")
+    claimed = serializers.IntegerField(min_value=0, help_text="Of them, held by a live claim.")
+    blocked = serializers.IntegerField(
+        min_value=0, help_text="Of them, waiting for a step they depend on."
+    )
+
+
 def paginated(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
     """`{"results": [item], "next": url | null}` as a component called `name`."""
     fields = {
@@ -478,3 +557,4 @@ ParticipantPage = paginated(ParticipantSerializer, "ParticipantPage")
 StepPage = paginated(StepSerializer, "StepPage")
 ArtifactPage = paginated(ArtifactSummarySerializer, "ArtifactPage")
 FactPage = paginated(FactSerializer, "FactPage")
+ClaimPage = paginated(ClaimSerializer, "ClaimPage")

@@ -79,9 +79,11 @@ def text_field(max_length: int, **kwargs: Any) -> StrictCharField:
     return StrictCharField(min_length=1, max_length=max_length, **kwargs)
 
 
+# A body whose OpenAPI schema admits only the declared fields (`schema.ClosedSchemaExtension`):
+# request bodies here, response bodies in schema.py. (A comment: a docstring would become
+# the description of every body in the OpenAPI document.)
 class Closed(serializers.Serializer):
-    """A body whose OpenAPI schema admits only the declared fields (see
-    `schema.ClosedSchemaExtension`): request bodies here, response bodies in schema.py."""
+    pass
 
 
 class InputSerializer(Closed):
@@ -135,6 +137,13 @@ class ArenaConfigSerializer(InputSerializer):
     participants = NewParticipantSerializer(
         many=True, required=False, max_length=inputs.INITIAL_PARTICIPANTS_MAX
     )
+    lease_seconds = StrictIntegerField(
+        min_value=inputs.LEASE_MIN,
+        max_value=inputs.LEASE_MAX,
+        required=False,
+        help_text=f"A claim's lease when the claim does not say (default "
+        f"{inputs.LEASE_DEFAULT} s).",
+    )
 
 
 class GoalUpdateSerializer(InputSerializer):
@@ -143,6 +152,21 @@ class GoalUpdateSerializer(InputSerializer):
 
 class CompleteStepSerializer(InputSerializer):
     step = StrictIntegerField(min_value=1, max_value=U32_MAX)
+    claim_id = StrictIntegerField(
+        min_value=1,
+        max_value=inputs.SEQ_MAX,
+        required=False,
+        help_text="Your live claim on the step (the fencing token): the completion counts "
+        "only while that claim is live (else 409 claim_lost).",
+    )
+
+
+class LeaseSerializer(InputSerializer):
+    """An optional lease; the arena's `lease_seconds` when not given."""
+
+    lease_seconds = StrictIntegerField(
+        min_value=inputs.LEASE_MIN, max_value=inputs.LEASE_MAX, required=False
+    )
 
 
 class ProgressSerializer(InputSerializer):

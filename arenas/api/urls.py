@@ -47,6 +47,17 @@ urlpatterns = [
         "api-participant",
     ),
     route(f"{ARENA}/steps", views.StepsView.as_view(), "api-steps"),
+    route(
+        f"{ARENA}/steps/(?P<step>[0-9]{{1,20}})/claim", views.StepClaimView.as_view(), "api-claim"
+    ),
+    route(f"{ARENA}/claims", views.ClaimsView.as_view(), "api-claims"),
+    route(f"{ARENA}/claims/next", views.NextClaimView.as_view(), "api-claims-next"),
+    route(f"{ARENA}/claims/(?P<claim_id>[^/]+)", views.ClaimView.as_view(), "api-claim-release"),
+    route(
+        f"{ARENA}/claims/(?P<claim_id>[^/]+)/renew",
+        views.ClaimRenewView.as_view(),
+        "api-claim-renew",
+    ),
     route(f"{ARENA}/progress", views.ProgressView.as_view(), "api-progress"),
     route(f"{ARENA}/artifacts", views.ArtifactsView.as_view(), "api-artifacts"),
     route(

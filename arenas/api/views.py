@@ -9,6 +9,7 @@ SPEC's JSON in errors.py.
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any
 
 from django.utils.http import parse_etags
@@ -19,13 +20,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from arenas.claims import Vacancy
 from arenas.errors import NotFound, PermissionDenied
 from arenas.events import to_wire
 from arenas.handle import ArenaHandle
 from arenas.inputs import SEQ_MAX, U32_MAX
 from arenas.manager import ArenaManager
-from arenas.models import Status
-from arenas.representations import arena_fields, artifact_dict, fact_dict, participant_dict
+from arenas.models import Claim, Event, Status
+from arenas.representations import (
+    arena_fields,
+    artifact_dict,
+    claim_dict,
+    fact_dict,
+    participant_dict,
+)
 
 from . import schema, serializers
 from .authentication import BearerAuthentication, StaffSessionAuthentication, agent_of
@@ -426,21 +434,128 @@ class StepsView(ApiView):
 
     @schema.arena_write(
         "Complete a step",
-        "`can_write_own_slot`, arena active. A step assigned to another agent "
-        "is 403 (coordinators may complete any); a step outside 1..total_steps is 400.",
+        "`can_write_own_slot`, arena active. A step assigned to another agent is 403 "
+        "(coordinators may complete any); a step outside 1..total_steps is 400. A live claim "
+        "of another agent on the step is 409 `step_claimed`; with `claim_id`, the completion "
+        "counts only while that is your live claim on the step (else 409 `claim_lost`), and "
+        "ends it.",
         request=serializers.CompleteStepSerializer,
         responds=schema.StepResultSerializer,
         tags=["steps"],
-        conflicts=("step_already_completed", "step_blocked", "arena_not_active", "arena_archived"),
+        conflicts=("claim_lost", *schema.CLAIM_CONFLICTS),
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
-        handle = self.handle
-        step = self.body(serializers.CompleteStepSerializer)["step"]
-        event, aggregate = handle.complete_step(step)
+        body = self.body(serializers.CompleteStepSerializer)
+        event, aggregate = self.handle.complete_step(body["step"], body.get("claim_id"))
         return Response(
             {"event": to_wire(event), "aggregate": aggregate.as_dict()},
             status=status.HTTP_201_CREATED,
+        )
+
+
+# --- claims (SPEC §7) ----------------------------------------------------------------------
+
+
+def claim_response(claim: Claim, event: Event | None) -> Response:
+    """201 with the new claim and its event, or 200 with a renewed claim."""
+    if event is None:
+        return Response({"claim": claim_dict(claim)})
+    return Response(
+        {"claim": claim_dict(claim), "event": to_wire(event)}, status=status.HTTP_201_CREATED
+    )
+
+
+class StepClaimView(ApiView):
+    @schema.arena_write(
+        "Claim a step",
+        "`can_write_own_slot`, arena active: hold the step for `lease_seconds` (the arena's "
+        "`lease_seconds` by default) so no other agent works on it. The step must be one you "
+        "could complete now. 201 with the claim and its `step_claimed` event; claiming a "
+        "step you hold renews it (200, no event). A live claim of another agent is 409 "
+        "`step_claimed` with `holder`, `claim_id` and `expires_at`.",
+        request=serializers.LeaseSerializer,
+        responds=schema.ClaimTakenSerializer,
+        also={200: schema.ClaimHeldSerializer},
+        parameters=(schema.STEP_NUMBER,),
+        tags=["claims"],
+        conflicts=schema.CLAIM_CONFLICTS,
+    )
+    @idempotent
+    def post(self, request: Request, id: str, step: str) -> Response:
+        lease = self.body(serializers.LeaseSerializer).get("lease_seconds")
+        return claim_response(*self.handle.claim_step(int(step), lease))
+
+
+class NextClaimView(ApiView):
+    @schema.arena_write(
+        "Claim the next step",
+        "`can_write_own_slot`, arena active: claim the lowest-numbered step you could claim "
+        "now (dependencies done, not completed, unassigned or yours, held by nobody): 201 "
+        "with the claim and its event. When none can be claimed now, 200 with `claim` null "
+        "and the steps `remaining` (not completed), `claimed` and `blocked` of them: wait "
+        "for a `step_completed`, `claim_released` or `claim_expired` event and ask again.",
+        request=serializers.LeaseSerializer,
+        responds=schema.ClaimTakenSerializer,
+        also={200: schema.NoClaimSerializer},
+        tags=["claims"],
+    )
+    @idempotent
+    def post(self, request: Request, id: str) -> Response:
+        lease = self.body(serializers.LeaseSerializer).get("lease_seconds")
+        outcome = self.handle.claim_next(lease)
+        if isinstance(outcome, Vacancy):
+            return Response({"claim": None, **asdict(outcome)})
+        return claim_response(*outcome)
+
+
+class ClaimRenewView(ApiView):
+    @schema.arena_write(
+        "Renew a claim",
+        "The holder: the claim now expires `lease_seconds` (the arena's by default) from now. "
+        "200 with the claim; no event. 409 `claim_lost` when it is no longer live.",
+        request=serializers.LeaseSerializer,
+        responds=schema.ClaimHeldSerializer,
+        status=200,
+        parameters=(schema.CLAIM_ID,),
+        tags=["claims"],
+        conflicts=("claim_lost", *schema.SLOT_CONFLICTS),
+    )
+    @idempotent
+    def post(self, request: Request, id: str, claim_id: str) -> Response:
+        lease = self.body(serializers.LeaseSerializer).get("lease_seconds")
+        return claim_response(self.handle.renew_claim(claim_id, lease), None)
+
+
+class ClaimView(ApiView):
+    @extend_schema(
+        summary="Release a claim",
+        description="The holder or a coordinator (or staff): the step is free again. 204; "
+        "appends `claim_released`. 409 `claim_lost` when the claim is no longer live.",
+        parameters=[schema.ARENA_ID, schema.CLAIM_ID],
+        responses={
+            204: None,
+            **schema.errors(401, 403, 404, 409, 429, conflicts=("claim_lost", "arena_archived")),
+        },
+        tags=["claims"],
+    )
+    def delete(self, request: Request, id: str, claim_id: str) -> Response:
+        self.handle.release_claim(claim_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClaimsView(ApiView):
+    @extend_schema(
+        summary="The live claims",
+        operation_id="arenas_claims_list",
+        description="Every live claim of the arena, by step.",
+        parameters=[schema.ARENA_ID, *schema.PAGED],
+        responses={200: schema.ClaimPage, **schema.read_errors(400, 404)},
+        tags=["claims"],
+    )
+    def get(self, request: Request, id: str) -> Response:
+        return Response(
+            paginate_queryset(request, self.handle.live_claims(), ("step",), claim_dict)
         )
 
 

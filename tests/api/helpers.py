@@ -52,6 +52,11 @@ OPERATIONS = [
     ("delete", "/api/arenas/{id}/participants/{agent_id}/"),
     ("get", "/api/arenas/{id}/steps/"),
     ("post", "/api/arenas/{id}/steps/"),
+    ("post", "/api/arenas/{id}/steps/{step}/claim/"),
+    ("get", "/api/arenas/{id}/claims/"),
+    ("post", "/api/arenas/{id}/claims/next/"),
+    ("post", "/api/arenas/{id}/claims/{claim_id}/renew/"),
+    ("delete", "/api/arenas/{id}/claims/{claim_id}/"),
     ("post", "/api/arenas/{id}/progress/"),
     ("get", "/api/arenas/{id}/artifacts/"),
     ("post", "/api/arenas/{id}/artifacts/"),
@@ -64,4 +69,5 @@ OPERATIONS = [
 
 
 def fill(template: str, **values: Any) -> str:
-    return template.format(**values)
+    """A path of OPERATIONS with its parameters (a step and a claim id default to 1)."""
+    return template.format(**{"step": 1, "claim_id": 1, **values})

@@ -7,8 +7,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
+
+from arenas import claims
 from arenas.manager import ArenaManager
 
 Operation = Callable[[ArenaManager, Any, dict[str, Any]], Any]
@@ -28,6 +32,18 @@ def _share(manager: ArenaManager, arena_id: Any, ctx: dict[str, Any]) -> None:
     ctx["fact"] = manager.handle(arena_id, "bob").share_fact("Facts are shared.", 0.75, ["a"])
 
 
+def _claim(agent_id: str, step: int, key: str, **options: Any) -> Operation:
+    def claim(manager: ArenaManager, arena_id: Any, ctx: dict[str, Any]) -> None:
+        ctx[key] = manager.handle(arena_id, agent_id).claim_step(step, **options)[0]
+
+    return claim
+
+
+def _lapse(manager: ArenaManager, arena_id: Any, ctx: dict[str, Any]) -> None:
+    """Time passes beyond the lease, and the sweep records the expiry."""
+    assert claims.sweep(timezone.now() + timedelta(seconds=6)) == 1
+
+
 SCENARIO: list[tuple[str, list[str], Operation]] = [
     (
         "add participant",
@@ -38,6 +54,30 @@ SCENARIO: list[tuple[str, list[str], Operation]] = [
     ("post message", ["message_posted"], lambda m, a, ctx: m.handle(a, "bob").post_message("hi")),
     ("activate", ["status_changed"], lambda m, a, ctx: m.handle(a, "alice").act("activate")),
     ("complete step", ["step_completed"], lambda m, a, ctx: m.handle(a, "bob").complete_step(2)),
+    ("claim step", ["step_claimed"], _claim("bob", 3, "claim")),
+    (
+        "renew the claim",
+        [],
+        lambda m, a, ctx: m.handle(a, "bob").renew_claim(ctx["claim"].claim_id, 600),
+    ),
+    (
+        "complete the claimed step",
+        ["step_completed"],
+        lambda m, a, ctx: m.handle(a, "bob").complete_step(3, claim_id=ctx["claim"].claim_id),
+    ),
+    (
+        "claim the next step",
+        ["step_claimed"],
+        lambda m, a, ctx: ctx.update(next=m.handle(a, "bob").claim_next()[0]),
+    ),
+    (
+        "release a claim",
+        ["claim_released"],
+        lambda m, a, ctx: m.handle(a, "alice").release_claim(ctx["next"].claim_id),
+    ),
+    ("claim for a short lease", ["step_claimed"], _claim("carol", 4, "short", lease_seconds=5)),
+    ("the lease lapses", ["claim_expired"], _lapse),
+    ("claim before leaving", ["step_claimed"], _claim("carol", 4, "leaving")),
     (
         "report progress",
         ["progress_updated"],
@@ -46,7 +86,7 @@ SCENARIO: list[tuple[str, list[str], Operation]] = [
     ("publish artifact", ["artifact_published"], _publish),
     ("merge", ["artifacts_merged"], _merge),
     ("share fact", ["fact_shared"], _share),
-    ("leave", ["agent_left"], lambda m, a, ctx: m.handle(a, "carol").leave()),
+    ("leave", ["claim_released", "agent_left"], lambda m, a, ctx: m.handle(a, "carol").leave()),
     (
         "rejoin",
         ["agent_joined"],
@@ -62,7 +102,12 @@ SCENARIO: list[tuple[str, list[str], Operation]] = [
         ["step_completed"],
         lambda m, a, ctx: m.handle(a, "alice").complete_step(1),
     ),
-    ("settle", ["status_changed"], lambda m, a, ctx: m.handle(a, "alice").act("settle")),
+    ("claim before settling", ["step_claimed"], _claim("bob", 5, "settling")),
+    (
+        "settle",
+        ["claim_released", "status_changed"],
+        lambda m, a, ctx: m.handle(a, "alice").act("settle"),
+    ),
     (
         "message to one",
         ["message_posted"],

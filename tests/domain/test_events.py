@@ -30,6 +30,9 @@ WIRE_FIELDS = {
     "fact_shared": {"agent_id", "fact_id"},
     "message_posted": {"agent_id", "to", "text"},
     "arena_settled": {"facts_persisted", "artifacts_archived", "events_cleared"},
+    "step_claimed": {"step", "agent_id", "claim_id", "expires_at"},
+    "claim_released": {"step", "agent_id", "claim_id"},
+    "claim_expired": {"step", "agent_id", "claim_id"},
 }
 
 

@@ -36,7 +36,7 @@ def test_the_replayed_aggregate_tracks_every_field(make_arena, make_agent, manag
     scenario.play(manager, arena_id, lambda *args: None)
     arena = Arena.objects.get(pk=arena_id)
     assert aggregate.rebuild(arena_id) == ArenaAggregate(
-        completed_steps=2,
+        completed_steps=3,
         total_steps=5,
         participants=("alice", "bob"),
         status="archived",

@@ -71,6 +71,10 @@ def test_every_statement_is_compared_here():
         "insert_completion",
         "insert_event",
         "save_arena",
+        "first_open_step",
+        "first_free_step",
+        "first_claimable_titled_step",
+        "blocked_titled_steps",
     }
     assert {f.__name__ for f in sql.STATEMENTS} == compared
 
@@ -197,3 +201,60 @@ def test_the_lock_statement_locks_on_postgresql(postgres, world):
                 [world["arena_id"]],
             )
     assert Participant.objects.filter(arena_id=world["arena_id"]).count() == 3
+
+
+@pytest.fixture
+def work(make_agent, make_arena, manager):
+    """Two arenas mid-work: an untitled one of 20 steps with completions out of order and
+    live and ended claims, and a titled one with dependencies, assignees and claims."""
+    make_agent("bob")
+    untitled = make_arena(
+        status="active", total_steps=20, participants=[{"agent_id": "bob", "role": "worker"}]
+    )
+    alice, bob = manager.handle(untitled, "alice"), manager.handle(untitled, "bob")
+    for step in (1, 2, 4, 5, 9):
+        alice.complete_step(step)
+    bob.claim_step(3)
+    released = bob.claim_step(6)[0]
+    bob.release_claim(released.claim_id)
+    bob.claim_step(7)
+    titled = make_arena(
+        status="active",
+        plan=[
+            {"title": "a"},
+            {"title": "b", "depends_on": [1]},
+            {"title": "c", "assignee": "alice"},
+            {"title": "d"},
+            {"title": "e", "depends_on": [4, 1]},
+            {"title": "f"},
+        ],
+        participants=[{"agent_id": "bob", "role": "worker"}],
+    )
+    manager.handle(titled, "bob").claim_step(4)
+    manager.handle(titled, "alice").complete_step(6)
+    return {"untitled": untitled, "titled": titled}
+
+
+@pytest.mark.parametrize("after", [0, 1, 2, 3, 5, 9, 25])
+def test_first_open_and_first_free_step(work, after):
+    for function in (sql.first_open_step, sql.first_free_step):
+        mine, orm = both(function, work["untitled"], after)
+        assert mine == orm, (function.__name__, after)
+    assert sql.first_open_step(work["untitled"], 0) == 3
+    assert sql.first_free_step(work["untitled"], 0) == 6
+
+
+@pytest.mark.parametrize(
+    ("agent_id", "coordinator", "after"),
+    [("bob", False, 0), ("alice", True, 0), ("bob", False, 1), ("bob", False, 3), ("x", False, 6)],
+)
+def test_first_claimable_titled_step_and_blocked_steps(work, agent_id, coordinator, after):
+    args = (work["titled"], after, agent_id, coordinator)
+    mine, orm = both(sql.first_claimable_titled_step, *args)
+    assert mine == orm
+    assert (
+        both(sql.blocked_titled_steps, work["titled"], after)
+        == (sql.blocked_titled_steps.orm(work["titled"], after),) * 2
+    )
+    assert sql.first_claimable_titled_step(work["titled"], 0, "bob", False) == 1
+    assert sql.blocked_titled_steps(work["titled"], 0) == 2
