@@ -89,23 +89,30 @@ class Tree:
         return cls(path, f"{given} ({described})" if described else given)
 
 
-def add_source_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--source",
-        default="",
-        help="comma list of source trees to serve, each on a database of its own and labelled "
-        "in the figures, e.g. /tmp/before,. (default: this checkout, unlabelled)",
-    )
-
-
-def trees(args: argparse.Namespace) -> list[Tree]:
-    given = [s.strip() for s in args.source.split(",") if s.strip()]
+def _trees(value: str) -> list[Tree]:
+    """--source's value: the comma list of trees (this checkout, unlabelled, when empty)."""
+    given = [s.strip() for s in value.split(",") if s.strip()]
     if not given:
         return [Tree(ROOT, "")]
     try:
         return [Tree.of(s) for s in given]
     except ValueError as error:
-        sys.exit(f"--source {error}")
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def add_source_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--source",
+        type=_trees,
+        default="",
+        metavar="DIR[,DIR...]",
+        help="source trees to serve, each on a database of its own and labelled in the "
+        "figures, e.g. /tmp/before,. (default: this checkout, unlabelled)",
+    )
+
+
+def trees(args: argparse.Namespace) -> list[Tree]:
+    return args.source
 
 
 def argument_parser(
