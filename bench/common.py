@@ -1,14 +1,18 @@
-"""What every benchmark shares: fresh databases, servers on free ports, seeding, a lean HTTP
-client, and the statistics printed beside each figure.
+"""What every benchmark shares: the production profile of the live-server harness, the
+command-line options and the configurations they expand to, a lean HTTP client, websocket
+feed helpers, process figures from /proc, and the statistics printed beside each figure.
 
-The benchmarks are load generators: they run in their own process and talk to the server
-only over HTTP and websockets, as agents do. Setup that is not being measured (agents,
-tokens, arenas, bulk event rows) goes through the domain in a short-lived subprocess
-(`python bench/common.py seed ...`) pointed at the same fresh database.
+Databases and servers come from the harness the tests use too (tests/support/liveserver.py:
+fresh databases, servers on free ports, workers, Redis under a private channel prefix); here
+they run with `PRODUCTION`: DJANGO_DEBUG=0, no access log, throttling off, psycopg's pool on
+PostgreSQL, on 127.0.0.1 and a free port (never 8000). The benchmarks are load generators:
+they run in their own process and talk to the server only over HTTP and websockets, as agents
+do. Setup that is not being measured (agents, tokens, arenas, bulk event rows) goes through
+the measured tree's domain in a short-lived subprocess (`run_in_tree`, bench/in_tree.py).
 
-Servers run with production settings (DJANGO_DEBUG=0, no access log, throttling off), on
-127.0.0.1 and a free port (never 8000), over a fresh SQLite file or a fresh PostgreSQL
-database, with the in-memory channel layer or Redis under a private key prefix.
+`--source DIR[,DIR...]` runs every configuration once per source tree (a `git worktree` of
+another commit, say), each on a database of its own migrated by that tree, and labels each
+figure with the tree and its commit.
 """
 
 from __future__ import annotations
@@ -20,32 +24,101 @@ import json
 import os
 import platform
 import resource
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
+
+from tests.support.liveserver import KINDS, Database, LiveServer, Profile  # noqa: E402
+
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-SERVERS = ("daphne", "uvicorn", "granian", "granian-wsgi")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+IN_TREE = Path(__file__).resolve().parent / "in_tree.py"
+
+PRODUCTION = Profile(
+    name="bench",
+    env={
+        "DJANGO_SETTINGS_MODULE": os.environ.get("BENCH_SETTINGS_MODULE", "aleph_site.settings"),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_SECURE_COOKIES": "0",
+        "DJANGO_BEHIND_TLS_PROXY": "0",
+        "DJANGO_HSTS_SECONDS": "0",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "ALEPH_AGENT_THROTTLE_RATE": "off",
+        "PYTHONUNBUFFERED": "1",
+    },
+    postgres_env={"ALEPH_DB_POOL": "1"},
+    postgres_url=POSTGRES_URL,
+    redis_url=REDIS_URL,
+    database_prefix="aleph_bench",
+    quiet=True,
+)
+
+
+# --- source trees and configurations --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A source tree to serve: this checkout, or another one (a `git worktree`)."""
+
+    path: Path
+    label: str  # how figures name it: the path as given and its commit ("" alone)
+
+    @classmethod
+    def of(cls, given: str) -> Tree:
+        path = Path(given).expanduser().resolve()
+        if not (path / "manage.py").is_file() or not (path / "arenas").is_dir():
+            raise ValueError(f"{given}: not a source tree of this project (no manage.py, arenas/)")
+        described = subprocess.run(
+            ["git", "-C", str(path), "describe", "--always", "--dirty", "--abbrev=7"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        return cls(path, f"{given} ({described})" if described else given)
+
+
+def _trees(value: str) -> list[Tree]:
+    """--source's value: the comma list of trees (this checkout, unlabelled, when empty)."""
+    given = [s.strip() for s in value.split(",") if s.strip()]
+    if not given:
+        return [Tree(ROOT, "")]
+    try:
+        return [Tree.of(s) for s in given]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def add_source_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--source",
+        type=_trees,
+        default="",
+        metavar="DIR[,DIR...]",
+        help="source trees to serve, each on a database of its own and labelled in the "
+        "figures, e.g. /tmp/before,. (default: this checkout, unlabelled)",
+    )
+
+
+def trees(args: argparse.Namespace) -> list[Tree]:
+    return args.source
 
 
 def argument_parser(
     doc: str, default_server: str, *, settings: bool = False
 ) -> argparse.ArgumentParser:
-    """The options every benchmark shares: --db, --layer, --server (and --settings)."""
+    """The options benchmarks share: --db, --layer, --server, --source (and --settings)."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument(
@@ -54,7 +127,8 @@ def argument_parser(
         default="auto",
         help="channel layer; auto: in-memory on SQLite, Redis on PostgreSQL",
     )
-    parser.add_argument("--server", default=default_server, help=f"comma list of {SERVERS}")
+    parser.add_argument("--server", default=default_server, help=f"comma list of {KINDS}")
+    add_source_option(parser)
     if settings:
         parser.add_argument(
             "--settings",
@@ -65,10 +139,63 @@ def argument_parser(
     return parser
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def database_kinds(args: argparse.Namespace) -> list[str]:
+    return ["sqlite", "postgres"] if args.db == "both" else [args.db]
+
+
+def uses_redis(args: argparse.Namespace, db_kind: str) -> bool:
+    return args.layer == "redis" or (args.layer == "auto" and db_kind == "postgres")
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One measured setup: database, channel layer, server, settings module, source tree."""
+
+    db: str
+    redis: bool
+    server: str
+    settings: str | None
+    tree: Tree
+
+    def database(self) -> Database:
+        """A fresh database of this configuration, migrated by its tree."""
+        return fresh_database(self.db, self.tree)
+
+    def server_on(self, database: Database, **options: Any) -> LiveServer:
+        """The configuration's server over `database` (not started); `options` such as
+        workers go to LiveServer."""
+        return LiveServer(
+            database,
+            redis_url=REDIS_URL if self.redis else None,
+            kind=self.server,
+            extra_env={"DJANGO_SETTINGS_MODULE": self.settings} if self.settings else {},
+            label=self.tree.label,
+            **options,
+        )
+
+
+def configurations(args: argparse.Namespace) -> list[Configuration]:
+    """Every configuration the options ask for; the settings modules and then the source
+    trees vary fastest, so the figures to compare stand next to each other."""
+    modules = [m.strip() for m in getattr(args, "settings", "").split(",") if m.strip()]
+    return [
+        Configuration(db, uses_redis(args, db), server.strip(), module, tree)
+        for db in database_kinds(args)
+        for server in args.server.split(",")
+        for module in modules or [None]
+        for tree in trees(args)
+    ]
+
+
+def fresh_database(kind: str, tree: Tree | None = None) -> Database:
+    """A fresh database with the production profile, migrated by `tree` (this checkout)."""
+    return Database.fresh(kind, profile=PRODUCTION, source=tree.path if tree else ROOT)
+
+
+def run_in_tree(database: Database, command: str, **params: Any) -> Any:
+    """Run bench/in_tree.py's `command` in the database's tree against it; its JSON result."""
+    out = database.python(str(IN_TREE), command, json.dumps(params))
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def raise_open_files_limit(wanted: int = 65536) -> int:
@@ -81,308 +208,6 @@ def raise_open_files_limit(wanted: int = 65536) -> int:
         except (ValueError, OSError):
             target = soft
     return max(target, soft)
-
-
-# --- databases ------------------------------------------------------------------------------
-
-
-@dataclass
-class Database:
-    """A fresh, migrated database: a SQLite file in a temporary directory, or a PostgreSQL
-    database of its own on the server at BENCH_POSTGRES_URL. `drop()` removes it."""
-
-    kind: str
-    url: str
-    _tmp: tempfile.TemporaryDirectory | None = None
-    _name: str | None = None
-
-    @classmethod
-    def fresh(cls, kind: str) -> Database:
-        if kind == "sqlite":
-            tmp = tempfile.TemporaryDirectory(prefix="aleph-bench-")
-            db = cls(kind, f"sqlite:///{tmp.name}/bench.sqlite3", _tmp=tmp)
-        elif kind == "postgres":
-            import psycopg
-
-            name = f"aleph_bench_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            db = cls(kind, urlunparse(urlparse(POSTGRES_URL)._replace(path=f"/{name}")), _name=name)
-        else:
-            raise ValueError(f"unknown database kind {kind!r}")
-        db.manage("migrate", "--noinput")
-        return db
-
-    def env(self, **extra: str) -> dict[str, str]:
-        """The environment of a server or command on this database, production settings."""
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        env.update(
-            DATABASE_URL=self.url,
-            DJANGO_SETTINGS_MODULE=os.environ.get("BENCH_SETTINGS_MODULE", "aleph_site.settings"),
-            DJANGO_DEBUG="0",
-            DJANGO_SECRET_KEY="bench-only-secret-key-" + "x" * 40,
-            DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-            DJANGO_SECURE_SSL_REDIRECT="0",
-            DJANGO_SECURE_COOKIES="0",
-            DJANGO_BEHIND_TLS_PROXY="0",
-            DJANGO_HSTS_SECONDS="0",
-            DJANGO_LOG_LEVEL="WARNING",
-            ALEPH_AGENT_THROTTLE_RATE="off",
-            PYTHONUNBUFFERED="1",
-        )
-        if self.kind == "postgres":
-            env.setdefault("ALEPH_DB_POOL", "1")
-        env.update(extra)
-        return env
-
-    def manage(self, *args: str) -> str:
-        result = subprocess.run(
-            [PYTHON, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
-        return result.stdout
-
-    def seed(self, command: str, **params: Any) -> Any:
-        """Run `seed_<command>` below in a subprocess on this database; its JSON result."""
-        result = subprocess.run(
-            [PYTHON, str(Path(__file__).resolve()), "seed", command, json.dumps(params)],
-            cwd=ROOT,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=3600,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"seed {command} failed:\n{result.stderr}")
-        return json.loads(result.stdout.strip().splitlines()[-1])
-
-    def drop(self) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-        if self._name is not None:
-            import psycopg
-
-            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
-
-
-# --- servers --------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    """One server (`workers` processes) serving aleph_site.asgi:application, or
-    aleph_site.wsgi:application for `granian-wsgi` (HTTP only).
-
-    Daphne has no worker option: several Daphne processes share one listening socket passed
-    with `--fd`, and the kernel hands each new connection to one of them. uvicorn and
-    granian start their own workers.
-    """
-
-    kind: str
-    database: Database
-    redis: bool = False
-    workers: int = 1
-    extra_env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-    processes: list[subprocess.Popen] = field(default_factory=list)
-    prefix: str = field(default_factory=lambda: f"bench{uuid.uuid4().hex[:8]}")
-    _socket: socket.socket | None = None
-    _log: Any = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def describe(self) -> str:
-        layer = "redis" if self.redis else "in-memory layer"
-        settings = self.extra_env.get("DJANGO_SETTINGS_MODULE")
-        suffix = f", {settings}" if settings else ""
-        return f"{self.kind} x{self.workers}, {self.database.kind}, {layer}{suffix}"
-
-    def _env(self) -> dict[str, str]:
-        env = self.database.env(**self.extra_env)
-        if self.redis:
-            env["REDIS_URL"] = REDIS_URL
-            env["ALEPH_CHANNEL_PREFIX"] = self.prefix
-        return env
-
-    def _commands(self) -> list[tuple[list[str], tuple[int, ...]]]:
-        app = "aleph_site.asgi:application"
-        if self.kind == "daphne":
-            daphne = [PYTHON, "-m", "daphne", "-v", "0"]  # warnings and errors, no access log
-            if self.workers == 1:
-                return [([*daphne, "-b", "127.0.0.1", "-p", str(self.port), app], ())]
-            self._socket = socket.socket()
-            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._socket.bind(("127.0.0.1", self.port))
-            self._socket.listen(4096)
-            self._socket.set_inheritable(True)
-            fd = self._socket.fileno()
-            command = [*daphne, "--fd", str(fd), app]
-            return [(command, (fd,))] * self.workers
-        if self.kind == "uvicorn":
-            command = [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                app,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ]
-            command += ["--no-access-log", "--log-level", "warning", "--backlog", "4096"]
-            command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
-            if self.workers > 1:
-                command += ["--workers", str(self.workers)]
-            return [(command, ())]
-        if self.kind == "granian-wsgi":
-            # HTTP only (aleph_site.wsgi), as the split layout of docs/deploy.md serves the API.
-            command = [PYTHON, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1"]
-            command += ["--port", str(self.port), "--workers", str(self.workers)]
-            command += ["--no-access-log", "--log-level", "warning", "--backlog", "4096"]
-            command += ["--blocking-threads", "8", "aleph_site.wsgi:application"]
-            return [(command, ())]
-        if self.kind == "granian":
-            command = [PYTHON, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1"]
-            command += ["--port", str(self.port), "--workers", str(self.workers)]
-            command += ["--no-access-log", "--log-level", "warning", "--backlog", "4096"]
-            command += ["--loop", "uvloop", app]
-            return [(command, ())]
-        raise ValueError(f"unknown server {self.kind!r}")
-
-    def start(self, timeout: float = 60.0) -> Server:
-        import httpx
-
-        env = self._env()
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by stop())
-            prefix=f"bench-{self.kind}-", suffix=".log"
-        )
-        for command, fds in self._commands():
-            self.processes.append(
-                subprocess.Popen(
-                    command,
-                    cwd=ROOT,
-                    env=env,
-                    stdout=self._log,
-                    stderr=subprocess.STDOUT,
-                    pass_fds=fds,
-                    start_new_session=True,
-                )
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for process in self.processes:
-                if process.poll() is not None:
-                    raise RuntimeError(f"{self.kind} exited early:\n{self.log_tail()}")
-            try:
-                httpx.get(f"{self.url}/api/health/", timeout=2.0)
-                if len(self.worker_pids()) >= self.workers:
-                    time.sleep(0.5)
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"{self.kind} did not answer within {timeout}s:\n{self.log_tail()}")
-
-    def log_tail(self, size: int = 4000) -> str:
-        if self._log is None:
-            return ""
-        self._log.flush()
-        return Path(self._log.name).read_text(errors="replace")[-size:]
-
-    def all_pids(self) -> list[int]:
-        """Every process of the server: the ones started and all their descendants."""
-        pids = [p.pid for p in self.processes if p.poll() is None]
-        found = list(pids)
-        while pids:
-            children = []
-            for pid in pids:
-                try:
-                    tasks = Path(f"/proc/{pid}/task").iterdir()
-                    for task in tasks:
-                        text = (task / "children").read_text().split()
-                        children.extend(int(c) for c in text)
-                except (FileNotFoundError, ProcessLookupError):
-                    continue
-            found.extend(children)
-            pids = children
-        return found
-
-    def worker_pids(self) -> list[int]:
-        """The processes that run the application (not uvicorn's or granian's supervisor)."""
-        pids = self.all_pids()
-        if self.kind == "daphne":
-            return pids
-        top = {p.pid for p in self.processes}
-        workers = [pid for pid in pids if pid not in top and not _is_helper(pid)]
-        if self.kind == "uvicorn" and self.workers == 1:
-            return list(top)
-        return workers
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        self.processes.clear()
-        if self._socket is not None:
-            self._socket.close()
-            self._socket = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self.redis:
-            flush_redis_prefix(self.prefix)
-
-    def __enter__(self) -> Server:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def _is_helper(pid: int) -> bool:
-    """multiprocessing's resource tracker, which uvicorn's worker spawning starts."""
-    try:
-        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        return True
-
-
-def settings_env(module: str | None) -> dict[str, str]:
-    """Server environment that serves `module` instead of the default settings."""
-    return {"DJANGO_SETTINGS_MODULE": module} if module else {}
-
-
-def flush_redis_prefix(prefix: str) -> None:
-    """Delete the keys a server left under its private channel-layer prefix."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
 
 
 # --- process figures from /proc ---------------------------------------------------------------
@@ -449,6 +274,22 @@ def machine() -> str:
 def banner(title: str) -> None:
     print(f"== {title}")
     print(f"   machine: {machine()}; load average before: {load_average()}")
+
+
+def begin(parser: argparse.ArgumentParser, title: str) -> argparse.Namespace:
+    """Parse the options, raise the open-files limit (a load generator holds many sockets)
+    and print the banner; the options."""
+    args = parser.parse_args()
+    raise_open_files_limit()
+    banner(title)
+    return args
+
+
+def print_summary(title: str, lines: Iterable[str]) -> None:
+    """The figures of every configuration again, one line each, at the end of a run."""
+    print(f"== summary{title and ' '}{title}")
+    for line in lines:
+        print(f"   {line}")
 
 
 # --- statistics ---------------------------------------------------------------------------------
@@ -575,7 +416,7 @@ def run(coroutine: Any) -> Any:
 
 
 async def open_feed(
-    server: Server, arena_id: str, token: str, after: int | None = None, timeout: float = 60.0
+    server: LiveServer, arena_id: str, token: str, after: int | None = None, timeout: float = 60.0
 ) -> tuple[Any, dict]:
     """Connect to an arena's feed as an agent: (websocket, snapshot message).
 
@@ -621,146 +462,3 @@ async def open_many(
     start = time.perf_counter()
     results = await asyncio.gather(*(one(i) for i in range(count)))
     return list(results), errors, time.perf_counter() - start
-
-
-# --- seeding through the domain (runs in a subprocess: `python bench/common.py seed ...`) -------
-
-
-def seed_agents(count: int, prefix: str = "agent") -> dict[str, str]:
-    """Create `count` agents, each with one token: {agent_id: token}."""
-    from arenas.agents import create_agent, issue_token
-
-    tokens = {}
-    for i in range(count):
-        agent = create_agent(f"{prefix}-{i:05d}")
-        tokens[agent.agent_id], _ = issue_token(agent)
-    return tokens
-
-
-def seed_arenas(
-    count: int = 0, agents: int = 0, shared_members: int = 0, total_steps: int = 0
-) -> dict[str, Any]:
-    """`agents` agents with tokens; `count` active arenas, arena i created by agent
-    i % agents; and, when `shared_members` > 0, one more active arena whose creator is agent
-    0 and whose other members are agents 1..shared_members-1 as workers."""
-    from arenas.manager import ArenaManager
-
-    manager = ArenaManager()
-    tokens = seed_agents(agents)
-    ids = list(tokens)
-    arenas = []
-    for i in range(count):
-        creator = ids[i % len(ids)]
-        arena_id = manager.create(
-            {"goal": f"bench arena {i}", "total_steps": total_steps}, created_by=creator
-        )
-        manager.handle(arena_id, creator).act("activate")
-        arenas.append({"id": str(arena_id), "agent": creator})
-    shared = None
-    if shared_members:
-        members = [{"agent_id": a, "role": "worker"} for a in ids[1:shared_members]]
-        arena_id = manager.create(
-            {"goal": "bench shared arena", "total_steps": total_steps, "participants": members},
-            created_by=ids[0],
-        )
-        manager.handle(arena_id, ids[0]).act("activate")
-        shared = str(arena_id)
-    return {"tokens": tokens, "arenas": arenas, "shared": shared}
-
-
-def seed_step_events(arena_id: str, agent_id: str, count: int) -> dict[str, Any]:
-    """Append `count` step_completed events (steps last+1 …) to an active open-ended arena in
-    bulk, with their StepCompletion rows and the arena's counters, as `complete_step` would
-    leave them: the stored aggregate still equals the replayed one. COPY on PostgreSQL,
-    executemany on SQLite, in batches of one transaction each."""
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from arenas.events import FIELDS
-    from arenas.models import Arena, Event, EventType, StepCompletion
-
-    assert FIELDS[EventType.STEP_COMPLETED] == (
-        "step",
-        "agent_id",
-        "completed_steps",
-        "total_steps",
-    )
-    event_table = Event._meta.db_table
-    completion_table = StepCompletion._meta.db_table
-    batch = 50_000
-    done = 0
-    while done < count:
-        size = min(batch, count - done)
-        with transaction.atomic():
-            arena = Arena.objects.select_for_update().get(pk=arena_id)
-            now = timezone.now()
-            first_seq = arena.last_seq + 1
-            first_step = arena.completed_steps + 1
-            arena_hex = arena.id.hex if connection.vendor == "sqlite" else str(arena.id)
-            event_rows = []
-            completion_rows = []
-            for i in range(size):
-                step = first_step + i
-                data = json.dumps(
-                    {
-                        "step": step,
-                        "agent_id": agent_id,
-                        "completed_steps": step,
-                        "total_steps": arena.total_steps,
-                    }
-                )
-                event_rows.append(
-                    (arena_hex, first_seq + i, EventType.STEP_COMPLETED, now, agent_id, data)
-                )
-                completion_rows.append((arena_hex, step, agent_id, now))
-            event_columns = "arena_id, seq, type, timestamp, actor, data"
-            completion_columns = "arena_id, step, agent_id, completed_at"
-            with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
-                    raw = cursor.cursor
-                    with raw.copy(f"COPY {event_table} ({event_columns}) FROM STDIN") as copy:
-                        for row in event_rows:
-                            copy.write_row(row)
-                    with raw.copy(
-                        f"COPY {completion_table} ({completion_columns}) FROM STDIN"
-                    ) as copy:
-                        for row in completion_rows:
-                            copy.write_row(row)
-                else:
-                    stamp = connection.ops.adapt_datetimefield_value(now)
-                    cursor.executemany(
-                        f"INSERT INTO {event_table} ({event_columns}) "
-                        "VALUES (%s, %s, %s, %s, %s, %s)",
-                        [(*r[:3], stamp, *r[4:]) for r in event_rows],
-                    )
-                    cursor.executemany(
-                        f"INSERT INTO {completion_table} ({completion_columns}) "
-                        "VALUES (%s, %s, %s, %s)",
-                        [(*r[:3], stamp) for r in completion_rows],
-                    )
-            arena.last_seq += size
-            arena.completed_steps += size
-            arena.last_activity_at = now
-            arena.save(update_fields=["last_seq", "completed_steps", "last_activity_at"])
-        done += size
-    arena = Arena.objects.get(pk=arena_id)
-    return {"last_seq": arena.last_seq, "completed_steps": arena.completed_steps}
-
-
-def _seed_main(argv: list[str]) -> None:
-    import django
-
-    sys.path.insert(0, str(ROOT))
-    django.setup()
-    command, params = argv[0], json.loads(argv[1])
-    result = {"agents": seed_agents, "arenas": seed_arenas, "step_events": seed_step_events}[
-        command
-    ](**params)
-    print(json.dumps(result))
-
-
-if __name__ == "__main__":
-    if len(sys.argv) >= 4 and sys.argv[1] == "seed":
-        _seed_main(sys.argv[2:])
-    else:
-        sys.exit("usage: python bench/common.py seed <agents|arenas|step_events> '<json>'")

@@ -19,30 +19,20 @@ import json
 import time
 from collections import Counter
 
-from common import (
-    Database,
-    Server,
-    argument_parser,
-    banner,
-    cpu_seconds,
-    load_average,
-    open_feed,
-    open_many,
-    raise_open_files_limit,
-    rss_bytes,
-    run,
-)
+import common
 
 MEMBERS = 10
 WARMUP_CONNECTIONS = 100
 
 
-async def _open(server: Server, arena_id: str, tokens: list[str], count: int, concurrency: int):
+async def _open(
+    server: common.LiveServer, arena_id: str, tokens: list[str], count: int, concurrency: int
+):
     async def opener(i: int):
-        ws, _ = await open_feed(server, arena_id, tokens[i % len(tokens)], timeout=120)
+        ws, _ = await common.open_feed(server, arena_id, tokens[i % len(tokens)], timeout=120)
         return ws
 
-    return await open_many(count, opener, concurrency)
+    return await common.open_many(count, opener, concurrency)
 
 
 async def _ping_all(sockets: list) -> tuple[int, Counter]:
@@ -64,7 +54,7 @@ async def _ping_all(sockets: list) -> tuple[int, Counter]:
     return sum(answers), failures
 
 
-async def _measure(server: Server, seed: dict, args) -> dict:
+async def _measure(server: common.LiveServer, seed: dict, args) -> dict:
     tokens = list(seed["tokens"].values())[1:]
     arena_id = seed["shared"]
     pid = server.worker_pids()
@@ -73,7 +63,7 @@ async def _measure(server: Server, seed: dict, args) -> dict:
         if ws is not None:
             await ws.close()
     await asyncio.sleep(2)
-    rss_before = rss_bytes(pid)
+    rss_before = common.rss_bytes(pid)
     sockets, errors, took = await _open(
         server, arena_id, tokens, args.connections, args.concurrency
     )
@@ -84,10 +74,10 @@ async def _measure(server: Server, seed: dict, args) -> dict:
         + (f": {errors[0]}" if errors else "")
     )
     await asyncio.sleep(3)
-    rss_after = rss_bytes(pid)
-    cpu_start, wall_start = cpu_seconds(pid), time.perf_counter()
+    rss_after = common.rss_bytes(pid)
+    cpu_start, wall_start = common.cpu_seconds(pid), time.perf_counter()
     await asyncio.sleep(args.idle)
-    idle_cpu = (cpu_seconds(pid) - cpu_start) / (time.perf_counter() - wall_start)
+    idle_cpu = (common.cpu_seconds(pid) - cpu_start) / (time.perf_counter() - wall_start)
     alive, failures = await _ping_all(sockets)
     for ws in sockets:
         await ws.close()
@@ -112,38 +102,41 @@ async def _measure(server: Server, seed: dict, args) -> dict:
     }
 
 
-def bench(db_kind: str, redis: bool, server_kind: str, args) -> dict:
-    database = Database.fresh(db_kind)
+def bench(config: common.Configuration, args) -> dict:
+    database = config.database()
     try:
-        seed = database.seed("arenas", agents=MEMBERS + 1, shared_members=MEMBERS + 1)
-        with Server(server_kind, database, redis=redis) as server:
-            print(f"-- {server.describe()}: {args.connections} idle feeds; load {load_average()}")
-            return run(_measure(server, seed, args))
+        seed = common.run_in_tree(
+            database, "arenas", agents=MEMBERS + 1, shared_members=MEMBERS + 1
+        )
+        with config.server_on(database) as server:
+            load = common.load_average()
+            print(f"-- {server.describe()}: {args.connections} idle feeds; load {load}")
+            return common.run(_measure(server, seed, args))
     finally:
         database.drop()
 
 
 def main() -> None:
-    parser = argument_parser(__doc__, "daphne")
+    parser = common.argument_parser(__doc__, "daphne")
     parser.add_argument("--connections", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=100, help="handshakes at a time")
     parser.add_argument("--idle", type=float, default=30.0, help="idle window, seconds")
     args = parser.parse_args()
-    limit = raise_open_files_limit(2 * args.connections + 1000)
+    limit = common.raise_open_files_limit(2 * args.connections + 1000)
     if limit < args.connections + 500:
         parser.error(f"the open-files limit is {limit}: too low for {args.connections} sockets")
-    banner(f"connections: idle websocket feeds held by one server process (fd limit {limit})")
-    results = []
-    for db_kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        redis = args.layer == "redis" or (args.layer == "auto" and db_kind == "postgres")
-        for server_kind in args.server.split(","):
-            results.append(bench(db_kind, redis, server_kind.strip(), args))
-    print("== summary")
-    for r in results:
-        print(
-            f"   {r['config']:<38} held {r['held']} ({r['alive']} answered)  "
+    common.banner(
+        f"connections: idle websocket feeds held by one server process (fd limit {limit})"
+    )
+    results = [bench(config, args) for config in common.configurations(args)]
+    common.print_summary(
+        "",
+        (
+            f"{r['config']:<38} held {r['held']} ({r['alive']} answered)  "
             f"{r['kib']:.1f} KiB each  idle CPU {r['idle_cpu']:.1%}"
-        )
+            for r in results
+        ),
+    )
 
 
 if __name__ == "__main__":

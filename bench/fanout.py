@@ -23,22 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from common import (
-    Database,
-    HttpConnection,
-    Server,
-    argument_parser,
-    banner,
-    cpu_seconds,
-    load_average,
-    open_feed,
-    open_many,
-    own_cpu_seconds,
-    raise_open_files_limit,
-    run,
-    settings_env,
-    summary_ms,
-)
+import common
 
 MEMBERS = 10
 
@@ -48,7 +33,7 @@ def _writer_main(conn, port: int, token: str, arena_id: str) -> None:
     `interval` seconds (0: back to back); answer [(seq, sent, answered, status), ...]."""
 
     async def write(count: int, interval: float, first_step: int) -> list[tuple]:
-        client = HttpConnection(port, token)
+        client = common.HttpConnection(port, token)
         done = []
         start = time.perf_counter()
         for i in range(count):
@@ -70,7 +55,7 @@ def _writer_main(conn, port: int, token: str, arena_id: str) -> None:
         if message[0] == "stop":
             return
         _, count, interval = message
-        conn.send(run(write(count, interval, step)))
+        conn.send(common.run(write(count, interval, step)))
         step += count
 
 
@@ -145,22 +130,23 @@ class Result:
 
     def line(self) -> str:
         return (
-            f"   {self.name:<8} after response {summary_ms(self.latencies)}\n"
-            f"   {'':<8} after request  {summary_ms(self.from_request)}\n"
+            f"   {self.name:<8} after response {common.summary_ms(self.latencies)}\n"
+            f"   {'':<8} after request  {common.summary_ms(self.from_request)}\n"
             f"   {'':<8} {self.deliveries_per_s:8.0f} deliveries/s  missing {self.missing}  "
             f"duplicated {self.duplicates}  out of order {self.out_of_order}  "
             f"write errors {self.errors}\n"
-            f"   {'':<8} writes answered in {summary_ms(self.write_times)}; CPU per delivery: "
+            f"   {'':<8} writes answered in {common.summary_ms(self.write_times)}; "
+            "CPU per delivery: "
             f"server {self.server_cpu / max(len(self.latencies), 1) * 1e6:.0f} µs, "
             f"subscribers' client {self.client_cpu / max(len(self.latencies), 1) * 1e6:.0f} µs"
         )
 
 
 async def _round(
-    name: str, subs: Subscribers, writer, server: Server, count: int, interval: float
+    name: str, subs: Subscribers, writer, server: common.LiveServer, count: int, interval: float
 ) -> Result:
     pids = server.worker_pids()
-    cpu_before, client_before = cpu_seconds(pids), own_cpu_seconds()
+    cpu_before, client_before = common.cpu_seconds(pids), common.own_cpu_seconds()
     writer.send(("write", count, interval))
     writes = await asyncio.get_running_loop().run_in_executor(None, writer.recv)
     ok = [w for w in writes if w[3] == 201]
@@ -168,8 +154,8 @@ async def _round(
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(subs.complete.wait(), timeout=60)
     await asyncio.sleep(0.5)  # late duplicates would arrive now
-    server_cpu = cpu_seconds(pids) - cpu_before
-    client_cpu = own_cpu_seconds() - client_before
+    server_cpu = common.cpu_seconds(pids) - cpu_before
+    client_cpu = common.own_cpu_seconds() - client_before
     latencies, from_request, missing = [], [], 0
     last_arrival = 0.0
     for feed in subs.feeds:
@@ -198,15 +184,15 @@ async def _round(
     )
 
 
-async def _measure(server: Server, seed: dict, writer, count: int, args) -> list[Result]:
+async def _measure(server: common.LiveServer, seed: dict, writer, count: int, args) -> list[Result]:
     tokens = list(seed["tokens"].values())
     arena_id = seed["shared"]
     subs = Subscribers()
 
     async def opener(i: int):
-        return await open_feed(server, arena_id, tokens[1 + i % (len(tokens) - 1)])
+        return await common.open_feed(server, arena_id, tokens[1 + i % (len(tokens) - 1)])
 
-    opened, errors, took = await open_many(count, opener)
+    opened, errors, took = await common.open_many(count, opener)
     sockets = [o[0] for o in opened if o is not None]
     print(
         f"   {len(sockets)} subscribers connected in {took:.1f} s "
@@ -228,22 +214,16 @@ async def _measure(server: Server, seed: dict, writer, count: int, args) -> list
     return results
 
 
-def bench(
-    db_kind: str, redis: bool, server_kind: str, args, settings: str | None = None
-) -> list[tuple[str, int, Result]]:
+def bench(config: common.Configuration, args) -> list[tuple[str, int, Result]]:
     out = []
     for count in args.subscribers:
-        database = Database.fresh(db_kind)
+        database = config.database()
         try:
-            seed = database.seed("arenas", agents=MEMBERS + 1, shared_members=MEMBERS + 1)
-            with Server(
-                server_kind,
-                database,
-                redis=redis,
-                workers=args.workers,
-                extra_env=settings_env(settings),
-            ) as server:
-                print(f"-- {server.describe()}: {count} subscribers; load {load_average()}")
+            seed = common.run_in_tree(
+                database, "arenas", agents=MEMBERS + 1, shared_members=MEMBERS + 1
+            )
+            with config.server_on(database, workers=args.workers) as server:
+                print(f"-- {server.describe()}: {count} subscribers; load {common.load_average()}")
                 parent, child = multiprocessing.Pipe()
                 token = seed["tokens"]["agent-00000"]
                 writer = multiprocessing.get_context("fork").Process(
@@ -251,7 +231,7 @@ def bench(
                 )
                 writer.start()
                 try:
-                    for result in run(_measure(server, seed, parent, count, args)):
+                    for result in common.run(_measure(server, seed, parent, count, args)):
                         print(result.line())
                         out.append((server.describe(), count, result))
                 finally:
@@ -262,14 +242,8 @@ def bench(
     return out
 
 
-def _configs(args) -> list[tuple[str, str | None]]:
-    """(server, settings module) pairs, alternating the settings for each server."""
-    modules = [m.strip() for m in args.settings.split(",") if m.strip()] or [None]
-    return [(k.strip(), m) for k in args.server.split(",") for m in modules]
-
-
 def main() -> None:
-    parser = argument_parser(__doc__, "daphne,uvicorn", settings=True)
+    parser = common.argument_parser(__doc__, "daphne,uvicorn", settings=True)
     parser.add_argument("--workers", type=int, default=1, help="server processes (Redis only)")
     parser.add_argument(
         "--subscribers",
@@ -280,30 +254,29 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20, help="paced events per round")
     parser.add_argument("--rate", type=float, default=4.0, help="paced events per second")
     parser.add_argument("--burst", type=int, default=50, help="back-to-back events per round")
-    args = parser.parse_args()
-    raise_open_files_limit()
-    banner("fan-out: one arena's events to M websocket subscribers")
-    results = []
-    for db_kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        redis = args.layer == "redis" or (args.layer == "auto" and db_kind == "postgres")
-        if args.workers > 1 and not redis:
-            parser.error("several server processes share a feed only through Redis")
-        for server_kind, settings in _configs(args):
-            results.extend(bench(db_kind, redis, server_kind, args, settings))
-    print("== summary (latency after the write's response; paced round)")
-    for config, count, r in results:
-        if r.name == "paced":
-            print(
-                f"   {config:<38} M={count:<5} {summary_ms(r.latencies)}  "
-                f"missing {r.missing} dup {r.duplicates}"
-            )
-    print("== summary (burst round)")
-    for config, count, r in results:
-        if r.name == "burst":
-            print(
-                f"   {config:<38} M={count:<5} {r.deliveries_per_s:8.0f} deliveries/s  "
-                f"{summary_ms(r.latencies)}  missing {r.missing} dup {r.duplicates}"
-            )
+    args = common.begin(parser, "fan-out: one arena's events to M websocket subscribers")
+    chosen = common.configurations(args)
+    if args.workers > 1 and not all(config.redis for config in chosen):
+        parser.error("several server processes share a feed only through Redis")
+    results = [result for config in chosen for result in bench(config, args)]
+    paced = [(config, count, r) for config, count, r in results if r.name == "paced"]
+    burst = [(config, count, r) for config, count, r in results if r.name == "burst"]
+    common.print_summary(
+        "(latency after the write's response; paced round)",
+        (
+            f"{config:<38} M={count:<5} {common.summary_ms(r.latencies)}  "
+            f"missing {r.missing} dup {r.duplicates}"
+            for config, count, r in paced
+        ),
+    )
+    common.print_summary(
+        "(burst round)",
+        (
+            f"{config:<38} M={count:<5} {r.deliveries_per_s:8.0f} deliveries/s  "
+            f"{common.summary_ms(r.latencies)}  missing {r.missing} dup {r.duplicates}"
+            for config, count, r in burst
+        ),
+    )
 
 
 if __name__ == "__main__":

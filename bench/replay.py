@@ -17,33 +17,18 @@ equal the stored one.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
-import subprocess
-import sys
 import time
 
-from common import (
-    PYTHON,
-    ROOT,
-    Database,
-    HttpConnection,
-    Server,
-    argument_parser,
-    banner,
-    load_average,
-    open_feed,
-    raise_open_files_limit,
-    run,
-)
+import common
 
 
-async def _reconnect(server: Server, arena_id: str, token: str, after: int, missed: int):
+async def _reconnect(server: common.LiveServer, arena_id: str, token: str, after: int, missed: int):
     """Seconds from the handshake until `missed` events after `after` are in, and whether
     they came exactly once, in order."""
     start = time.perf_counter()
-    ws, _ = await open_feed(server, arena_id, token, after=after)
+    ws, _ = await common.open_feed(server, arena_id, token, after=after)
     snapshot_at = time.perf_counter() - start
     expected = after + 1
     ok = True
@@ -60,8 +45,10 @@ async def _reconnect(server: Server, arena_id: str, token: str, after: int, miss
     return took, snapshot_at, ok
 
 
-async def _rest_pages(server: Server, arena_id: str, token: str, after: int, missed: int):
-    client = HttpConnection(server.port, token)
+async def _rest_pages(
+    server: common.LiveServer, arena_id: str, token: str, after: int, missed: int
+):
+    client = common.HttpConnection(server.port, token)
     start = time.perf_counter()
     got = 0
     cursor = after
@@ -80,7 +67,7 @@ async def _rest_pages(server: Server, arena_id: str, token: str, after: int, mis
     return time.perf_counter() - start, got
 
 
-async def _replay_rounds(server: Server, arena_id: str, token: str, after: int, args):
+async def _replay_rounds(server: common.LiveServer, arena_id: str, token: str, after: int, args):
     rounds = []
     for _ in range(args.rounds):
         took, snapshot_at, ok = await _reconnect(server, arena_id, token, after, args.missed)
@@ -89,18 +76,19 @@ async def _replay_rounds(server: Server, arena_id: str, token: str, after: int, 
     return rounds
 
 
-def replay(db_kind: str, redis: bool, server_kind: str, args) -> dict:
-    database = Database.fresh(db_kind)
+def replay(config: common.Configuration, args) -> dict:
+    database = config.database()
     try:
-        seed = database.seed("arenas", agents=1, shared_members=1)
+        seed = common.run_in_tree(database, "arenas", agents=1, shared_members=1)
         arena_id, (agent, token) = seed["shared"], next(iter(seed["tokens"].items()))
-        with Server(server_kind, database, redis=redis) as server:
-            after = _last_seq(database, arena_id)
-            database.seed("step_events", arena_id=arena_id, agent_id=agent, count=args.missed)
-            print(
-                f"-- replay {args.missed} missed events, {server.describe()}; load {load_average()}"
+        with config.server_on(database) as server:
+            after = common.run_in_tree(database, "last_seq", arena_id=arena_id)
+            common.run_in_tree(
+                database, "step_events", arena_id=arena_id, agent_id=agent, count=args.missed
             )
-            rounds = run(_replay_rounds(server, arena_id, token, after, args))
+            load = common.load_average()
+            print(f"-- replay {args.missed} missed events, {server.describe()}; load {load}")
+            rounds = common.run(_replay_rounds(server, arena_id, token, after, args))
         for took, snapshot_at, ok, rest, got in rounds:
             print(
                 f"   websocket ?after={after}: {took * 1000:7.0f} ms for {args.missed} events "
@@ -121,32 +109,26 @@ def replay(db_kind: str, redis: bool, server_kind: str, args) -> dict:
         database.drop()
 
 
-def rebuild(db_kind: str, args) -> dict:
-    database = Database.fresh(db_kind)
+def rebuild(db_kind: str, tree: common.Tree, args) -> dict:
+    database = common.fresh_database(db_kind, tree)
+    config = ", ".join(part for part in (db_kind, tree.label) if part)
     try:
-        seed = database.seed("arenas", agents=1, shared_members=1)
+        seed = common.run_in_tree(database, "arenas", agents=1, shared_members=1)
         arena_id, agent = seed["shared"], next(iter(seed["tokens"]))
         start = time.perf_counter()
-        database.seed("step_events", arena_id=arena_id, agent_id=agent, count=args.events)
+        common.run_in_tree(
+            database, "step_events", arena_id=arena_id, agent_id=agent, count=args.events
+        )
         print(
-            f"-- rebuild of {args.events} events, {db_kind} "
-            f"(bulk insert took {time.perf_counter() - start:.0f} s); load {load_average()}"
+            f"-- rebuild of {args.events} events, {config} "
+            f"(bulk insert took {time.perf_counter() - start:.0f} s); load {common.load_average()}"
         )
-        result = subprocess.run(
-            [PYTHON, __file__, "--time-rebuild", arena_id, "--rounds", str(args.rounds)],
-            cwd=ROOT,
-            env=database.env(),
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=True,
-        )
-        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        figures = common.run_in_tree(database, "rebuild", arena_id=arena_id, rounds=args.rounds)
         for took, scan in zip(figures["rebuild"], figures["scan"], strict=True):
             print(f"   rebuild {took:6.2f} s   (bare SQL scan of the same rows {scan:5.2f} s)")
         print(f"   rebuilt aggregate equals the stored one: {figures['equal']}")
         return {
-            "config": db_kind,
+            "config": config,
             "rebuild_s": statistics.median(figures["rebuild"]),
             "scan_s": statistics.median(figures["scan"]),
             "equal": figures["equal"],
@@ -155,80 +137,38 @@ def rebuild(db_kind: str, args) -> dict:
         database.drop()
 
 
-def _last_seq(database: Database, arena_id: str) -> int:
-    script = (
-        "import django; django.setup(); from arenas.models import Arena; "
-        f"print(Arena.objects.get(pk='{arena_id}').last_seq)"
-    )
-    out = subprocess.run(
-        [PYTHON, "-c", script], cwd=ROOT, env=database.env(), capture_output=True, text=True
-    )
-    return int(out.stdout.strip())
-
-
-def _time_rebuild(arena_id: str, rounds: int) -> None:
-    """In a process on the benchmark's database: time `rebuild` and a bare scan."""
-    import django
-
-    sys.path.insert(0, str(ROOT))
-    django.setup()
-    from django.db import connection
-
-    from arenas.aggregate import ArenaAggregate, rebuild
-    from arenas.models import Arena, Event
-
-    rebuilds, scans, rebuilt = [], [], None
-    table = Event._meta.db_table
-    key = arena_id.replace("-", "") if connection.vendor == "sqlite" else arena_id
-    for _ in range(rounds):
-        start = time.perf_counter()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT seq, type, data FROM {table} WHERE arena_id = %s ORDER BY seq", [key]
-            )
-            while cursor.fetchmany(5000):
-                pass
-        scans.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        rebuilt = rebuild(arena_id)
-        rebuilds.append(time.perf_counter() - start)
-    stored = ArenaAggregate.of(Arena.objects.get(pk=arena_id))
-    print(json.dumps({"rebuild": rebuilds, "scan": scans, "equal": rebuilt == stored}))
-
-
 def main() -> None:
-    parser = argument_parser(__doc__, "daphne")
+    parser = common.argument_parser(__doc__, "daphne")
     parser.add_argument("--missed", type=int, default=10_000, help="events replayed on reconnect")
     parser.add_argument("--events", type=int, default=1_000_000, help="events rebuilt")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--skip-rebuild", action="store_true")
-    parser.add_argument("--time-rebuild", metavar="ARENA_ID", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.time_rebuild:
-        _time_rebuild(args.time_rebuild, args.rounds)
-        return
-    raise_open_files_limit()
-    banner("replay: catching up a reconnecting feed; rebuilding an aggregate from its log")
+    args = common.begin(
+        parser, "replay: catching up a reconnecting feed; rebuilding an aggregate from its log"
+    )
     replays, rebuilds = [], []
-    for db_kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        redis = args.layer == "redis" or (args.layer == "auto" and db_kind == "postgres")
-        for server_kind in [] if args.skip_replay else args.server.split(","):
-            replays.append(replay(db_kind, redis, server_kind.strip(), args))
+    for db_kind in common.database_kinds(args):
+        if not args.skip_replay:
+            replays += [replay(c, args) for c in common.configurations(args) if c.db == db_kind]
         if not args.skip_rebuild:
-            rebuilds.append(rebuild(db_kind, args))
-    print("== summary")
-    for r in replays:
-        print(
-            f"   replay {args.missed} events, {r['config']:<38} median {r['median_ms']:6.0f} ms "
-            f"(best {r['best_ms']:.0f}; REST pages {r['rest_ms']:.0f} ms)  "
-            f"exactly once: {r['ok']}"
-        )
-    for r in rebuilds:
-        print(
-            f"   rebuild {args.events} events, {r['config']:<9} median {r['rebuild_s']:6.2f} s "
-            f"(bare scan {r['scan_s']:.2f} s)  equal to stored: {r['equal']}"
-        )
+            rebuilds += [rebuild(db_kind, tree, args) for tree in common.trees(args)]
+    common.print_summary(
+        "",
+        [
+            *(
+                f"replay {args.missed} events, {r['config']:<38} median {r['median_ms']:6.0f} ms "
+                f"(best {r['best_ms']:.0f}; REST pages {r['rest_ms']:.0f} ms)  "
+                f"exactly once: {r['ok']}"
+                for r in replays
+            ),
+            *(
+                f"rebuild {args.events} events, {r['config']:<9} median {r['rebuild_s']:6.2f} s "
+                f"(bare scan {r['scan_s']:.2f} s)  equal to stored: {r['equal']}"
+                for r in rebuilds
+            ),
+        ],
+    )
 
 
 if __name__ == "__main__":

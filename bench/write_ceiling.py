@@ -31,16 +31,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from common import (
-    REDIS_URL,
-    Database,
-    banner,
-    cpu_seconds,
-    load_average,
-    own_cpu_seconds,
-    pids_named,
-    summary_ms,
-)
+import common
 
 AUTH = (
     'SELECT a."agent_id", a."display_name", a."is_active", a."created_at", a."owner_id", '
@@ -138,13 +129,13 @@ async def _write(shape: str, conn, redis, prefix: str, digest: str, agent: str, 
 
 
 async def _measure(
-    shape: str, database: Database, seed: dict, seconds: float, warmup: float
+    shape: str, database: common.Database, seed: dict, seconds: float, warmup: float
 ) -> None:
     import psycopg
     import redis.asyncio as aioredis
 
     prefix = f"aleph-ceiling-{uuid.uuid4().hex[:8]}:"
-    redis = aioredis.from_url(REDIS_URL, max_connections=len(seed["arenas"]))
+    redis = aioredis.from_url(common.REDIS_URL, max_connections=len(seed["arenas"]))
     latencies: list[float] = []
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + seconds
@@ -169,13 +160,15 @@ async def _measure(
 
     async def marker() -> None:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        pg, rd = pids_named("postgres"), pids_named("redis-server")
-        marks.update(pg=cpu_seconds(pg), rd=cpu_seconds(rd), me=own_cpu_seconds())
+        pg, rd = common.pids_named("postgres"), common.pids_named("redis-server")
+        marks.update(
+            pg=common.cpu_seconds(pg), rd=common.cpu_seconds(rd), me=common.own_cpu_seconds()
+        )
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
         marks.update(
-            pg=cpu_seconds(pg) - marks["pg"],
-            rd=cpu_seconds(rd) - marks["rd"],
-            me=own_cpu_seconds() - marks["me"],
+            pg=common.cpu_seconds(pg) - marks["pg"],
+            rd=common.cpu_seconds(rd) - marks["rd"],
+            me=common.own_cpu_seconds() - marks["me"],
         )
 
     await asyncio.gather(marker(), *(agent(entry) for entry in seed["arenas"]))
@@ -183,7 +176,7 @@ async def _measure(
     count = max(len(latencies), 1)
     total = marks["pg"] + marks["rd"] + marks["me"]
     print(
-        f"   {len(latencies) / seconds:8.0f} writes/s  {summary_ms(latencies)}\n"
+        f"   {len(latencies) / seconds:8.0f} writes/s  {common.summary_ms(latencies)}\n"
         f"   CPU µs per write: PostgreSQL {marks['pg'] / count * 1e6:5.0f}, "
         f"Redis {marks['rd'] / count * 1e6:4.0f}, this client {marks['me'] / count * 1e6:4.0f}; "
         f"all together {total / seconds:.2f} cores busy"
@@ -197,16 +190,18 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time first")
     parser.add_argument("--shape", default=",".join(SHAPES), help=f"comma list of {SHAPES}")
     args = parser.parse_args()
-    banner("write ceiling: a step completion's SQL and Redis publishes, no web stack")
+    common.banner("write ceiling: a step completion's SQL and Redis publishes, no web stack")
     for shape in args.shape.split(","):
         if shape not in SHAPES:
             parser.error(f"unknown shape {shape!r}")
-        database = Database.fresh("postgres")
+        database = common.fresh_database("postgres")
         try:
-            seed = database.seed("arenas", count=args.connections, agents=args.connections)
+            seed = common.run_in_tree(
+                database, "arenas", count=args.connections, agents=args.connections
+            )
             print(
                 f"-- {shape}: PostgreSQL + Redis, {args.connections} connections, "
-                f"{args.seconds:.0f} s; load average {load_average()}"
+                f"{args.seconds:.0f} s; load average {common.load_average()}"
             )
             asyncio.run(_measure(shape, database, seed, args.seconds, args.warmup))
         finally:

@@ -16,13 +16,9 @@ import cProfile
 import io
 import os
 import pstats
-import sys
 import time
-from pathlib import Path
 
-from common import Database, banner
-
-ROOT = Path(__file__).resolve().parent.parent
+import common
 
 
 def _cpu_per_call(fn, calls: int) -> float:
@@ -33,10 +29,9 @@ def _cpu_per_call(fn, calls: int) -> float:
     return (time.process_time() - start) / calls
 
 
-def measure(database: Database, calls: int, profile: bool, sort: str = "cumulative") -> None:
-    seed = database.seed("arenas", count=3, agents=3)
-    os.environ.update(database.env())
-    sys.path.insert(0, str(ROOT))
+def measure(database: common.Database, calls: int, profile: bool, sort: str = "cumulative") -> None:
+    seed = common.run_in_tree(database, "arenas", count=3, agents=3)
+    os.environ.update(database.env())  # Django in this process: the database, production settings
     import django
 
     django.setup()
@@ -103,8 +98,8 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print a CPU profile")
     parser.add_argument("--sort", default="cumulative", help="profile order: cumulative, tottime")
     args = parser.parse_args()
-    banner("write cost: CPU and SQL statements per step completion, in-process")
-    database = Database.fresh(args.db)
+    common.banner("write cost: CPU and SQL statements per step completion, in-process")
+    database = common.fresh_database(args.db)
     try:
         print(f"-- {database.kind}")
         measure(database, args.calls, args.profile, args.sort)

@@ -9,6 +9,7 @@ the ratio says how much of the framework's throughput a step completion keeps.
     .venv/bin/python bench/writes.py   # SQLite, PostgreSQL+Redis; daphne, uvicorn
     .venv/bin/python bench/writes.py --db postgres --server uvicorn --workers 2
     .venv/bin/python bench/writes.py --db postgres --server granian-wsgi,granian --workers 2
+    .venv/bin/python bench/writes.py --db sqlite --server daphne --source /tmp/before,.
 
 `granian-wsgi` serves aleph_site.wsgi (HTTP only; docs/deploy.md's split layout). Every
 phase prints the CPU per request of the server, PostgreSQL, Redis and this client.
@@ -20,22 +21,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from common import (
-    Database,
-    HttpConnection,
-    Server,
-    argument_parser,
-    banner,
-    cpu_seconds,
-    load_average,
-    own_cpu_seconds,
-    percentile,
-    pids_named,
-    raise_open_files_limit,
-    run,
-    settings_env,
-    summary_ms,
-)
+import common
 
 
 @dataclass
@@ -63,14 +49,14 @@ class Phase:
             f"client {self.client_cpu / count * 1e6:3.0f}"
         )
         return (
-            f"   {self.name:<22} {self.rate:8.0f} req/s  {summary_ms(self.latencies)}"
+            f"   {self.name:<22} {self.rate:8.0f} req/s  {common.summary_ms(self.latencies)}"
             f"  errors {self.errors}  ({per_request})"
         )
 
 
 async def _phase(
     name: str,
-    server: Server,
+    server: common.LiveServer,
     requests: list[tuple[str, str, str, object, int]],
     seconds: float,
     warmup: float,
@@ -85,7 +71,7 @@ async def _phase(
     marks: dict[str, float] = {}
 
     async def agent(token: str, method: str, path: str, body: object, expected: int) -> None:
-        conn = HttpConnection(server.port, token)
+        conn = common.HttpConnection(server.port, token)
         try:
             while True:
                 now = time.perf_counter()
@@ -111,14 +97,15 @@ async def _phase(
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
         # PostgreSQL's and Redis's processes on this machine, listed once the warm-up has
         # opened the pools' connections (other databases' too, if busy).
-        database_pids, redis_pids = pids_named("postgres"), pids_named("redis-server")
-        marks["server"], marks["client"] = cpu_seconds(pids), own_cpu_seconds()
-        marks["database"], marks["redis"] = cpu_seconds(database_pids), cpu_seconds(redis_pids)
+        database_pids, redis_pids = common.pids_named("postgres"), common.pids_named("redis-server")
+        marks["server"], marks["client"] = common.cpu_seconds(pids), common.own_cpu_seconds()
+        marks["database"] = common.cpu_seconds(database_pids)
+        marks["redis"] = common.cpu_seconds(redis_pids)
         await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-        phase.server_cpu = cpu_seconds(pids) - marks["server"]
-        phase.client_cpu = own_cpu_seconds() - marks["client"]
-        phase.database_cpu = cpu_seconds(database_pids) - marks["database"]
-        phase.redis_cpu = cpu_seconds(redis_pids) - marks["redis"]
+        phase.server_cpu = common.cpu_seconds(pids) - marks["server"]
+        phase.client_cpu = common.own_cpu_seconds() - marks["client"]
+        phase.database_cpu = common.cpu_seconds(database_pids) - marks["database"]
+        phase.redis_cpu = common.cpu_seconds(redis_pids) - marks["redis"]
 
     await asyncio.gather(marker(), *(agent(*r) for r in requests))
     phase.seconds = seconds
@@ -132,7 +119,9 @@ def _steps(agent_index: int, stride: int):
         step += stride
 
 
-async def _measure(server: Server, seed: dict, agents: int, seconds: float, warmup: float):
+async def _measure(
+    server: common.LiveServer, seed: dict, agents: int, seconds: float, warmup: float
+):
     tokens = seed["tokens"]
     health = [(None, "GET", "/api/health/", None, 200)] * agents
     distinct = [
@@ -151,20 +140,16 @@ async def _measure(server: Server, seed: dict, agents: int, seconds: float, warm
     return floor_before, across, one, floor_after
 
 
-def bench(
-    db_kind: str, redis: bool, server_kind: str, workers: int, args, settings: str | None = None
-) -> dict:
-    database = Database.fresh(db_kind)
+def bench(config: common.Configuration, args) -> dict:
+    database = config.database()
     try:
-        seed = database.seed(
-            "arenas", count=args.agents, agents=args.agents, shared_members=args.agents
+        seed = common.run_in_tree(
+            database, "arenas", count=args.agents, agents=args.agents, shared_members=args.agents
         )
-        with Server(
-            server_kind, database, redis=redis, workers=workers, extra_env=settings_env(settings)
-        ) as server:
+        with config.server_on(database, workers=args.workers) as server:
             print(f"-- {server.describe()}: {args.agents} agents, {args.seconds:.0f} s per phase")
-            print(f"   load average: {load_average()}")
-            phases = run(_measure(server, seed, args.agents, args.seconds, args.warmup))
+            print(f"   load average: {common.load_average()}")
+            phases = common.run(_measure(server, seed, args.agents, args.seconds, args.warmup))
             for phase in phases:
                 print(phase.line())
                 for sample in phase.error_samples:
@@ -180,39 +165,31 @@ def bench(
                 "floor": floor,
                 "own": across.rate,
                 "shared": one.rate,
-                "own_p99_ms": percentile(across.latencies, 99) * 1000,
+                "own_p99_ms": common.percentile(across.latencies, 99) * 1000,
             }
     finally:
         database.drop()
 
 
-def _configs(args) -> list[tuple[str, str | None]]:
-    """(server, settings module) pairs, alternating the settings for each server."""
-    modules = [m.strip() for m in args.settings.split(",") if m.strip()] or [None]
-    return [(k.strip(), m) for k in args.server.split(",") for m in modules]
-
-
 def main() -> None:
-    parser = argument_parser(__doc__, "daphne,uvicorn", settings=True)
+    parser = common.argument_parser(__doc__, "daphne,uvicorn", settings=True)
     parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--agents", type=int, default=16, help="concurrent agents (connections)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per phase")
-    args = parser.parse_args()
-    raise_open_files_limit()
-    banner("writes: step completions through REST vs the same server's GET /api/health/")
-    results = []
-    for db_kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        redis = args.layer == "redis" or (args.layer == "auto" and db_kind == "postgres")
-        for server_kind, settings in _configs(args):
-            results.append(bench(db_kind, redis, server_kind, args.workers, args, settings))
-    print("== summary (req/s; ratio = step completions / floor in the same run)")
-    for r in results:
-        print(
-            f"   {r['config']:<38} floor {r['floor']:6.0f}  own arenas {r['own']:6.0f} "
+    args = common.begin(
+        parser, "writes: step completions through REST vs the same server's GET /api/health/"
+    )
+    results = [bench(config, args) for config in common.configurations(args)]
+    common.print_summary(
+        "(req/s; ratio = step completions / floor in the same run)",
+        (
+            f"{r['config']:<38} floor {r['floor']:6.0f}  own arenas {r['own']:6.0f} "
             f"({r['own'] / r['floor']:.0%}, p99 {r['own_p99_ms']:.0f} ms)  "
             f"shared {r['shared']:6.0f} ({r['shared'] / r['floor']:.0%})"
-        )
+            for r in results
+        ),
+    )
 
 
 if __name__ == "__main__":

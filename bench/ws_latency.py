@@ -3,10 +3,13 @@ websocket, median and worst of N writes.
 
     .venv/bin/python bench/ws_latency.py                  # one Daphne process
     REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/ws_latency.py --processes 2
+    .venv/bin/python bench/ws_latency.py --source /tmp/before,.
 
 With `--processes 2` (Redis required) the client subscribes on one process and the writes go
 through the other's REST API, so each event crosses Redis. Servers, database (SQLite, or
-PostgreSQL when DATABASE_URL says so) and agents are made fresh and removed afterwards.
+PostgreSQL when DATABASE_URL says so) and agents are made fresh and removed afterwards; they
+run with the test suite's settings (tests/support/liveserver.py's TESTS profile), as when
+these figures were first taken. `--source` measures each source tree in turn.
 Figures are given from the response and from the request's start: the event is announced
 on commit, before the response is written, so the first is usually negative (the event
 arrived before the client had read the response).
@@ -24,17 +27,16 @@ import tempfile
 import time
 from pathlib import Path
 
+import common
 import httpx
 from websockets.asyncio.client import connect
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.support.liveserver import Database, LiveServer  # noqa: E402
 
 TIMEOUT = 30.0
 
 
-async def measure(watched: LiveServer, written: LiveServer, tokens: dict, count: int) -> list:
+async def measure(
+    watched: common.LiveServer, written: common.LiveServer, tokens: dict, count: int
+) -> list:
     alice = {"Authorization": f"Bearer {tokens['alice']}"}
     bob = {"Authorization": f"Bearer {tokens['bob']}"}
     async with httpx.AsyncClient(base_url=written.url, timeout=TIMEOUT) as http:
@@ -79,37 +81,44 @@ async def measure(watched: LiveServer, written: LiveServer, tokens: dict, count:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--processes", type=int, choices=(1, 2), default=1)
-    parser.add_argument("--count", type=int, default=100)
-    args = parser.parse_args()
-    redis_url = os.environ.get("REDIS_URL") or None
-    if args.processes == 2 and not redis_url:
-        sys.exit("--processes 2 needs REDIS_URL")
+def measure_tree(tree: common.Tree, processes: int, redis_url: str | None, count: int) -> list:
     with tempfile.TemporaryDirectory() as tmp:
-        database = Database.fresh(Path(tmp))
+        database = common.Database.fresh(source=tree.path, directory=Path(tmp))
         servers = [
-            LiveServer(database, redis_url=redis_url, log_path=Path(tmp) / f"daphne{n}.log")
-            for n in range(args.processes)
+            common.LiveServer(database, redis_url=redis_url, log_path=Path(tmp) / f"daphne{n}.log")
+            for n in range(processes)
         ]
         try:
             for server in servers:
                 server.start()
             tokens = {name: database.create_agent(name) for name in ("alice", "bob")}
-            latencies = asyncio.run(measure(servers[0], servers[-1], tokens, args.count))
+            return asyncio.run(measure(servers[0], servers[-1], tokens, count))
         finally:
             for server in servers:
                 server.stop()
             database.drop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--processes", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--count", type=int, default=100)
+    common.add_source_option(parser)
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL") or None
+    if args.processes == 2 and not redis_url:
+        sys.exit("--processes 2 needs REDIS_URL")
     layer = "Redis" if redis_url else "in-memory"
-    print(f"{args.processes} process(es), {layer} layer, {len(latencies)} writes:")
-    for index, start in enumerate(("response", "request")):
-        figures = [pair[index] for pair in latencies]
-        print(
-            f"  event arrival after the REST {start}: median {statistics.median(figures):.1f} ms,"
-            f" worst {max(figures):.1f} ms"
-        )
+    for tree in common.trees(args):
+        latencies = measure_tree(tree, args.processes, redis_url, args.count)
+        source = f", {tree.label}" if tree.label else ""
+        print(f"{args.processes} process(es), {layer} layer{source}, {len(latencies)} writes:")
+        for index, start in enumerate(("response", "request")):
+            figures = [pair[index] for pair in latencies]
+            print(
+                f"  event arrival after the REST {start}: median "
+                f"{statistics.median(figures):.1f} ms, worst {max(figures):.1f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def live_db(tmp_path):
     """A fresh, migrated database for live servers (PostgreSQL when DATABASE_URL says so)."""
     from tests.support.liveserver import Database
 
-    database = Database.fresh(tmp_path)
+    database = Database.fresh(directory=tmp_path)
     yield database
     database.drop()
 

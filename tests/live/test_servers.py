@@ -184,7 +184,7 @@ async def test_writes_served_over_wsgi_reach_a_feed_on_daphne(redis_url, live_db
     Daphne serves the feed. Every event arrives live, through Redis, in order."""
     watched = _feed_server_without_polling(live_db, redis_url, tmp_path)
     written = LiveServer(
-        live_db, redis_url=redis_url, interface="wsgi", log_path=tmp_path / "wsgi.log"
+        live_db, redis_url=redis_url, kind="granian-wsgi", log_path=tmp_path / "wsgi.log"
     ).start()
     try:
         agents = Agents(live_db, "alice", "bob")

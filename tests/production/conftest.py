@@ -1,15 +1,14 @@
 """Servers and agents for the production tests.
 
 `start_server` starts Daphne processes over the test's fresh database (`live_db`) and stops
-them at the end; every process of one test shares a channel-layer prefix of its own, so
-parallel runs on one Redis never hear each other. Agent throttling is off: these tests send
-thousands of requests on purpose.
+them at the end; the processes of one test share its database's channel-layer prefix
+(tests/support/liveserver.py), so parallel runs on one Redis never hear each other. Agent
+throttling is off: these tests send thousands of requests on purpose.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -24,14 +23,13 @@ WORKERS = ["worker-a", "worker-b", "worker-c", "worker-d"]
 @pytest.fixture
 def start_server(live_db: Database, tmp_path) -> Iterator[Callable[..., LiveServer]]:
     """start_server(redis_url=<REDIS_URL or None>, **env) -> a started LiveServer."""
-    prefix = f"h6{uuid.uuid4().hex[:8]}"
     servers: list[LiveServer] = []
 
     def start(redis_url: str | None = os.environ.get("REDIS_URL") or None, **env: str):
         server = LiveServer(
             live_db,
             redis_url=redis_url,
-            extra_env={"ALEPH_AGENT_THROTTLE_RATE": "off", "ALEPH_CHANNEL_PREFIX": prefix, **env},
+            extra_env={"ALEPH_AGENT_THROTTLE_RATE": "off", **env},
             log_path=tmp_path / f"daphne-{len(servers)}.log",
         )
         servers.append(server)

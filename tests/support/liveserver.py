@@ -1,20 +1,49 @@
-"""Real servers for end-to-end tests: Daphne processes on free ports over a fresh database.
+"""Real servers over fresh databases: the one harness the tests and the benchmarks share.
 
-Each `LiveServer` is a `daphne aleph_site.asgi:application` subprocess. Its database is a
-fresh SQLite file, or a fresh PostgreSQL database when DATABASE_URL points at PostgreSQL,
-migrated with `manage.py migrate`. Tests talk to it only as clients do: HTTP and websockets,
-plus `manage.py` commands against the same database (create_agent, verify_arenas).
+- `Database.fresh(...)`: a SQLite file in a temporary directory, or a PostgreSQL database of
+  its own, migrated by `manage.py migrate`; `manage(...)`, `create_agent(...)` and `python(...)`
+  run commands against it, `drop()` removes it.
+- `LiveServer(database, kind=...)`: a server on 127.0.0.1 and a free port. `kind` is one of
+  daphne, uvicorn, granian (ASGI: HTTP and websockets, aleph_site.asgi) or granian-wsgi (HTTP
+  only, aleph_site.wsgi, as docs/deploy.md's split layout serves the REST API); `workers`
+  processes; the in-memory channel layer, or Redis (`redis_url`) under a channel prefix of
+  its database's own. `start()` returns once `/api/health/` answers and every worker runs;
+  `stop()` (SIGTERM), `kill()` (SIGKILL, no clean-up); its output goes to `log_path`.
+- `Profile`: how those processes are configured. `TESTS` (this module) is the suite's:
+  DJANGO_DEBUG=1, access logs on, PostgreSQL when DATABASE_URL says so, Redis at REDIS_URL.
+  The benchmarks' production profile (DJANGO_DEBUG=0, throttling off, psycopg's pool on
+  PostgreSQL, warnings only) is another instance, in bench/common.py.
+- Source trees: the commands and servers of a database run the tree it was created for
+  (`Database.fresh(source=...)`, default: this checkout) unless a server names another
+  (`LiveServer(source=...)`, which migrates the database with that tree first). A tree runs
+  as its own working directory and first on PYTHONPATH, so a `git worktree` of another commit
+  is served, and migrated, by its own `arenas` and `aleph_site` even though the virtualenv
+  has this checkout installed in editable mode (that finder comes after PYTHONPATH).
+
+Isolation on shared services: a database's PostgreSQL name starts with ALEPH_TEST_DB_NAME
+when that is set (the name pytest-django's test database takes) and ends with a random key;
+its servers' channel prefix is ALEPH_CHANNEL_PREFIX from the environment followed by the same
+key. Parallel runs on one PostgreSQL and one Redis therefore never meet, and the servers of
+one database (one test) hear each other.
+
+Why here: the tests import `tests.support.liveserver` as they always have, and the benchmark
+scripts (`bench/common.py`) put the checkout's root on sys.path and import the same module. It
+stays out of the installed packages (pyproject lists aleph_site and arenas only) and imports
+nothing of the application: it drives it through subprocesses, so it works for any tree.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
@@ -23,6 +52,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
+KINDS = ("daphne", "uvicorn", "granian", "granian-wsgi")
 
 
 def free_port() -> int:
@@ -31,106 +61,194 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _identifier(text: str) -> str:
+    """`text` as a PostgreSQL database name part: lower case letters, digits, underscores."""
+    return re.sub(r"[^a-z0-9_]", "_", text.lower())[:40]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One configuration of the processes the harness starts."""
+
+    name: str  # starts temporary file names; the channel prefix without ALEPH_CHANNEL_PREFIX
+    env: Mapping[str, str]  # set on top of this process's environment
+    postgres_env: Mapping[str, str]  # on PostgreSQL, unless this process's environment has them
+    postgres_url: str  # the PostgreSQL server fresh databases are made on ("": none)
+    redis_url: str | None  # the shared Redis: drop() deletes the keys servers left there
+    database_prefix: str  # a fresh PostgreSQL database's name starts with it
+    quiet: bool = False  # servers log warnings and errors only, no access log
+
+    @property
+    def default_kind(self) -> str:
+        return "postgres" if self.postgres_url else "sqlite"
+
+
+def _tests_profile() -> Profile:
+    """The suite's: PostgreSQL when DATABASE_URL points there (ALEPH_TEST_DB_NAME is then a
+    PostgreSQL name, and the live databases' names start with it), Redis at REDIS_URL."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    on_postgres = database_url.startswith(("postgres:", "postgresql:"))
+    test_name = os.environ.get("ALEPH_TEST_DB_NAME", "") if on_postgres else ""
+    return Profile(
+        name="test",
+        env={"DJANGO_DEBUG": "1", "PYTHONUNBUFFERED": "1"},
+        postgres_env={},
+        postgres_url=database_url if on_postgres else "",
+        redis_url=os.environ.get("REDIS_URL") or None,
+        database_prefix=f"{_identifier(test_name)}_live" if test_name else "aleph_e2e",
+    )
+
+
+TESTS = _tests_profile()
+
+
 @dataclass
 class Database:
-    """A fresh database for live servers; `drop()` removes a PostgreSQL one."""
+    """A fresh, migrated database of one source tree; `drop()` removes it."""
 
+    kind: str
     url: str
+    profile: Profile
+    source: Path
+    key: str  # random: ends the PostgreSQL name and the servers' channel prefix
+    channel_prefix: str
     _admin_url: str | None = None
     _name: str | None = None
+    _tmp: tempfile.TemporaryDirectory | None = None
+    _redis_used: bool = False
 
     @classmethod
-    def fresh(cls, tmp_path: Path) -> Database:
-        base = os.environ.get("DATABASE_URL", "")
-        if base.startswith(("postgres://", "postgresql://")):
+    def fresh(
+        cls,
+        kind: str | None = None,
+        *,
+        profile: Profile = TESTS,
+        source: Path = ROOT,
+        directory: Path | None = None,
+    ) -> Database:
+        """`kind` sqlite or postgres (default: the profile's); the SQLite file goes in
+        `directory` (default: a temporary directory removed by drop())."""
+        kind = kind or profile.default_kind
+        source = Path(source).resolve()
+        if not (source / "manage.py").is_file():
+            raise ValueError(f"{source} is not a source tree of this project (no manage.py)")
+        key = uuid.uuid4().hex[:12]
+        prefix = f"{os.environ.get('ALEPH_CHANNEL_PREFIX') or profile.name}-{key}"
+        common = {"profile": profile, "source": source, "key": key, "channel_prefix": prefix}
+        if kind == "sqlite":
+            tmp = None
+            if directory is None:
+                tmp = tempfile.TemporaryDirectory(prefix=f"aleph-{profile.name}-")
+                directory = Path(tmp.name)
+            db = cls(kind, f"sqlite:///{directory / 'live.sqlite3'}", _tmp=tmp, **common)
+        elif kind == "postgres":
             import psycopg
 
-            name = f"aleph_e2e_{uuid.uuid4().hex[:12]}"
-            with psycopg.connect(base, autocommit=True) as conn:
+            if not profile.postgres_url:
+                raise ValueError("no PostgreSQL server: set DATABASE_URL=postgres://...")
+            name = f"{profile.database_prefix}_{key}"
+            with psycopg.connect(profile.postgres_url, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{name}"')
-            parsed = urlparse(base)
-            db = cls(urlunparse(parsed._replace(path=f"/{name}")), base, name)
+            parsed = urlparse(profile.postgres_url)
+            url = urlunparse(parsed._replace(path=f"/{name}"))
+            db = cls(kind, url, _admin_url=profile.postgres_url, _name=name, **common)
         else:
-            db = cls(f"sqlite:///{tmp_path / 'live.sqlite3'}")
+            raise ValueError(f"unknown database kind {kind!r}")
         db.manage("migrate", "--noinput")
         return db
 
-    def env(self, **extra: str) -> dict[str, str]:
+    def env(self, source: Path | None = None, **extra: str) -> dict[str, str]:
+        """The environment of a command or server of `source` (default: the database's tree)
+        on this database: this process's environment, the profile's, then `extra`."""
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        env.update(DATABASE_URL=self.url, DJANGO_DEBUG="1", PYTHONUNBUFFERED="1")
+        env.update(self.profile.env)
+        env["DATABASE_URL"] = self.url
+        if self.kind == "postgres":
+            for name, value in self.profile.postgres_env.items():
+                env.setdefault(name, value)
+        paths = [str(source or self.source), os.environ.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
         env.update(extra)
         return env
 
-    def manage(self, *args: str, **extra_env: str) -> str:
-        """Run a management command against this database; its stdout."""
+    def python(
+        self, *args: str, source: Path | None = None, timeout: float = 3600, **extra_env: str
+    ) -> str:
+        """Run this interpreter with `args` in the tree `source` (default: the database's)
+        against this database; its stdout. A failure raises with the output."""
         result = subprocess.run(
-            [PYTHON, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env(**extra_env),
+            [PYTHON, *args],
+            cwd=source or self.source,
+            env=self.env(source, **extra_env),
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=timeout,
         )
         if result.returncode != 0:
             raise RuntimeError(
-                f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+                f"python {' '.join(args)[:300]} failed:\n{result.stdout}\n{result.stderr}"
             )
         return result.stdout
+
+    def manage(self, *args: str, **extra_env: str) -> str:
+        """Run a management command of the database's tree against it; its stdout."""
+        return self.python("manage.py", *args, timeout=600, **extra_env)
 
     def create_agent(self, agent_id: str, *extra: str) -> str:
         """Create (or re-issue) an agent through the command; its token."""
         return self.manage("create_agent", agent_id, *extra).strip().splitlines()[-1]
 
     def drop(self) -> None:
-        if self._name is None:
-            return
-        import psycopg
+        """Remove the database, and the keys its servers left under its channel prefix in the
+        profile's shared Redis (a Redis a test started for itself is the test's own)."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+        if self._name is not None:
+            import psycopg
 
-        with psycopg.connect(self._admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
+            with psycopg.connect(self._admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
+        if self._redis_used:
+            import redis
+
+            client = redis.Redis.from_url(self.profile.redis_url)
+            try:
+                keys = list(client.scan_iter(match=f"{self.channel_prefix}*", count=1000))
+                if keys:
+                    client.delete(*keys)
+            finally:
+                client.close()
 
 
 @dataclass
 class LiveServer:
+    """One server (`workers` processes) of the database's tree, or of `source`: a server of
+    another tree first migrates the database with that tree's migrations (which adds what
+    that tree adds; give each tree a database of its own to compare them).
+
+    Daphne has no worker option: several Daphne processes share one listening socket passed
+    with `--fd`, and the kernel hands each new connection to one of them. uvicorn and
+    granian start their own workers. Each server runs in a process group of its own, which
+    stop() and kill() signal whole.
+    """
+
     database: Database
     redis_url: str | None = None
-    port: int = field(default_factory=free_port)
+    kind: str = "daphne"
+    workers: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
-    process: subprocess.Popen | None = None
-    log_path: Path | None = None
-    # "asgi": Daphne serving aleph_site.asgi (HTTP and websockets); "wsgi": granian serving
-    # aleph_site.wsgi (HTTP only), as docs/deploy.md's split layout runs the REST API.
-    interface: str = "asgi"
+    log_path: Path | None = None  # default: a temporary file, removed by stop()
+    source: Path | None = None  # default: the database's tree
+    label: str = ""  # added to describe()
+    port: int = field(default_factory=free_port)
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    _socket: socket.socket | None = None
+    _temporary_log: bool = False
 
-    def command(self) -> list[str]:
-        if self.interface == "wsgi":
-            return [
-                PYTHON,
-                "-m",
-                "granian",
-                "--interface",
-                "wsgi",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "1",
-                "--blocking-threads",
-                "4",
-                "--no-access-log",
-                "aleph_site.wsgi:application",
-            ]
-        return [
-            PYTHON,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "aleph_site.asgi:application",
-        ]
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown server {self.kind!r}: one of {KINDS}")
+        self.source = Path(self.source).resolve() if self.source else self.database.source
 
     @property
     def url(self) -> str:
@@ -140,43 +258,166 @@ class LiveServer:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> LiveServer:
-        env = self.database.env(**self.extra_env)
+    def describe(self) -> str:
+        layer = "redis" if self.redis_url else "in-memory layer"
+        settings = self.extra_env.get("DJANGO_SETTINGS_MODULE")
+        parts = [f"{self.kind} x{self.workers}", self.database.kind, layer, settings, self.label]
+        return ", ".join(part for part in parts if part)
+
+    def env(self) -> dict[str, str]:
+        env = self.database.env(self.source)
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            self.command(),
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+            env["ALEPH_CHANNEL_PREFIX"] = self.database.channel_prefix
+        env.update(self.extra_env)
+        return env
+
+    def _commands(self) -> list[tuple[list[str], tuple[int, ...]]]:
+        """(command, file descriptors it inherits) for each process to start."""
+        quiet = self.database.profile.quiet
+        app = "aleph_site.asgi:application"
+        if self.kind == "daphne":
+            daphne = [PYTHON, "-m", "daphne", *(["-v", "0"] if quiet else [])]
+            if self.workers == 1:
+                return [([*daphne, "-b", "127.0.0.1", "-p", str(self.port), app], ())]
+            self._socket = socket.socket()
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._socket.bind(("127.0.0.1", self.port))
+            self._socket.listen(4096)
+            self._socket.set_inheritable(True)
+            fd = self._socket.fileno()
+            return [([*daphne, "--fd", str(fd), app], (fd,))] * self.workers
+        address = ["--host", "127.0.0.1", "--port", str(self.port), "--backlog", "4096"]
+        logging = ["--no-access-log", "--log-level", "warning"] if quiet else []
+        if self.kind == "uvicorn":
+            command = [PYTHON, "-m", "uvicorn", app, *address, *logging]
+            command += ["--loop", "uvloop", "--http", "httptools", "--ws", "websockets"]
+            if self.workers > 1:
+                command += ["--workers", str(self.workers)]
+            return [(command, ())]
+        granian = [PYTHON, "-m", "granian", *address, *logging, "--workers", str(self.workers)]
+        if self.kind == "granian-wsgi":
+            wsgi = ["--interface", "wsgi", "--blocking-threads", "8"]
+            return [([*granian, *wsgi, "aleph_site.wsgi:application"], ())]
+        return [([*granian, "--interface", "asgi", "--loop", "uvloop", app], ())]
+
+    def start(self, timeout: float = 60.0) -> LiveServer:
+        if self.source != self.database.source:
+            self.database.python("manage.py", "migrate", "--noinput", source=self.source)
+        if self.log_path is None:
+            handle, name = tempfile.mkstemp(
+                prefix=f"aleph-{self.database.profile.name}-{self.kind}-", suffix=".log"
+            )
+            os.close(handle)
+            self.log_path, self._temporary_log = Path(name), True
+        env = self.env()
+        if self.redis_url and self.redis_url == self.database.profile.redis_url:
+            self.database._redis_used = True
+        with open(self.log_path, "ab") as log:
+            for command, fds in self._commands():
+                self.processes.append(
+                    subprocess.Popen(
+                        command,
+                        cwd=self.source,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        pass_fds=fds,
+                        start_new_session=True,
+                    )
+                )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.command()[2]} exited with {self.process.returncode}")
+            if any(process.poll() is not None for process in self.processes):
+                tail = self.log_tail()
+                self.stop()
+                raise RuntimeError(f"{self.kind} exited early:\n{tail}")
             try:
-                httpx.get(f"{self.url}/api/health/", timeout=1.0)
-                return self
+                httpx.get(f"{self.url}/api/health/", timeout=2.0)
+                if len(self.worker_pids()) >= self.workers:
+                    if self.workers > 1:
+                        time.sleep(0.5)  # the last workers to answer finish starting
+                    return self
             except httpx.HTTPError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
+        tail = self.log_tail()
         self.stop()
-        raise RuntimeError(
-            f"{self.command()[2]} did not answer on port {self.port} within {timeout}s"
-        )
+        raise RuntimeError(f"{self.kind} did not answer on port {self.port} in {timeout}s:\n{tail}")
+
+    def log_tail(self, size: int = 4000) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")[-size:]
+
+    def all_pids(self) -> list[int]:
+        """Every process of the server: the ones started and all their descendants."""
+        pids = [p.pid for p in self.processes if p.poll() is None]
+        found = list(pids)
+        while pids:
+            children = []
+            for pid in pids:
+                try:
+                    for task in Path(f"/proc/{pid}/task").iterdir():
+                        children.extend(int(c) for c in (task / "children").read_text().split())
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+            found.extend(children)
+            pids = children
+        return found
+
+    def worker_pids(self) -> list[int]:
+        """The processes that run the application (not uvicorn's or granian's supervisor)."""
+        pids = self.all_pids()
+        if self.kind == "daphne":
+            return pids
+        top = {p.pid for p in self.processes}
+        if self.kind == "uvicorn" and self.workers == 1:
+            return list(top)
+        return [pid for pid in pids if pid not in top and not _is_helper(pid)]
+
+    def _signal(self, signum: int) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signum)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        """SIGTERM to every process of the server; SIGKILL to those still there after 15 s."""
+        self._signal(signal.SIGTERM)
+        for process in self.processes:
             try:
-                self.process.wait(timeout=10)
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self._release()
 
     def kill(self) -> None:
-        """SIGKILL: the process gets no chance to clean up."""
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
+        """SIGKILL: the processes get no chance to clean up."""
+        self._signal(signal.SIGKILL)
+        for process in self.processes:
+            process.wait()
+        self._release()
+
+    def _release(self) -> None:
+        self.processes.clear()
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        if self._temporary_log and self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
+            self.log_path, self._temporary_log = None, False
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _is_helper(pid: int) -> bool:
+    """multiprocessing's resource tracker, which uvicorn's worker spawning starts."""
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return True
