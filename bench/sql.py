@@ -21,12 +21,9 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from common import Database, banner
-
-ROOT = Path(__file__).resolve().parent.parent
+import common
 
 
 def per_call(fn: Callable[[], Any], calls: int) -> float:
@@ -43,9 +40,8 @@ def per_call(fn: Callable[[], Any], calls: int) -> float:
     return sorted(rounds)[2] * 1e6
 
 
-def measure(database: Database, calls: int) -> None:
+def measure(database: common.Database, calls: int) -> None:
     os.environ.update(database.env())
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -72,6 +68,13 @@ def measure(database: Database, calls: int) -> None:
     handle.act("activate")
     for step in range(1, 21):
         handle.complete_step(step)
+    untitled = manager.create(
+        {"goal": "A long untitled plan", "total_steps": 1000}, created_by=agent.agent_id
+    )
+    worker = manager.handle(untitled, agent.agent_id)
+    worker.act("activate")
+    for step in range(1, 501):
+        worker.complete_step(step)
     digest = agents.digest(token)
     arena = sql.lock_arena(arena_id)
     seq = iter(range(10**6, 10**9))
@@ -104,12 +107,20 @@ def measure(database: Database, calls: int) -> None:
         ("insert_completion", sql.insert_completion, lambda: (completion(),)),
         ("insert_event", sql.insert_event, lambda: (event(),)),
         ("save_arena", sql.save_arena, lambda: (arena,)),
+        ("first_open_step", sql.first_open_step, lambda: (untitled, 490)),
+        ("first_free_step", sql.first_free_step, lambda: (untitled, 490)),
+        (
+            "first_claimable_titled_step",
+            sql.first_claimable_titled_step,
+            lambda: (arena_id, 20, agent.agent_id, False),
+        ),
+        ("blocked_titled_steps", sql.blocked_titled_steps, lambda: (arena_id, 20)),
     ]
     assert {name for name, *_ in cases} == {f.__name__ for f in sql.STATEMENTS}, (
         "a statement is missing"
     )
     print(
-        f"   {'statement':<20} {'sql.py':>9} {'ORM':>9} {'saved':>9}   µs per call, {calls} calls"
+        f"   {'statement':<28} {'sql.py':>9} {'ORM':>9} {'saved':>9}   µs per call, {calls} calls"
     )
     for name, function, arguments in cases:
         timings = []
@@ -118,7 +129,7 @@ def measure(database: Database, calls: int) -> None:
                 timings.append(per_call(lambda c=candidate, a=arguments: c(*a()), calls))
                 transaction.set_rollback(True)
         fast, orm = timings
-        print(f"   {name:<20} {fast:9.0f} {orm:9.0f} {orm - fast:9.0f}")
+        print(f"   {name:<28} {fast:9.0f} {orm:9.0f} {orm - fast:9.0f}")
     connection.close()
 
 
@@ -133,8 +144,8 @@ def main() -> None:
             command = [sys.executable, __file__, "--db", kind, "--calls", str(args.calls)]
             subprocess.run(command, check=True)
         return
-    banner(f"sql.py statements against their ORM equivalents, {args.db}")
-    database = Database.fresh(args.db)
+    common.banner(f"sql.py statements against their ORM equivalents, {args.db}")
+    database = common.fresh_database(args.db)
     try:
         measure(database, args.calls)
     finally:
