@@ -12,6 +12,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from arenas.live import sweeper  # noqa: E402
 from arenas.live.routing import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+router = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+
+
+async def application(scope, receive, send):
+    """The router, and the per-process claim sweep started by the first request (Daphne
+    sends no lifespan events to start it by)."""
+    if scope["type"] in ("http", "websocket"):
+        sweeper.ensure_started()
+    return await router(scope, receive, send)

@@ -212,6 +212,8 @@ else:
     }
 # Every poll, each process checks its feeds against the log for lost doorbells (docs/live.md).
 ALEPH_LIVE_POLL_SECONDS = float(os.environ.get("ALEPH_LIVE_POLL_SECONDS", "2"))
+# Every sweep, each process records the expiry of lapsed claims (arenas/live/sweeper.py).
+ALEPH_CLAIM_SWEEP_SECONDS = float(os.environ.get("ALEPH_CLAIM_SWEEP_SECONDS", "5"))
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

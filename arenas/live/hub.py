@@ -10,6 +10,9 @@ per subscriber):
 - for dashboards, the arenas with recent events; an arena whose `last_seq` is past the
   newest summary this process loaded missed its doorbell and is announced to the dashboards.
 
+Every PRESENCE_SECONDS it also marks the agents with an open feed here as seen (presence,
+SPEC §7.3: an open feed counts as being there), in one statement for the whole process.
+
 One hub per event loop (Daphne runs one; tests run one per test).
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections import OrderedDict
 from datetime import timedelta
@@ -26,6 +30,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from arenas import agents
 from arenas.manager import ArenaManager
 
 from . import log
@@ -41,6 +46,8 @@ LINES_MAX = 10_000
 # How far back a poll looks for arena changes, beyond two poll intervals (clock skew between
 # processes, slow polls).
 CHANGE_WINDOW_SLACK = timedelta(seconds=5)
+# How often the agents with an open feed are marked as seen (SPEC §7.3: at least every 30 s).
+PRESENCE_SECONDS = 20.0
 
 
 def poll_seconds() -> float:
@@ -54,6 +61,7 @@ class Hub:
         self._lines: OrderedDict[str, tuple[int, asyncio.Future[Line | None]]] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self._catch_ups: set[asyncio.Task[None]] = set()
+        self._presence_due = 0.0
 
     # --- registration -------------------------------------------------------------------
 
@@ -131,7 +139,11 @@ class Hub:
         since = None
         if self.dashboards:
             since = timezone.now() - 2 * timedelta(seconds=interval) - CHANGE_WINDOW_SLACK
-        heads, changed = await database_sync_to_async(_read)(list(self.feeds), since)
+        watchers = None
+        if time.monotonic() >= self._presence_due:
+            self._presence_due = time.monotonic() + PRESENCE_SECONDS
+            watchers = self.agents_watching()
+        heads, changed = await database_sync_to_async(_read)(list(self.feeds), since, watchers)
         for arena_id, head in heads.items():
             for consumer in list(self.feeds.get(arena_id, ())):
                 if consumer.observe_head(head):
@@ -141,6 +153,15 @@ class Hub:
             if seq > self.known_seq(key):
                 for dashboard in list(self.dashboards):
                     self._spawn(dashboard.arena_changed({"arena_id": key, "seq": seq}))
+
+    def agents_watching(self) -> set[str]:
+        """The agents with an arena feed open in this process."""
+        return {
+            consumer.viewer.agent_id
+            for consumers in self.feeds.values()
+            for consumer in consumers
+            if consumer.viewer.is_agent
+        }
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -153,7 +174,11 @@ class Hub:
             logger.warning("A live catch-up failed", exc_info=task.exception())
 
 
-def _read(arena_ids: list[Any], since: Any) -> tuple[dict[Any, int], dict[Any, int]]:
+def _read(
+    arena_ids: list[Any], since: Any, watchers: set[str] | None
+) -> tuple[dict[Any, int], dict[Any, int]]:
+    if watchers:
+        agents.seen_by_feeds(watchers, timezone.now())
     heads = log.heads(arena_ids) if arena_ids else {}
     changed = log.changed_since(since) if since is not None else {}
     return heads, changed
