@@ -28,15 +28,20 @@ def seed_agents(count: int, prefix: str = "agent") -> dict[str, str]:
 
 
 def seed_arenas(
-    count: int = 0, agents: int = 0, shared_members: int = 0, total_steps: int = 0
+    count: int = 0,
+    agents: int = 0,
+    shared_members: int = 0,
+    total_steps: int = 0,
+    prefix: str = "agent",
 ) -> dict[str, Any]:
-    """`agents` agents with tokens; `count` active arenas, arena i created by agent
-    i % agents; and, when `shared_members` > 0, one more active arena whose creator is agent
-    0 and whose other members are agents 1..shared_members-1 as workers."""
+    """`agents` agents with tokens (ids starting with `prefix`); `count` active arenas,
+    arena i created by agent i % agents; and, when `shared_members` > 0, one more active
+    arena whose creator is agent 0 and whose other members are agents 1..shared_members-1
+    as workers."""
     from arenas.manager import ArenaManager
 
     manager = ArenaManager()
-    tokens = seed_agents(agents)
+    tokens = seed_agents(agents, prefix)
     ids = list(tokens)
     arenas = []
     for i in range(count):
@@ -128,10 +133,15 @@ def seed_step_events(arena_id: str, agent_id: str, count: int) -> dict[str, Any]
                         "VALUES (%s, %s, %s, %s)",
                         [(*r[:3], stamp) for r in completion_rows],
                     )
+            fields = ["last_seq", "completed_steps", "last_activity_at"]
+            if getattr(arena, "completed_prefix", None) == first_step - 1:
+                # In order from the prefix, as complete_step keeps it (trees with claims).
+                arena.completed_prefix = first_step + size - 1
+                fields.append("completed_prefix")
             arena.last_seq += size
             arena.completed_steps += size
             arena.last_activity_at = now
-            arena.save(update_fields=["last_seq", "completed_steps", "last_activity_at"])
+            arena.save(update_fields=fields)
         done += size
     arena = Arena.objects.get(pk=arena_id)
     return {"last_seq": arena.last_seq, "completed_steps": arena.completed_steps}

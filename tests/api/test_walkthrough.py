@@ -50,5 +50,15 @@ def test_the_walk_through_drives_an_arena_from_creation_to_archive(live_db, live
         "'events_cleared': 0",
         "['MeyGen has 6 MW installed']",
         '"error":"arena_archived"',
+        "writer holds step 1 with claim 5",
+        '"error":"step_claimed"',
+        '"holder":"writer","claim_id":5',
+        "researcher holds step 2 with claim 6",
+        "'claim_id': 5, ",
+        "'renewed_at': '",
+        "204",
+        '"error":"claim_lost"',
+        '{"results":[],"next":null}',
+        "['step_claimed', 'step_claimed', 'step_completed', 'claim_released']",
     ]:
         assert expected in out, (expected, out)
