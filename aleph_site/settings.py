@@ -299,6 +299,10 @@ SPECTACULAR_SETTINGS = {
         "SlotStatusEnum": "arenas.models.SlotStatus",
         "StrategyEnum": "arenas.models.Strategy",
         "ArtifactKindEnum": "arenas.models.ArtifactKind",
+        "RequestKindEnum": "arenas.models.RequestKind",
+        "RequestStatusEnum": "arenas.models.RequestStatus",
+        "ReviewStateEnum": "arenas.api.schema.REVIEW_STATES",
+        "PresenceEnum": "arenas.agents.PRESENCES",
     },
 }
 

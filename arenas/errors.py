@@ -110,6 +110,8 @@ StepClaimed = _conflict("step_claimed", "Another agent holds a live claim on thi
 ClaimLost = _conflict(
     "claim_lost", "The claim is no longer live: its lease lapsed or it was released."
 )
+ReviewPending = _conflict("review_pending", "The step waits for a person's review.")
+RequestClosed = _conflict("request_closed", "The request is already answered or cancelled.")
 
 
 class PreconditionFailed(DomainError):

@@ -43,6 +43,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.STEP_CLAIMED: ("step", "agent_id", "claim_id", "expires_at"),
     EventType.CLAIM_RELEASED: ("step", "agent_id", "claim_id"),
     EventType.CLAIM_EXPIRED: ("step", "agent_id", "claim_id"),
+    EventType.INPUT_REQUESTED: ("request_id", "agent_id", "kind", "text", "choices", "step"),
+    EventType.INPUT_PROVIDED: ("request_id", "agent_id", "by", "choice", "text"),
+    EventType.INPUT_CANCELLED: ("request_id", "agent_id"),
 }
 
 DASHBOARD_GROUP = "dashboard"

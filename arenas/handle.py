@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Container, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -30,11 +31,12 @@ from . import (
     participants,
     permissions,
     plan,
+    requests,
     sql,
     text,
 )
 from .agents import active_agents
-from .aggregate import ArenaAggregate, saturating_add
+from .aggregate import ArenaAggregate
 from .errors import (
     AlreadyParticipant,
     Invalid,
@@ -49,16 +51,28 @@ from .models import (
     Artifact,
     ArtifactKind,
     Claim,
+    ClaimEnd,
     Event,
     EventType,
     Fact,
     FactTag,
+    InputRequest,
     Participant,
+    RequestStatus,
     Role,
     SlotStatus,
-    StepCompletion,
 )
 from .representations import arena_detail, artifact_dict, permissions_dict
+
+
+@dataclass(frozen=True)
+class StepDone:
+    """What completing a step did: completed it (`event` step_completed, `aggregate`), or,
+    for a review step, opened its review (`event` input_requested, `request`)."""
+
+    event: Event
+    aggregate: ArenaAggregate | None
+    request: InputRequest | None
 
 
 class ArenaHandle:
@@ -290,32 +304,22 @@ class ArenaHandle:
 
     # --- the caller's slot --------------------------------------------------------------
 
-    def complete_step(self, step: Any, claim_id: Any = None) -> tuple[Event, ArenaAggregate]:
-        """Complete step `step`: 201 once, 409 after; see `plan.require_workable` for who
-        may complete which step when. A live claim of another agent refuses it; with
-        `claim_id` (the fencing token) it counts only if that is the caller's live claim
-        on the step, which the completion ends (`claims.end_with_completion`)."""
+    def complete_step(self, step: Any, claim_id: Any = None) -> StepDone:
+        """Complete step `step`: once, 409 after; see `plan.require_workable` for who may
+        complete which step when. A live claim of another agent refuses it; with `claim_id`
+        (the fencing token) it counts only if that is the caller's live claim on the step,
+        which the completion ends (`claims.end_with_completion`). A review step is not
+        completed: its review opens for a person (`StepDone.request`, SPEC §8)."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
             claim_id = _optional_claim_id(claim_id)
-            plan.require_workable(arena, me, step)
+            planned = plan.require_workable(arena, me, step)
+            if planned is not None and planned.review:
+                claims.end_with_completion(arena, me, step, claim_id, ClaimEnd.SUBMITTED)
+                request, event = requests.open_review(arena, me, planned, self.actor)
+                return StepDone(event, None, request)
             claims.end_with_completion(arena, me, step, claim_id)
-            claims.completed(arena, step)
-            sql.insert_completion(
-                StepCompletion(
-                    arena_id=arena.id, step=step, agent_id=me.agent_id, completed_at=timezone.now()
-                )
-            )
-            arena.completed_steps = saturating_add(arena.completed_steps)
-            event = events.append(
-                arena,
-                EventType.STEP_COMPLETED,
-                self.actor,
-                step=step,
-                agent_id=me.agent_id,
-                completed_steps=arena.completed_steps,
-                total_steps=arena.total_steps,
-            )
-            return event, ArenaAggregate.of(arena)
+            event = plan.complete(arena, step, me.agent_id, self.actor)
+            return StepDone(event, ArenaAggregate.of(arena), None)
 
     # --- claims (SPEC §7) ------------------------------------------------------------------
 
@@ -362,6 +366,42 @@ class ArenaHandle:
         """The arena's live claims, by step."""
         self._me()
         return claims.live(self.arena_id)
+
+    # --- requests for people (SPEC §8) -----------------------------------------------------
+
+    def ask(self, text: Any, choices: Any = None, step: Any = None) -> InputRequest:
+        """Ask people a question (free text, or one of `choices`), about a step or not."""
+        with self._write(Operation.ASK) as (arena, me):
+            if me is None or me.role == Role.OBSERVER:
+                raise PermissionDenied("Only a participant other than an observer may ask.")
+            request, _event = requests.ask(arena, me, self.actor, text, choices, step)
+            return request
+
+    def answer_request(self, request_id: Any, choice: Any = None, text: Any = None) -> InputRequest:
+        """A person (staff, or a coordinator other than the asker) answers an open request;
+        approving a review completes its step."""
+        with self._write(Operation.ASK) as (arena, me):
+            request = requests.find(arena, request_id)
+            requests.require_may_answer(request, me)
+            requests.require_open(request)
+            requests.answer(arena, request, self.actor, choice, text)
+            return request
+
+    def cancel_request(self, request_id: Any) -> None:
+        """The asker withdraws its open request; a cancelled review leaves its step open."""
+        with self._write(Operation.ASK) as (arena, me):
+            request = requests.find(arena, request_id)
+            if me is None or me.agent_id != request.agent_id:
+                raise PermissionDenied("Only the agent that asked may cancel a request.")
+            requests.cancel(arena, requests.require_open(request), self.actor)
+
+    def requests(self, status: Any = None) -> QuerySet[InputRequest]:
+        """Every request of the arena (of `status` only, when given), newest first."""
+        self._me()
+        listed = InputRequest.objects.filter(arena_id=self.arena_id)
+        if status is not None:
+            listed = listed.filter(status=text.choice(status, "status", RequestStatus.values))
+        return listed.order_by("-created_at", "id")
 
     def report_progress(self, current: Any = None, slot_status: Any = None) -> Participant:
         """Say what the caller's slot is doing now; either value may be left unchanged."""

@@ -47,6 +47,11 @@ LEASE_MIN = 5  # seconds
 LEASE_MAX = 86_400
 LEASE_DEFAULT = 300
 
+# --- requests for people (SPEC §8) -----------------------------------------------------------
+REQUEST_MAX = 4000  # a request's text, and an answer's
+CHOICES_MAX = 10
+CHOICE_MAX = 200
+
 # --- sizes of lists ----------------------------------------------------------------------
 PLAN_MAX_STEPS = 10_000
 INITIAL_PARTICIPANTS_MAX = 1000
@@ -166,6 +171,41 @@ def claim_id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= SEQ_MAX:
         raise NotFound("No such claim.")
     return value
+
+
+def request_text(value: Any) -> str:
+    return text.text(value, "text", min_len=1, max_len=REQUEST_MAX, blank=False)
+
+
+def choices(value: Any) -> list[str] | None:
+    """None (a free answer), or 1–CHOICES_MAX distinct strings of 1–CHOICE_MAX characters."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not 1 <= len(value) <= CHOICES_MAX:
+        raise Invalid.field("choices", f"Must be null or a list of 1 to {CHOICES_MAX} strings.")
+    result = [
+        text.text(item, "choices", min_len=1, max_len=CHOICE_MAX, blank=False) for item in value
+    ]
+    if len(set(result)) != len(result):
+        raise Invalid.field("choices", "The choices must be distinct.")
+    return result
+
+
+def answer_text(value: Any, *, required: bool) -> str:
+    """An answer's text: 0–REQUEST_MAX characters, not blank when `required`."""
+    if value is None and not required:
+        return ""
+    if required:
+        return text.text(value, "text", min_len=1, max_len=REQUEST_MAX, blank=False)
+    return text.text(value, "text", max_len=REQUEST_MAX)
+
+
+def request_id(value: Any) -> uuid.UUID:
+    """A request's UUID, or NotFound: a malformed id names no request."""
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        raise NotFound("No such request.") from None
 
 
 def after(value: Any, maximum: int = SEQ_MAX) -> int:

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 
-from . import claims, events
+from . import claims, events, requests
 from .errors import ArenaArchived, ArenaNotActive, InvalidTransition
 from .models import Arena, Artifact, EventType, Fact, Status
 
@@ -25,6 +25,7 @@ class Operation(StrEnum):
     POST_MESSAGE = "post a message"
     MERGE = "merge artifacts"
     RELEASE_CLAIM = "release a claim"
+    ASK = "ask people or answer a request"
 
 
 _ALL = frozenset(Status.values)
@@ -38,6 +39,7 @@ ALLOWED_IN: dict[Operation, frozenset[str]] = {
     Operation.POST_MESSAGE: frozenset({Status.CREATED, Status.ACTIVE, Status.SETTLING}),
     Operation.MERGE: frozenset({Status.ACTIVE, Status.SETTLING}),
     Operation.RELEASE_CLAIM: frozenset({Status.CREATED, Status.ACTIVE, Status.SETTLING}),
+    Operation.ASK: frozenset({Status.CREATED, Status.ACTIVE, Status.SETTLING}),
 }
 
 # The only three transitions, and the action names the API and admin use for them.
@@ -98,7 +100,8 @@ def transition(arena: Arena, to: str, actor: str | None) -> None:
     """Move `arena` (locked by the caller, inside its transaction) to state `to`.
 
     Appends `status_changed`. Settling first releases every live claim (`claim_released`
-    each). Archiving also settles the arena: its facts become long-term memory, its
+    each); archiving first cancels every open request (`input_cancelled` each), and also
+    settles the arena: its facts become long-term memory, its
     artifacts are counted, the settle report is stored, and `arena_settled` follows. Any
     other request raises `InvalidTransition` and changes nothing.
     """
@@ -108,6 +111,8 @@ def transition(arena: Arena, to: str, actor: str | None) -> None:
         raise InvalidTransition(current=current, requested=to, allowed=allowed_transitions(current))
     if to == Status.SETTLING:
         claims.release_all(arena, actor)
+    if to == Status.ARCHIVED:
+        requests.cancel_all(arena, actor)
     now = timezone.now()
     arena.status = to
     setattr(arena, _TIMESTAMP_FIELD[to], now)

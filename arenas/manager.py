@@ -17,7 +17,19 @@ from . import events, facts, inputs, participants, permissions, plan, text
 from .agents import active_agents
 from .errors import Invalid, NotFound, PermissionDenied
 from .handle import ArenaHandle
-from .models import Agent, Arena, EventType, Fact, Participant, Role, Status, Step, Strategy
+from .models import (
+    Agent,
+    Arena,
+    EventType,
+    Fact,
+    InputRequest,
+    Participant,
+    RequestStatus,
+    Role,
+    Status,
+    Step,
+    Strategy,
+)
 from .representations import arena_summary
 
 CONFIG_KEYS = {"goal", "strategy", "total_steps", "plan", "participants", "lease_seconds"}
@@ -67,6 +79,7 @@ class ArenaManager:
                     title=item["title"],
                     assignee=agents.get(item["assignee"]) if item["assignee"] else None,
                     depends_on=item["depends_on"],
+                    review=item["review"],
                 )
                 for number, item in enumerate(steps or [], start=1)
             )
@@ -204,6 +217,26 @@ class ArenaManager:
         viewers = frozenset(owner for owner in owners if owner is not None)
         return arena_summary(arena, len(owners)), viewers
 
+    def requests_for(self, agent_id: str | None, status: Any = None) -> QuerySet[InputRequest]:
+        """Requests of the arenas the agent currently takes part in (every request for
+        staff, `agent_id` None), newest first, of `status` only when given."""
+        listed = InputRequest.objects.all()
+        if agent_id is not None:
+            listed = listed.filter(
+                arena__in=Participant.objects.filter(
+                    agent_id=agent_id, left_at__isnull=True
+                ).values("arena_id")
+            )
+        return _with_request_status(listed, status).order_by("-created_at", "id")
+
+    def requests_for_user(self, user: Any, status: Any = None) -> QuerySet[InputRequest]:
+        """Requests a person may see on the dashboard: staff all, another user those of the
+        arenas it may see (`arenas_for_user`), newest first."""
+        listed = InputRequest.objects.all()
+        if not user.is_staff:
+            listed = listed.filter(arena__in=self.arenas_for_user(user).values("id"))
+        return _with_request_status(listed, status).order_by("-created_at", "id")
+
     def memory_facts(
         self, agent_id: str | None, tag: str | None = None, q: str | None = None
     ) -> QuerySet[Fact]:
@@ -215,6 +248,12 @@ class ArenaManager:
                 arena__in=Participant.objects.filter(agent_id=agent_id).values("arena_id")
             )
         return facts.search(qs, tag, q)
+
+
+def _with_request_status(qs: QuerySet[InputRequest], status: Any) -> QuerySet[InputRequest]:
+    if status is None:
+        return qs
+    return qs.filter(status=text.choice(status, "status", RequestStatus.values))
 
 
 def _with_status(qs: QuerySet[Arena], status: str | None) -> QuerySet[Arena]:

@@ -88,6 +88,20 @@ class EventType(models.TextChoices):
     STEP_CLAIMED = "step_claimed"
     CLAIM_RELEASED = "claim_released"
     CLAIM_EXPIRED = "claim_expired"
+    INPUT_REQUESTED = "input_requested"
+    INPUT_PROVIDED = "input_provided"
+    INPUT_CANCELLED = "input_cancelled"
+
+
+class RequestKind(models.TextChoices):
+    QUESTION = "question", "Question"
+    REVIEW = "review", "Review"
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ANSWERED = "answered", "Answered"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 def _in(field: str, choices: type[models.TextChoices]) -> Q:
@@ -220,6 +234,8 @@ class Step(models.Model):
         Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_steps"
     )
     depends_on = models.JSONField(default=list, blank=True)
+    # Completing it opens a review request; a person's approval completes it (SPEC §8).
+    review = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["arena_id", "number"]
@@ -290,6 +306,55 @@ class Claim(models.Model):
     @property
     def is_live(self) -> bool:
         return self.ended_at is None
+
+
+class InputRequest(models.Model):
+    """A request for people (SPEC §8): an agent's question, or the review a review step's
+    completion opens. It stays `open` until a person (staff, or a coordinator other than the
+    asker) answers it, or the asker cancels it; archiving cancels what is still open."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="requests")
+    kind = models.CharField(max_length=16, choices=RequestKind.choices)
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="requests")
+    text = models.TextField()
+    choices = models.JSONField(null=True, blank=True)
+    step = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=RequestStatus.choices, default=RequestStatus.OPEN
+    )
+    # {"choice", "text", "by", "at"} once answered.
+    answer = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=_in("kind", RequestKind), name="request_kind_valid"),
+            models.CheckConstraint(
+                condition=_in("status", RequestStatus), name="request_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(step__isnull=True) | _step_number("step"), name="request_step_u32"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=RequestKind.QUESTION) | Q(step__isnull=False),
+                name="request_review_has_step",
+            ),
+            models.UniqueConstraint(
+                fields=["arena", "step"],
+                condition=Q(kind=RequestKind.REVIEW, status=RequestStatus.OPEN),
+                name="request_one_open_review_per_step",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["arena", "status", "created_at"]),
+            models.Index(fields=["status", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.agent_id} ({self.status})"
 
 
 class Participant(models.Model):

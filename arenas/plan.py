@@ -15,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import claims, inputs, sql, text
+from django.utils import timezone
+
+from . import claims, events, inputs, requests, sql, text
+from .aggregate import saturating_add
 from .errors import Invalid, PermissionDenied, StepAlreadyCompleted, StepBlocked
-from .models import Arena, Participant, Role, Step, StepCompletion, Strategy
+from .models import Arena, Event, EventType, Participant, Role, Step, StepCompletion, Strategy
 from .representations import step_dict
 
-PLAN_KEYS = {"title", "assignee", "depends_on"}
+PLAN_KEYS = {"title", "assignee", "depends_on", "review"}
 
 
 def dependencies(strategy: str, number: int, declared: Iterable[int] = ()) -> list[int]:
@@ -37,14 +40,21 @@ def last_step(arena: Arena) -> int:
     return arena.total_steps or inputs.U32_MAX
 
 
+def step_number(arena: Arena, step: Any) -> int:
+    """A step number of the arena's plan (any number ≥ 1 in an open-ended plan), or 400."""
+    top = last_step(arena)
+    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= top:
+        raise Invalid.field("step", f"Must be a step number from 1 to {top}.")
+    return step
+
+
 def require_workable(arena: Arena, me: Participant, step: Any) -> Step | None:
     """Check that the caller may work on step `step` now, and return its Step row (None in
     an untitled plan). In this order: a step number of the plan (else 400 `invalid`), not
     assigned to another agent unless the caller coordinates (403), not completed (409
-    `step_already_completed`), every step it depends on completed (409 `step_blocked`)."""
-    top = last_step(arena)
-    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= top:
-        raise Invalid.field("step", f"Must be a step number from 1 to {top}.")
+    `step_already_completed`), every step it depends on completed (409 `step_blocked`), no
+    review of it open (409 `review_pending`)."""
+    step = step_number(arena, step)
     planned = sql.planned_step(arena.id, step) if arena.total_steps else None
     assignee = planned.assignee_id if planned is not None else None
     if assignee not in (None, me.agent_id) and me.role != Role.COORDINATOR:
@@ -59,7 +69,28 @@ def require_workable(arena: Arena, me: Participant, step: Any) -> Step | None:
             f"Step {step} waits for step(s) {', '.join(map(str, missing))}.",
             waiting_for=missing,
         )
+    if planned is not None and planned.review:
+        requests.require_no_pending_review(arena, step)
     return planned
+
+
+def complete(arena: Arena, step: int, agent_id: str, actor: str) -> Event:
+    """Record step `step` completed by `agent_id` (its `step_completed` event, `actor`
+    acting): by the agent itself, or by the person approving its review."""
+    sql.insert_completion(
+        StepCompletion(arena_id=arena.id, step=step, agent_id=agent_id, completed_at=timezone.now())
+    )
+    arena.completed_steps = saturating_add(arena.completed_steps)
+    claims.completed(arena, step)
+    return events.append(
+        arena,
+        EventType.STEP_COMPLETED,
+        actor,
+        step=step,
+        agent_id=agent_id,
+        completed_steps=arena.completed_steps,
+        total_steps=arena.total_steps,
+    )
 
 
 def page(arena: Arena, after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
@@ -71,18 +102,20 @@ def page(arena: Arena, after: int, limit: int) -> tuple[list[dict[str, Any]], in
         done = {c.step: c for c in completions[: limit + 1]}
         held = {c.step: c for c in claims.live(arena.id, after=after)[: limit + 1]}
         numbers = sorted(set(done) | set(held))
-        items = [step_dict(n, None, done.get(n), [], held.get(n)) for n in numbers[:limit]]
+        items = [step_dict(n, None, done.get(n), [], held.get(n), None) for n in numbers[:limit]]
         return items, (items[-1]["step"] if len(numbers) > limit else None)
     last = min(after + limit, arena.total_steps)
     numbers = range(after + 1, last + 1)
     planned = {s.number: s for s in Step.objects.filter(arena=arena, number__in=numbers)}
     done = {c.step: c for c in completions.filter(step__lte=last)}
     held = {c.step: c for c in claims.live(arena.id, after=after).filter(step__lte=last)}
+    reviewed = requests.reviews(arena.id, [n for n, s in planned.items() if s.review])
     items = []
     for number in numbers:
         step = planned.get(number)
         waits_for = dependencies(arena.strategy, number, step.depends_on if step else ())
-        items.append(step_dict(number, step, done.get(number), waits_for, held.get(number)))
+        review = (reviewed.get(number, "required") if step.review else None) if step else None
+        items.append(step_dict(number, step, done.get(number), waits_for, held.get(number), review))
     return items, (last if last < arena.total_steps else None)
 
 
@@ -116,11 +149,15 @@ def parse(plan: Any, total_steps: Any, strategy: str) -> list[dict[str, Any]] | 
             text.integer(dep, f"{field}.depends_on", minimum=1, maximum=len(plan))
             if dep == number:
                 raise Invalid.field(f"{field}.depends_on", "A step cannot depend on itself.")
+        review = item.get("review", False)
+        if not isinstance(review, bool):
+            raise Invalid.field(f"{field}.review", "Must be true or false.")
         steps.append(
             {
                 "title": title,
                 "assignee": assignee,
                 "depends_on": dependencies(strategy, number, declared),
+                "review": review,
             }
         )
     _require_acyclic(steps)

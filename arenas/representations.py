@@ -13,7 +13,16 @@ from . import lifecycle
 from .agents import presence
 from .aggregate import ArenaAggregate
 from .events import timestamp
-from .models import Arena, Artifact, Claim, Fact, Participant, Step, StepCompletion
+from .models import (
+    Arena,
+    Artifact,
+    Claim,
+    Fact,
+    InputRequest,
+    Participant,
+    Step,
+    StepCompletion,
+)
 from .permissions import PERMISSIONS
 
 
@@ -129,9 +138,11 @@ def step_dict(
     completion: StepCompletion | None,
     depends_on: Sequence[int],
     claim: Claim | None,
+    review: str | None,
 ) -> dict[str, Any]:
     """A step of the plan as `GET …/steps/` lists it (`step` None for an untitled one),
-    with its live claim."""
+    with its live claim and, for a review step, its review (`required`, `pending`,
+    `approved`)."""
     return {
         "step": number,
         "title": step.title if step else "",
@@ -147,6 +158,22 @@ def step_dict(
             "agent_id": claim.agent_id,
             "expires_at": _ts(claim.expires_at),
         },
+        "review": review,
+    }
+
+
+def request_dict(request: InputRequest) -> dict[str, Any]:
+    return {
+        "id": str(request.id),
+        "arena_id": str(request.arena_id),
+        "kind": request.kind,
+        "agent_id": request.agent_id,
+        "text": request.text,
+        "choices": request.choices,
+        "step": request.step,
+        "status": request.status,
+        "answer": request.answer,
+        "created_at": _ts(request.created_at),
     }
 
 

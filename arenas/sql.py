@@ -31,7 +31,19 @@ from typing import Any, TypeVar
 from django.db import connection
 from django.db.models import Model
 
-from .models import Agent, AgentToken, Arena, Claim, Event, Participant, Step, StepCompletion
+from .models import (
+    Agent,
+    AgentToken,
+    Arena,
+    Claim,
+    Event,
+    InputRequest,
+    Participant,
+    RequestKind,
+    RequestStatus,
+    Step,
+    StepCompletion,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=Model)
@@ -222,7 +234,7 @@ def planned_step(arena_id: uuid.UUID, number: int) -> Step | None:
     ORM: `Step.objects.filter(arena_id=arena_id, number=number).first()`."""
     row = _one(
         """
-        SELECT id, arena_id, number, title, assignee_id, depends_on
+        SELECT id, arena_id, number, title, assignee_id, depends_on, review
         FROM arenas_step
         WHERE arena_id = %s AND number = %s
         """,
@@ -363,6 +375,10 @@ def _first_claimable_titled_step_orm(
         Claim.objects.filter(arena_id=arena_id, ended_at__isnull=True).values_list(
             "step", flat=True
         )
+    ) | set(
+        InputRequest.objects.filter(
+            arena_id=arena_id, kind=RequestKind.REVIEW, status=RequestStatus.OPEN
+        ).values_list("step", flat=True)
     )
     for step in _titled_candidates_orm(arena_id, after):
         mine = step.assignee_id in (None, agent_id) or coordinator
@@ -400,6 +416,11 @@ _FIRST_CLAIMABLE_TITLED_STEP = """
           SELECT 1 FROM arenas_claim k
           WHERE k.arena_id = s.arena_id AND k.step = s.number AND k.ended_at IS NULL
       )
+      AND NOT EXISTS (
+          SELECT 1 FROM arenas_inputrequest r
+          WHERE r.arena_id = s.arena_id AND r.step = s.number
+            AND r.kind = 'review' AND r.status = 'open'
+      )
       AND NOT EXISTS ({unmet})
     ORDER BY s.number
     LIMIT 1
@@ -415,8 +436,9 @@ def first_claimable_titled_step(
     arena_id: uuid.UUID, after: int, agent_id: str, coordinator: bool
 ) -> int | None:
     """The lowest step of a titled plan after `after` that the agent could claim: not
-    completed, held by no live claim, every step it depends on completed, and unassigned
-    or assigned to the agent (any step for a `coordinator`). None when there is none.
+    completed, held by no live claim, not waiting for its review, every step it depends on
+    completed, and unassigned or assigned to the agent (any step for a `coordinator`). None
+    when there is none.
 
     ORM: the plan's steps in order, with the completions and live claims as sets
     (`_first_claimable_titled_step_orm`)."""

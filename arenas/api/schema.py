@@ -26,7 +26,16 @@ from arenas import lifecycle
 from arenas.agents import PRESENCES
 from arenas.events import FIELDS as EVENT_FIELDS
 from arenas.inputs import LEASE_MAX, LEASE_MIN, PAGE_DEFAULT, PAGE_MAX, U32_MAX
-from arenas.models import ArtifactKind, EventType, Role, SlotStatus, Status, Strategy
+from arenas.models import (
+    ArtifactKind,
+    EventType,
+    RequestKind,
+    RequestStatus,
+    Role,
+    SlotStatus,
+    Status,
+    Strategy,
+)
 from arenas.permissions import PERMISSIONS
 
 from . import idempotency
@@ -230,6 +239,9 @@ CLAIM_ID = OpenApiParameter(
     location=OpenApiParameter.PATH,
     description="The claim's id: the seq of its step_claimed event.",
 )
+REQUEST_ID = OpenApiParameter(
+    "request_id", type={"type": "string", "format": "uuid"}, location=OpenApiParameter.PATH
+)
 CLAIM_CONFLICTS = ("step_claimed", "step_already_completed", "step_blocked", *SLOT_CONFLICTS)
 
 
@@ -353,6 +365,7 @@ class SettleReportSerializer(Wire):
 
 
 CALLER_ROLES = [*Role.values, "staff"]
+REVIEW_STATES = ["required", "pending", "approved"]
 
 
 class YouSerializer(Wire):
@@ -419,6 +432,12 @@ class StepSerializer(Wire):
     completed_by = serializers.CharField(allow_null=True)
     completed_at = _timestamp(allow_null=True)
     claim = StepClaimSerializer(allow_null=True, help_text="The step's live claim, if any.")
+    review = serializers.ChoiceField(
+        REVIEW_STATES,
+        allow_null=True,
+        help_text="A review step's review: required, pending (waiting for a person) or "
+        "approved; null for other steps.",
+    )
 
 
 class ArtifactSummarySerializer(Wire):
@@ -454,17 +473,25 @@ def _event_field(name: str, event_type: str) -> serializers.Field:
         return serializers.CharField(allow_null=event_type == EventType.MESSAGE_POSTED)
     if name in ("created_by", "to"):
         return serializers.CharField(allow_null=True)
-    if name in ("goal", "new_goal", "title", "text"):
+    if name == "text" and event_type == EventType.INPUT_PROVIDED:
+        return serializers.CharField(allow_blank=True)
+    if name in ("goal", "new_goal", "title", "text", "by"):
         return serializers.CharField()
     if name == "current":
         return serializers.CharField(allow_blank=True)
+    if name == "choice":
+        return serializers.CharField(allow_null=True)
+    if name == "choices":
+        return serializers.ListField(child=serializers.CharField(), allow_null=True)
     if name in ("step",):
-        return serializers.IntegerField(min_value=1, max_value=U32_MAX)
+        return serializers.IntegerField(
+            min_value=1, max_value=U32_MAX, allow_null=event_type == EventType.INPUT_REQUESTED
+        )
     if name in ("total_steps", "completed_steps"):
         return serializers.IntegerField(min_value=0, max_value=U32_MAX)
     if name in ("facts_persisted", "artifacts_archived", "events_cleared"):
         return serializers.IntegerField(min_value=0)
-    if name in ("artifact_id", "fact_id"):
+    if name in ("artifact_id", "fact_id", "request_id"):
         return serializers.UUIDField()
     if name == "claim_id":
         return serializers.IntegerField(min_value=1)
@@ -478,7 +505,7 @@ def _event_field(name: str, event_type: str) -> serializers.Field:
         "from_status": Status,
         "to_status": Status,
         "slot_status": SlotStatus,
-        "kind": ArtifactKind,
+        "kind": RequestKind if event_type == EventType.INPUT_REQUESTED else ArtifactKind,
     }
     return serializers.ChoiceField(choices[name].choices)
 
@@ -525,6 +552,33 @@ class StepResultSerializer(Wire):
     aggregate = AggregateSerializer()
 
 
+class AnswerSerializer(Wire):
+    choice = serializers.CharField(allow_null=True)
+    text = serializers.CharField(allow_blank=True)
+    by = serializers.CharField(help_text="`staff:<username>` or a coordinator's agent id.")
+    at = _timestamp()
+
+
+class RequestSerializer(Wire):
+    id = serializers.UUIDField()
+    arena_id = serializers.UUIDField()
+    kind = serializers.ChoiceField(RequestKind.choices)
+    agent_id = serializers.CharField(help_text="The agent that asks.")
+    text = serializers.CharField()
+    choices = serializers.ListField(
+        child=serializers.CharField(), allow_null=True, help_text="null: a free answer."
+    )
+    step = serializers.IntegerField(min_value=1, max_value=U32_MAX, allow_null=True)
+    status = serializers.ChoiceField(RequestStatus.choices)
+    answer = AnswerSerializer(allow_null=True)
+    created_at = _timestamp()
+
+
+class ReviewOpenedSerializer(Wire):
+    request = RequestSerializer()
+    event = EventSerializer
+
+
 class ClaimTakenSerializer(Wire):
     claim = ClaimSerializer()
     event = EventSerializer
@@ -558,3 +612,4 @@ StepPage = paginated(StepSerializer, "StepPage")
 ArtifactPage = paginated(ArtifactSummarySerializer, "ArtifactPage")
 FactPage = paginated(FactSerializer, "FactPage")
 ClaimPage = paginated(ClaimSerializer, "ClaimPage")
+RequestPage = paginated(RequestSerializer, "RequestPage")

@@ -125,6 +125,11 @@ class PlanStepSerializer(InputSerializer):
         required=False,
         help_text="Numbers of the steps (from 1) that must be completed before this one.",
     )
+    review = StrictBooleanField(
+        required=False,
+        help_text="A review step: completing it opens a review for a person, whose approval "
+        "completes it.",
+    )
 
 
 class ArenaConfigSerializer(InputSerializer):
@@ -202,6 +207,41 @@ class NewFactSerializer(InputSerializer):
         child=StrictCharField(min_length=1, max_length=inputs.TAG_MAX),
         max_length=inputs.TAGS_MAX,
         required=False,
+    )
+
+
+class NewRequestSerializer(InputSerializer):
+    text = text_field(inputs.REQUEST_MAX)
+    choices = serializers.ListField(
+        child=StrictCharField(min_length=1, max_length=inputs.CHOICE_MAX),
+        min_length=1,
+        max_length=inputs.CHOICES_MAX,
+        allow_null=True,
+        required=False,
+        help_text="The answers to choose from (distinct); null or absent for a free answer.",
+    )
+    step = StrictIntegerField(
+        min_value=1,
+        max_value=U32_MAX,
+        allow_null=True,
+        required=False,
+        help_text="The step the question is about, if any.",
+    )
+
+
+class NewAnswerSerializer(InputSerializer):
+    choice = StrictCharField(
+        max_length=inputs.CHOICE_MAX,
+        allow_null=True,
+        required=False,
+        help_text="One of the request's choices (required when it has choices).",
+    )
+    text = StrictCharField(
+        max_length=inputs.REQUEST_MAX,
+        allow_blank=True,
+        allow_null=True,
+        required=False,
+        help_text="The answer's text (required for a free answer).",
     )
 
 

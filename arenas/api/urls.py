@@ -28,6 +28,7 @@ urlpatterns = [
         "api-agent-active-arenas",
     ),
     route("facts", views.MemoryFactsView.as_view(), "api-memory-facts"),
+    route("requests", views.AllRequestsView.as_view(), "api-all-requests"),
     route("arenas", views.ArenaListView.as_view(), "api-arenas"),
     route(ARENA, views.ArenaDetailView.as_view(), "api-arena"),
     *(
@@ -57,6 +58,13 @@ urlpatterns = [
         f"{ARENA}/claims/(?P<claim_id>[^/]+)/renew",
         views.ClaimRenewView.as_view(),
         "api-claim-renew",
+    ),
+    route(f"{ARENA}/requests", views.RequestsView.as_view(), "api-requests"),
+    route(f"{ARENA}/requests/(?P<request_id>[^/]+)", views.RequestView.as_view(), "api-request"),
+    route(
+        f"{ARENA}/requests/(?P<request_id>[^/]+)/answer",
+        views.RequestAnswerView.as_view(),
+        "api-request-answer",
     ),
     route(f"{ARENA}/progress", views.ProgressView.as_view(), "api-progress"),
     route(f"{ARENA}/artifacts", views.ArtifactsView.as_view(), "api-artifacts"),

@@ -26,13 +26,14 @@ from arenas.events import to_wire
 from arenas.handle import ArenaHandle
 from arenas.inputs import SEQ_MAX, U32_MAX
 from arenas.manager import ArenaManager
-from arenas.models import Claim, Event, Status
+from arenas.models import Claim, Event, RequestStatus, Status
 from arenas.representations import (
     arena_fields,
     artifact_dict,
     claim_dict,
     fact_dict,
     participant_dict,
+    request_dict,
 )
 
 from . import schema, serializers
@@ -438,18 +439,25 @@ class StepsView(ApiView):
         "(coordinators may complete any); a step outside 1..total_steps is 400. A live claim "
         "of another agent on the step is 409 `step_claimed`; with `claim_id`, the completion "
         "counts only while that is your live claim on the step (else 409 `claim_lost`), and "
-        "ends it.",
+        "ends it. A review step is not completed: 202 with the review request it opens and "
+        "its `input_requested` event; a person's approval completes it.",
         request=serializers.CompleteStepSerializer,
         responds=schema.StepResultSerializer,
+        also={202: schema.ReviewOpenedSerializer},
         tags=["steps"],
-        conflicts=("claim_lost", *schema.CLAIM_CONFLICTS),
+        conflicts=("claim_lost", "review_pending", *schema.CLAIM_CONFLICTS),
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
         body = self.body(serializers.CompleteStepSerializer)
-        event, aggregate = self.handle.complete_step(body["step"], body.get("claim_id"))
+        done = self.handle.complete_step(body["step"], body.get("claim_id"))
+        if done.request is not None:
+            return Response(
+                {"request": request_dict(done.request), "event": to_wire(done.event)},
+                status=status.HTTP_202_ACCEPTED,
+            )
         return Response(
-            {"event": to_wire(event), "aggregate": aggregate.as_dict()},
+            {"event": to_wire(done.event), "aggregate": done.aggregate.as_dict()},
             status=status.HTTP_201_CREATED,
         )
 
@@ -690,3 +698,101 @@ class MessagesView(ApiView):
         message = self.body(serializers.NewMessageSerializer)
         event = handle.post_message(message["text"], message.get("to"))
         return Response(to_wire(event), status=status.HTTP_201_CREATED)
+
+
+# --- requests for people (SPEC §8) -----------------------------------------------------------
+
+
+class RequestsView(ApiView):
+    @extend_schema(
+        summary="The arena's requests for people",
+        operation_id="arenas_requests_list",
+        description="Every question and review of the arena, newest first; `status` "
+        "narrows to open, answered or cancelled ones.",
+        parameters=[
+            schema.ARENA_ID,
+            OpenApiParameter("status", str, OpenApiParameter.QUERY, enum=RequestStatus.values),
+            *schema.PAGED,
+        ],
+        responses={200: schema.RequestPage, **schema.read_errors(400, 404)},
+        tags=["requests"],
+    )
+    def get(self, request: Request, id: str) -> Response:
+        listed = self.handle.requests(request.query_params.get("status"))
+        return Response(paginate_queryset(request, listed, NEWEST_FIRST, request_dict))
+
+    @schema.arena_write(
+        "Ask people",
+        "A participant other than an observer, until the arena is archived: a question for "
+        "a person (staff, or a coordinator other than you), with `choices` to pick from or "
+        "a free answer, about a `step` or not. 201 with the request; the answer reaches your "
+        "feed as `input_provided`.",
+        request=serializers.NewRequestSerializer,
+        responds=schema.RequestSerializer,
+        tags=["requests"],
+        conflicts=("arena_archived",),
+    )
+    @idempotent
+    def post(self, request: Request, id: str) -> Response:
+        body = self.body(serializers.NewRequestSerializer)
+        asked = self.handle.ask(body["text"], body.get("choices"), body.get("step"))
+        return Response(request_dict(asked), status=status.HTTP_201_CREATED)
+
+
+class RequestAnswerView(ApiView):
+    @schema.arena_write(
+        "Answer a request",
+        "Staff, or a coordinator other than the asker: `choice` (one of the request's "
+        "choices, required when it has some) and `text` (required for a free answer). 200 "
+        "with the request; appends `input_provided`. Approving a review then completes its "
+        "step (`step_completed`, needs an active arena); rejecting leaves it open. 409 "
+        "`request_closed` when it is already answered or cancelled.",
+        request=serializers.NewAnswerSerializer,
+        responds=schema.RequestSerializer,
+        status=200,
+        parameters=(schema.REQUEST_ID,),
+        tags=["requests"],
+        conflicts=("request_closed", "arena_not_active", "arena_archived"),
+    )
+    @idempotent
+    def post(self, request: Request, id: str, request_id: str) -> Response:
+        body = self.body(serializers.NewAnswerSerializer)
+        answered = self.handle.answer_request(request_id, body.get("choice"), body.get("text"))
+        return Response(request_dict(answered))
+
+
+class RequestView(ApiView):
+    @extend_schema(
+        summary="Cancel a request",
+        description="The agent that asked: 204; appends `input_cancelled`. A cancelled "
+        "review leaves its step open. 409 `request_closed` when it is already closed.",
+        parameters=[schema.ARENA_ID, schema.REQUEST_ID],
+        responses={
+            204: None,
+            **schema.errors(
+                401, 403, 404, 409, 429, conflicts=("request_closed", "arena_archived")
+            ),
+        },
+        tags=["requests"],
+    )
+    def delete(self, request: Request, id: str, request_id: str) -> Response:
+        self.handle.cancel_request(request_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AllRequestsView(ApiView):
+    @extend_schema(
+        summary="Requests of your arenas",
+        operation_id="requests_list",
+        description="The requests of every arena you take part in (staff: all), newest "
+        "first; `status=open` for what waits for a person.",
+        parameters=[
+            OpenApiParameter("status", str, OpenApiParameter.QUERY, enum=RequestStatus.values),
+            *schema.PAGED,
+        ],
+        responses={200: schema.RequestPage, **schema.read_errors(400)},
+        tags=["requests"],
+    )
+    def get(self, request: Request) -> Response:
+        listed = manager.requests_for(self.agent_id, request.query_params.get("status"))
+        return Response(paginate_queryset(request, listed, NEWEST_FIRST, request_dict))

@@ -38,6 +38,7 @@ OPERATIONS = [
     ("get", "/api/me/"),
     ("get", "/api/agents/{agent_id}/active-arenas/"),
     ("get", "/api/facts/"),
+    ("get", "/api/requests/"),
     ("get", "/api/arenas/"),
     ("post", "/api/arenas/"),
     ("get", "/api/arenas/{id}/"),
@@ -65,9 +66,16 @@ OPERATIONS = [
     ("get", "/api/arenas/{id}/facts/"),
     ("post", "/api/arenas/{id}/facts/"),
     ("post", "/api/arenas/{id}/messages/"),
+    ("get", "/api/arenas/{id}/requests/"),
+    ("post", "/api/arenas/{id}/requests/"),
+    ("post", "/api/arenas/{id}/requests/{request_id}/answer/"),
+    ("delete", "/api/arenas/{id}/requests/{request_id}/"),
 ]
 
 
 def fill(template: str, **values: Any) -> str:
-    """A path of OPERATIONS with its parameters (a step and a claim id default to 1)."""
-    return template.format(**{"step": 1, "claim_id": 1, **values})
+    """A path of OPERATIONS with its parameters (a step and a claim id default to 1, a
+    request id to a UUID that names no request)."""
+    return template.format(
+        **{"step": 1, "claim_id": 1, "request_id": "00000000-0000-4000-8000-000000000000", **values}
+    )

@@ -73,7 +73,7 @@ def test_request_bodies_accept_only_their_fields(document):
 def test_every_event_type_has_its_own_schema(document):
     event = document["components"]["schemas"]["Event"]
     assert event["discriminator"]["propertyName"] == "type"
-    assert len(event["oneOf"]) == len(EventType.values) == 15
+    assert len(event["oneOf"]) == len(EventType.values) == 18
 
 
 @pytest.mark.parametrize("path", ["/api/docs/", "/api/docs"])

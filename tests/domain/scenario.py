@@ -52,6 +52,26 @@ SCENARIO: list[tuple[str, list[str], Operation]] = [
     ),
     ("update goal", ["goal_updated"], lambda m, a, ctx: m.handle(a, "alice").update_goal("G2")),
     ("post message", ["message_posted"], lambda m, a, ctx: m.handle(a, "bob").post_message("hi")),
+    (
+        "ask people",
+        ["input_requested"],
+        lambda m, a, ctx: ctx.update(asked=m.handle(a, "bob").ask("Format?", ["pdf", "html"])),
+    ),
+    (
+        "answer",
+        ["input_provided"],
+        lambda m, a, ctx: m.staff_handle(a, "root").answer_request(ctx["asked"].id, "pdf", "PDF."),
+    ),
+    (
+        "ask again",
+        ["input_requested"],
+        lambda m, a, ctx: ctx.update(again=m.handle(a, "bob").ask("Anything else?", step=2)),
+    ),
+    (
+        "cancel the request",
+        ["input_cancelled"],
+        lambda m, a, ctx: m.handle(a, "bob").cancel_request(ctx["again"].id),
+    ),
     ("activate", ["status_changed"], lambda m, a, ctx: m.handle(a, "alice").act("activate")),
     ("complete step", ["step_completed"], lambda m, a, ctx: m.handle(a, "bob").complete_step(2)),
     ("claim step", ["step_claimed"], _claim("bob", 3, "claim")),
@@ -114,8 +134,13 @@ SCENARIO: list[tuple[str, list[str], Operation]] = [
         lambda m, a, ctx: m.staff_handle(a, "root").post_message("done?", to="bob"),
     ),
     (
+        "ask while settling",
+        ["input_requested"],
+        lambda m, a, ctx: m.handle(a, "bob").ask("Is it done?"),
+    ),
+    (
         "archive",
-        ["status_changed", "arena_settled"],
+        ["input_cancelled", "status_changed", "arena_settled"],
         lambda m, a, ctx: m.handle(a, "alice").act("archive"),
     ),
 ]

@@ -217,9 +217,13 @@ def test_another_worker_cannot_release(team):
 
 def test_completing_with_the_live_claim_ends_it_without_an_event_of_its_own(team):
     claim, _ = team("bob").claim_step(3)
-    event, aggregate = team("bob").complete_step(3, claim_id=claim.claim_id)
+    done = team("bob").complete_step(3, claim_id=claim.claim_id)
     assert event_types(team.arena_id)[-2:] == ["step_claimed", "step_completed"]
-    assert aggregate.completed_steps == 1
+    assert (done.event.type, done.aggregate.completed_steps, done.request) == (
+        "step_completed",
+        1,
+        None,
+    )
     claim.refresh_from_db()
     assert (claim.is_live, claim.end) == (False, "completed")
     assert team("bob").live_claims().count() == 0

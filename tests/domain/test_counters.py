@@ -28,11 +28,13 @@ def test_completed_steps_saturates_at_u32_max_instead_of_wrapping(make_arena, ma
     Arena.objects.filter(pk=arena_id).update(completed_steps=U32_MAX - 1)
     handle = manager.handle(arena_id, "alice")
 
-    event, aggregate = handle.complete_step(1)
+    done = handle.complete_step(1)
+    event, aggregate = done.event, done.aggregate
     assert event.data["completed_steps"] == U32_MAX
     assert aggregate.completed_steps == U32_MAX
 
-    event, aggregate = handle.complete_step(U32_MAX)
+    done = handle.complete_step(U32_MAX)
+    event, aggregate = done.event, done.aggregate
     assert event.data["completed_steps"] == U32_MAX
     assert aggregate.completed_steps == U32_MAX
     assert aggregate.progress == 0.0
@@ -43,7 +45,7 @@ def test_completed_steps_saturates_at_u32_max_instead_of_wrapping(make_arena, ma
 def test_progress_of_a_full_u32_plan_is_exact(make_arena, manager):
     arena_id = make_arena(status="active", total_steps=U32_MAX)
     Arena.objects.filter(pk=arena_id).update(completed_steps=U32_MAX - 1)
-    _, aggregate = manager.handle(arena_id, "alice").complete_step(U32_MAX)
+    aggregate = manager.handle(arena_id, "alice").complete_step(U32_MAX).aggregate
     assert aggregate.completed_steps == aggregate.total_steps == U32_MAX
     assert aggregate.progress == 1.0
     assert ArenaAggregate.of(Arena.objects.get(pk=arena_id)).as_dict()["progress"] == 1.0

@@ -33,6 +33,9 @@ WIRE_FIELDS = {
     "step_claimed": {"step", "agent_id", "claim_id", "expires_at"},
     "claim_released": {"step", "agent_id", "claim_id"},
     "claim_expired": {"step", "agent_id", "claim_id"},
+    "input_requested": {"request_id", "agent_id", "kind", "text", "choices", "step"},
+    "input_provided": {"request_id", "agent_id", "by", "choice", "text"},
+    "input_cancelled": {"request_id", "agent_id"},
 }
 
 

@@ -29,7 +29,8 @@ def planned(make_arena, manager):
 def test_a_step_completes_once_and_then_conflicts(make_arena, manager):
     arena_id = make_arena(status="active", total_steps=3)
     handle = manager.handle(arena_id, "alice")
-    event, aggregate = handle.complete_step(2)
+    done = handle.complete_step(2)
+    event, aggregate = done.event, done.aggregate
     assert (event.type, event.data["step"], aggregate.completed_steps) == ("step_completed", 2, 1)
     assert aggregate.progress == pytest.approx(1 / 3)
     before = arena_row(arena_id)
@@ -62,7 +63,7 @@ def test_an_assigned_step_belongs_to_its_assignee_and_the_coordinator(planned):
 
 def test_the_coordinator_may_complete_a_step_assigned_to_another(planned):
     _, h = planned
-    event, _ = h["alice"].complete_step(1)
+    event = h["alice"].complete_step(1).event
     assert event.data["agent_id"] == "alice"
 
 
