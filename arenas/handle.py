@@ -59,6 +59,8 @@ CURRENT_MAX = 500
 TITLE_MAX = 200
 CONTENT_MAX_BYTES = 1024 * 1024
 METADATA_MAX_BYTES = 64 * 1024
+CONFIDENCE_MIN = 0.0
+CONFIDENCE_MAX = 1.0
 TAGS_MAX = 16
 TAG_MAX = 64
 MERGE_SOURCES_MAX = 100
@@ -300,10 +302,9 @@ class ArenaHandle:
             lifecycle.transition(arena, to, self.actor)
             return arena
 
-    def act(self, action: str) -> Arena:
+    def act(self, action: Any) -> Arena:
         """Run a lifecycle action by name: activate, settle or archive."""
-        if action not in lifecycle.ACTIONS:
-            raise Invalid.field("action", f"Must be one of: {', '.join(lifecycle.ACTIONS)}.")
+        action = text.choice(action, "action", tuple(lifecycle.ACTIONS))
         return self.transition(lifecycle.ACTIONS[action])
 
     def update_goal(self, goal: Any, expected_seqs: Container[int] | None = None) -> Arena:
@@ -703,12 +704,7 @@ def _metadata(value: Any) -> dict[str, Any]:
 
 
 def _confidence(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid.field("confidence", "Must be a number from 0.0 to 1.0.")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise Invalid.field("confidence", "Must be a number from 0.0 to 1.0.")
-    return value
+    return text.number(value, "confidence", minimum=CONFIDENCE_MIN, maximum=CONFIDENCE_MAX)
 
 
 def _tags(value: Any) -> list[str]:

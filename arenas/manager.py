@@ -21,6 +21,7 @@ from .representations import arena_summary
 from .text import U32_MAX
 
 PLAN_MAX_STEPS = 10_000
+PLAN_TITLE_MAX = 500
 INITIAL_PARTICIPANTS_MAX = 1000
 CONFIG_KEYS = {"goal", "strategy", "total_steps", "plan", "participants"}
 PLAN_KEYS = {"title", "assignee", "depends_on"}
@@ -219,7 +220,7 @@ def _plan(plan: Any, total_steps: Any, strategy: str) -> list[dict[str, Any]] | 
         unknown = sorted(set(item) - PLAN_KEYS)
         if unknown:
             raise Invalid.field(field, f"Unknown field(s): {', '.join(unknown)}.")
-        title = text.text(item.get("title", ""), f"{field}.title", max_len=500)
+        title = text.text(item.get("title", ""), f"{field}.title", max_len=PLAN_TITLE_MAX)
         assignee = item.get("assignee")
         if assignee is not None:
             assignee = text.agent_id(assignee, f"{field}.assignee")

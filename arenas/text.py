@@ -16,6 +16,7 @@ from .errors import Invalid
 
 U32_MAX = 4_294_967_295
 AGENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+AGENT_ID_MAX = 64
 
 
 def text(value: Any, field: str, *, min_len: int = 0, max_len: int, blank: bool = True) -> str:
@@ -45,7 +46,7 @@ def _storable(value: str, field: str) -> None:
 
 
 def agent_id(value: Any, field: str = "agent_id") -> str:
-    value = text(value, field, min_len=1, max_len=64)
+    value = text(value, field, min_len=1, max_len=AGENT_ID_MAX)
     if not AGENT_ID_RE.match(value):
         raise Invalid.field(
             field, "Lower-case letters, digits, '_', '.', '-', starting with a letter or digit."
@@ -59,6 +60,17 @@ def integer(value: Any, field: str, *, minimum: int = 0, maximum: int = U32_MAX)
     if value < minimum or value > maximum:
         raise Invalid.field(field, f"Must be between {minimum} and {maximum}.")
     return value
+
+
+def number(value: Any, field: str, *, minimum: float, maximum: float) -> float:
+    """A JSON number (an integer or a finite float, not a boolean) from minimum to maximum."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not minimum <= value <= maximum
+    ):
+        raise Invalid.field(field, f"Must be a number from {minimum} to {maximum}.")
+    return float(value)
 
 
 def choice(value: Any, field: str, choices: list[str] | tuple[str, ...]) -> str:

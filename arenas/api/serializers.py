@@ -17,9 +17,7 @@ from rest_framework import serializers
 
 from arenas import handle, manager
 from arenas.models import ArtifactKind, Role, SlotStatus, Strategy
-from arenas.text import AGENT_ID_RE, U32_MAX
-
-AGENT_ID_MAX = 64
+from arenas.text import AGENT_ID_MAX, AGENT_ID_RE, U32_MAX
 
 
 class StrictCharField(serializers.CharField):
@@ -109,7 +107,7 @@ class NewParticipantSerializer(PermissionOverrides):
 
 
 class PlanStepSerializer(InputSerializer):
-    title = StrictCharField(max_length=500, allow_blank=True, required=False)
+    title = StrictCharField(max_length=manager.PLAN_TITLE_MAX, allow_blank=True, required=False)
     assignee = agent_id_field(allow_null=True, required=False)
     depends_on = serializers.ListField(
         child=StrictIntegerField(min_value=1, max_value=manager.PLAN_MAX_STEPS),
@@ -167,7 +165,9 @@ class MergeSerializer(InputSerializer):
 
 class NewFactSerializer(InputSerializer):
     content = text_field(handle.TEXT_MAX)
-    confidence = StrictFloatField(min_value=0.0, max_value=1.0, required=False)
+    confidence = StrictFloatField(
+        min_value=handle.CONFIDENCE_MIN, max_value=handle.CONFIDENCE_MAX, required=False
+    )
     tags = serializers.ListField(
         child=StrictCharField(min_length=1, max_length=handle.TAG_MAX),
         max_length=handle.TAGS_MAX,
