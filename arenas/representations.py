@@ -3,18 +3,34 @@ the websocket feed and the dashboard all send."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from . import lifecycle
 from .aggregate import ArenaAggregate
-from .events import timestamp
-from .models import Arena, Artifact, Fact, Participant
+from .events import timestamp, to_wire
+from .models import Agent, Arena, Artifact, Event, Fact, Participant
 from .permissions import PERMISSIONS
 
 
 def _ts(value: datetime | None) -> str | None:
     return timestamp(value) if value else None
+
+
+def me_dict(agent: Agent, active_arenas: Iterable[uuid.UUID]) -> dict[str, Any]:
+    """The calling agent: its id, display name and the ids of its active arenas."""
+    return {
+        "agent_id": agent.agent_id,
+        "display_name": agent.display_name,
+        "active_arenas": [str(arena_id) for arena_id in active_arenas],
+    }
+
+
+def step_result(event: Event, aggregate: ArenaAggregate) -> dict[str, Any]:
+    """A completed step: its `step_completed` event and the arena's aggregate after it."""
+    return {"event": to_wire(event), "aggregate": aggregate.as_dict()}
 
 
 def permissions_dict(participant: Participant) -> dict[str, bool]:

@@ -24,7 +24,14 @@ from arenas.events import to_wire
 from arenas.handle import ArenaHandle
 from arenas.manager import ArenaManager
 from arenas.models import Agent, Status
-from arenas.representations import arena_fields, artifact_dict, fact_dict, participant_dict
+from arenas.representations import (
+    arena_fields,
+    artifact_dict,
+    fact_dict,
+    me_dict,
+    participant_dict,
+    step_result,
+)
 from arenas.text import U32_MAX
 
 from . import schema
@@ -32,13 +39,19 @@ from . import serializers as inputs
 from .authentication import BearerAuthentication, StaffSessionAuthentication, agent_of
 from .bodies import JsonOnlyNegotiation, StrictJSONParser, read_body
 from .idempotency import idempotent
-from .pagination import next_url, paginate_queryset, paginate_sorted, query_int, query_limit
+from .pagination import (
+    NEWEST_FIRST,
+    OLDEST_FIRST,
+    next_url,
+    paginate_queryset,
+    paginate_sorted,
+    query_int,
+    query_limit,
+)
 from .throttling import AgentRateThrottle
 
 manager = ArenaManager()
 
-NEWEST_FIRST = ("-created_at", "id")
-OLDEST_FIRST = ("created_at", "id")
 SEQ_MAX = 2**63 - 1
 _SEQ = re.compile(r"[0-9]{1,19}")
 
@@ -160,14 +173,7 @@ class MeView(ApiView):
         agent = agent_of(request.user)
         if agent is None:
             raise PermissionDenied("This endpoint is for agents; staff have no agent.")
-        arena_ids = manager.active_arenas_for(agent.agent_id)
-        return Response(
-            {
-                "agent_id": agent.agent_id,
-                "display_name": agent.display_name,
-                "active_arenas": [str(i) for i in arena_ids],
-            }
-        )
+        return Response(me_dict(agent, manager.active_arenas_for(agent.agent_id)))
 
 
 class AgentActiveArenasView(ApiView):
@@ -466,11 +472,7 @@ class StepsView(ApiView):
     def post(self, request: Request, id: str) -> Response:
         handle = self.arena(id)
         step = self.body(inputs.CompleteStepSerializer)["step"]
-        event, aggregate = handle.complete_step(step)
-        return Response(
-            {"event": to_wire(event), "aggregate": aggregate.as_dict()},
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(step_result(*handle.complete_step(step)), status=status.HTTP_201_CREATED)
 
 
 class ProgressView(ApiView):
