@@ -1,6 +1,7 @@
-"""ASGI entry point: HTTP goes to Django, websockets to the live feed's consumers.
+"""ASGI entry point: HTTP goes to Django, except `/mcp` and `/mcp/...` to the MCP server
+(`arenas/mcp/app.py`); websockets go to the live feed's consumers.
 
-Served by Daphne: `daphne aleph_site.asgi:application`.
+Served by Daphne: `daphne aleph_site.asgi:application` (uvicorn and granian serve it too).
 """
 
 import os
@@ -13,5 +14,17 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from arenas.live.routing import websocket_application  # noqa: E402
+from arenas.mcp.app import application as mcp_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+MCP_PREFIX = "/mcp"
+
+
+async def http_application(scope, receive, send):
+    """`/mcp` and `/mcp/...` to the MCP server, everything else to Django."""
+    path = scope["path"]
+    if path == MCP_PREFIX or path.startswith(MCP_PREFIX + "/"):
+        return await mcp_application(scope, receive, send)
+    return await django_asgi_app(scope, receive, send)
+
+
+application = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})
