@@ -241,6 +241,9 @@ def build() -> Server[Any]:
         on_list_resource_templates=list_resource_templates,
         on_read_resource=read_resource,
     )
+    # The SDK wraps every request in an OpenTelemetry span by default (a no-op tracer
+    # unless an exporter is installed); this service exports no traces.
+    server.middleware = []
     return server
 
 

@@ -514,9 +514,16 @@ async def wait_for_events(
     types: Any = None,
 ) -> Reply:
     handle = caller.arena(arena_id)
-    request = await in_thread(_wait_request, handle, after, timeout_seconds, types)
+    try:
+        request = waits.WaitRequest.parse(after, timeout_seconds, types)
+    except Invalid:
+        await in_thread(handle.require_visible)
+        raise
 
     def read(after: int) -> list[dict[str, Any]]:
+        """The log past `after`; first NotFound if the caller may not (or no longer) see
+        the arena. The first read decides it: a caller who may not is refused before it
+        waits (having joined nothing for longer than that read)."""
         return [to_wire(event) for event in handle.events(after, waits.PAGE)]
 
     answer = await waits.wait_for_events(handle.arena_id, request, lambda a: in_thread(read, a))
@@ -529,8 +536,3 @@ async def wait_for_events(
         f"next_after={answer['next_after']}.",
         answer,
     )
-
-
-def _wait_request(handle: ArenaHandle, after: Any, timeout: Any, types: Any) -> waits.WaitRequest:
-    handle.require_visible()
-    return waits.WaitRequest.parse(after, timeout, types)
