@@ -30,7 +30,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,20 +49,17 @@ from common import (
     run,
     summary_ms,
 )
+from writes import Agent, Phase, closed_loop
 
 MCP = "/mcp/"
 HANDSHAKE = "2025-11-25"
 MODERN = "2026-07-28"
 MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
 
-# A request as one agent sends it: (method, path, body, headers) and whether its answer is
-# the expected one, from (status, body).
-Request = tuple[str, str, Any, dict[str, str]]
-Check = Callable[[int, bytes], bool]
 
-
-def tool_call(name: str, arguments: dict[str, Any], era: str) -> Request:
-    """A `tools/call` of the MCP server as the SDK's client sends it in that protocol era."""
+def tool_call(name: str, arguments: dict[str, Any], era: str) -> tuple[dict, dict[str, str]]:
+    """A `tools/call` of the MCP server as the SDK's client sends it in that protocol era:
+    (body, headers) of a POST to /mcp/."""
     params: dict[str, Any] = {"name": name, "arguments": arguments}
     headers = {**MCP_HEADERS, "MCP-Protocol-Version": era}
     if era == MODERN:
@@ -72,112 +69,51 @@ def tool_call(name: str, arguments: dict[str, Any], era: str) -> Request:
             "io.modelcontextprotocol/clientCapabilities": {},
         }
         headers.update({"Mcp-Method": "tools/call", "Mcp-Name": name})
-    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
-    return "POST", MCP, body, headers
+    return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}, headers
 
 
-def tool_succeeded(status: int, body: bytes) -> bool:
-    return status == 200 and b'"isError":false' in body
-
-
-def rest_created(status: int, body: bytes) -> bool:
-    return status == 201
-
-
-@dataclass
-class Phase:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    server_cpu: float = 0.0
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def line(self) -> str:
-        cpu = self.server_cpu / max(len(self.latencies), 1) * 1e6
-        return (
-            f"   {self.name:<26} {self.rate:7.0f} req/s  {summary_ms(self.latencies)}  "
-            f"errors {len(self.errors)}  server CPU {cpu:5.0f} µs/req"
-        )
-
-
-async def _phase(
-    name: str,
-    server: Server,
-    agents: list[tuple[str, Callable[[], Request], Check]],
-    seconds: float,
-    warmup: float,
-) -> Phase:
-    """Every agent (token, next request, check) loops until the time is up; only requests
-    within the measured window count."""
-    phase = Phase(name, seconds=seconds)
-    measure_from = time.perf_counter() + warmup
-    stop_at = measure_from + seconds
-    pids = server.worker_pids()
-
-    async def agent(token: str, next_request: Callable[[], Request], check: Check) -> None:
-        conn = HttpConnection(server.port, token)
-        try:
-            while (now := time.perf_counter()) < stop_at:
-                method, path, body, headers = next_request()
-                try:
-                    status, content = await conn.request(method, path, body, headers)
-                except Exception as exc:  # a failed request is an error, not a crash
-                    status, content = 0, repr(exc).encode()
-                done = time.perf_counter()
-                if now >= measure_from and done <= stop_at:
-                    if check(status, content):
-                        phase.latencies.append(done - now)
-                    else:
-                        phase.errors.append(f"{status} {content[:200]!r}")
-        finally:
-            await conn.close()
-
-    async def cpu_window() -> None:
-        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        before = cpu_seconds(pids)
-        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-        phase.server_cpu = cpu_seconds(pids) - before
-
-    await asyncio.gather(cpu_window(), *(agent(*a) for a in agents))
-    return phase
+def tool_succeeded(body: bytes) -> bool:
+    return b'"isError":false' in body
 
 
 async def _throughput(server: Server, seed: dict, args) -> list[Phase]:
+    """REST, MCP (2025-11-25), MCP (2026-07-28), REST: each agent completes the next steps
+    of its own arena."""
     arenas = seed["arenas"][: args.agents]
     steps: dict[str, Iterator[int]] = {a["id"]: itertools.count(1) for a in arenas}
-
-    def rest(arena_id: str) -> Callable[[], Request]:
-        path = f"/api/arenas/{arena_id}/steps/"
-        return lambda: ("POST", path, {"step": next(steps[arena_id])}, {})
-
-    def mcp(arena_id: str, era: str) -> Callable[[], Request]:
-        return lambda: tool_call(
-            "complete_step", {"arena_id": arena_id, "step": next(steps[arena_id])}, era
-        )
-
     tokens = seed["tokens"]
+
+    def rest(arena: dict) -> Agent:
+        path = f"/api/arenas/{arena['id']}/steps/"
+        payloads = ({"step": step} for step in steps[arena["id"]])
+        return Agent(tokens[arena["agent"]], "POST", path, payloads, 201)
+
+    def mcp(era: str) -> Callable[[dict], Agent]:
+        def agent(arena: dict) -> Agent:
+            headers = tool_call("complete_step", {}, era)[1]
+            payloads = (
+                tool_call("complete_step", {"arena_id": arena["id"], "step": step}, era)[0]
+                for step in steps[arena["id"]]
+            )
+            return Agent(
+                tokens[arena["agent"]], "POST", MCP, payloads, 200, headers, tool_succeeded
+            )
+
+        return agent
+
     plans = [
-        ("REST POST steps/", lambda a: (tokens[a["agent"]], rest(a["id"]), rest_created)),
-        (
-            "MCP complete_step (2025)",
-            lambda a: (tokens[a["agent"]], mcp(a["id"], HANDSHAKE), tool_succeeded),
-        ),
-        (
-            "MCP complete_step (2026)",
-            lambda a: (tokens[a["agent"]], mcp(a["id"], MODERN), tool_succeeded),
-        ),
-        ("REST POST steps/", lambda a: (tokens[a["agent"]], rest(a["id"]), rest_created)),
+        ("REST POST steps/", rest),
+        ("MCP complete_step (2025)", mcp(HANDSHAKE)),
+        ("MCP complete_step (2026)", mcp(MODERN)),
+        ("REST POST steps/", rest),
     ]
     phases = []
     for name, plan in plans:
-        phase = await _phase(name, server, [plan(a) for a in arenas], args.seconds, args.warmup)
+        agents = [plan(arena) for arena in arenas]
+        phase = await closed_loop(name, server, agents, args.seconds, args.warmup)
         print(phase.line(), flush=True)
-        for error in phase.errors[:3]:
-            print(f"      error: {error}")
+        for sample in phase.error_samples:
+            print(f"      error: {sample}")
         phases.append(phase)
     return phases
 
@@ -266,12 +202,12 @@ async def _wait_round(
     rss_before = rss_bytes(pids)
     connections_before = await asyncio.to_thread(_sampled_connections, database)
     arrivals: list[float | None] = [None] * len(conns)
-    request = tool_call(
+    body, headers = tool_call(
         "wait_for_events", {"arena_id": arena_id, "after": after, "timeout_seconds": 60}, era
     )
 
     async def wait(index: int, conn: HttpConnection) -> tuple[int, bytes]:
-        answer = await conn.request(*request)
+        answer = await conn.request("POST", MCP, body, headers)
         arrivals[index] = time.time()
         return answer
 

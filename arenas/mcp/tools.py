@@ -43,6 +43,8 @@ from arenas.representations import (
 from . import schemas as s
 
 manager = ArenaManager()
+# What a write to one's own slot or to the arena's shared memory may answer.
+WRITE_ERRORS = s.errors("not_found", "permission_denied", "arena_not_active", "arena_archived")
 
 
 @dataclass(frozen=True)
@@ -330,8 +332,7 @@ def complete_step(caller: Caller, arena_id: Any, step: Any) -> Reply:
     "Report progress",
     "Tell the others what your slot is doing now (`current`, a few words) and its state "
     "(`slot_status`: working, done or failed). People watching the arena see it at once. "
-    "Give one or both. Needs an active arena.\n\n"
-    + s.errors("not_found", "permission_denied", "arena_not_active", "arena_archived"),
+    "Give one or both. Needs an active arena.\n\n" + WRITE_ERRORS,
     properties={"arena_id": s.ARENA_ID, "current": s.CURRENT, "slot_status": s.SLOT_STATUS},
     required=("arena_id",),
 )
@@ -347,8 +348,7 @@ def report_progress(
     "Publish an artifact",
     "Publish a result of your work (text, code, a file's content, or structured data) to "
     "your own slot, where the others can read it; your slot becomes `working`. Needs an "
-    "active arena.\n\n"
-    + s.errors("not_found", "permission_denied", "arena_not_active", "arena_archived"),
+    "active arena.\n\n" + WRITE_ERRORS,
     properties={
         "arena_id": s.ARENA_ID,
         "kind": s.KIND,
@@ -406,7 +406,7 @@ def read_artifact(caller: Caller, arena_id: Any, artifact_id: Any) -> Reply:
     "Coordinators (can_merge): merge the artifacts of the named slots into one "
     "structured_data artifact in your own slot, ordered by slot, then age; "
     "`metadata.sources` lists the merged artifacts. Needs an active or settling arena.\n\n"
-    + s.errors("not_found", "permission_denied", "arena_not_active", "arena_archived"),
+    + WRITE_ERRORS,
     properties={"arena_id": s.ARENA_ID, "sources": s.SOURCES, "title": s.TITLE},
     required=("arena_id", "sources", "title"),
 )
@@ -424,8 +424,7 @@ def merge_artifacts(caller: Caller, arena_id: Any, sources: Any, title: Any) -> 
     "Share a fact",
     "Share something you found out with every participant, with how sure you are; when "
     "the arena is archived its facts go to long-term memory (search_memory). Needs an "
-    "active arena.\n\n"
-    + s.errors("not_found", "permission_denied", "arena_not_active", "arena_archived"),
+    "active arena.\n\n" + WRITE_ERRORS,
     properties={
         "arena_id": s.ARENA_ID,
         "content": s.FACT_CONTENT,
