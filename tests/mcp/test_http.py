@@ -5,6 +5,7 @@ error JSON."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx2
@@ -13,6 +14,7 @@ from asgiref.sync import sync_to_async
 from django.test import override_settings
 
 from arenas.agents import revoke_token
+from arenas.mcp.app import session_manager
 from arenas.models import AgentToken
 from tests.api.helpers import bearer
 from tests.mcp.conftest import ENDPOINT, asgi
@@ -148,3 +150,13 @@ async def test_the_agents_rate_is_shared_with_the_rest_api_and_answered_429(toke
     assert (await sync_to_async(lambda: bearer(token).get("/api/me/").status_code)()) == 429
     _, other = await sync_to_async(make_agent)("bob")
     assert (await post(other)).status_code == 200
+
+
+async def test_concurrent_first_requests_start_one_session_manager(token):
+    """Daphne sends no lifespan events: the SDK's session manager starts on the first
+    request of the event loop, once, however many requests arrive together."""
+    managers = await asyncio.gather(*(session_manager() for _ in range(20)))
+    assert len({id(manager) for manager in managers}) == 1
+    responses = await asyncio.gather(*(post(token) for _ in range(20)))
+    assert {response.status_code for response in responses} == {200}
+    assert await session_manager() is managers[0]

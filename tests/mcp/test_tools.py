@@ -13,6 +13,7 @@ from mcp.shared.exceptions import MCPError
 
 from arenas import handle, manager, text
 from arenas.agents import issue_token
+from arenas.handle import ArenaHandle
 from arenas.live import waits
 from arenas.mcp.schemas import ADVICE
 from arenas.models import Agent, Arena, EventType
@@ -432,3 +433,19 @@ async def test_the_arena_resource_is_the_arena_as_get_arena_shows_it(mcp_as, tea
         with pytest.raises(MCPError) as raised:
             await eve.read_resource(f"arena://{team}")
         assert raised.value.message == "not_found: No such arena."
+
+
+async def test_an_unexpected_failure_is_logged_and_answered_server_error(
+    mcp_as, team, monkeypatch, caplog
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ArenaHandle, "detail", broken)
+    async with mcp_as("bob") as bob:
+        result = await bob.call_tool("get_arena", {"arena_id": team})
+        assert result.is_error
+        assert result.content[0].text.startswith("server_error: ")
+        assert result.structured_content["error"] == "server_error"
+        assert (await ok(bob, "whoami"))["agent_id"] == "bob"
+    assert "The MCP tool get_arena failed" in caplog.text
