@@ -40,7 +40,6 @@ import weakref
 from collections import deque
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
@@ -52,6 +51,7 @@ from arenas.live.auth import host_allowed, origin_allowed
 from arenas.models import Agent
 
 from .server import AGENT, server
+from .tools import in_thread
 
 PATHS = ("/mcp", "/mcp/")
 
@@ -74,7 +74,7 @@ async def application(scope: Scope, receive: Any, send: Any) -> None:
     scheme, _, token = (headers.get(b"authorization") or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return await _refuse(send, 401, "not_authenticated", NO_TOKEN, _CHALLENGE)
-    agent, wait = await database_sync_to_async(_admit, thread_sensitive=False)(token.strip())
+    agent, wait = await in_thread(_admit, token.strip())
     if agent is None:
         return await _refuse(send, 401, "not_authenticated", BAD_TOKEN, _CHALLENGE)
     if wait is not None:

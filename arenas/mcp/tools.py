@@ -25,7 +25,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from arenas.api.pagination import LIMIT_DEFAULT, NEWEST_FIRST, OLDEST_FIRST, keyset_page
-from arenas.errors import Invalid, NotFound
+from arenas.errors import Invalid
 from arenas.events import to_wire
 from arenas.handle import ArenaHandle
 from arenas.live import waits
@@ -107,7 +107,7 @@ def tool(
 
 
 class Caller:
-    """The agent a call is made for, and the handle of the arena the call names."""
+    """The agent a call is made for."""
 
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
@@ -117,17 +117,17 @@ class Caller:
         """The caller's handle on the arena. Visibility is checked by its operation."""
         return manager.handle(arena_id, self.agent_id, check_now=False)
 
-    def reveal(self, arguments: dict[str, Any]) -> None:
+    def reveal(self, tool: Tool, given: dict[str, Any]) -> None:
         """NotFound if the call names an arena the caller cannot see: said before any
         refusal of its other arguments, so such a refusal cannot reveal an arena."""
-        if "arena_id" in arguments:
-            self.arena(arguments["arena_id"]).require_visible()
+        if "arena_id" in tool.properties and "arena_id" in given:
+            self.arena(given["arena_id"]).require_visible()
 
     def invoke(self, tool: Tool, given: dict[str, Any]) -> Reply:
         try:
             return tool.run(self, **tool.arguments(given))
         except Invalid:
-            self.reveal(given)
+            self.reveal(tool, given)
             raise
 
 
@@ -138,17 +138,15 @@ def in_thread(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:
 
 
 async def call(name: str, agent: Agent, given: dict[str, Any]) -> Reply:
-    """Run the tool `name` for `agent`; a refusal raises the domain's error."""
-    tool_ = TOOLS.get(name)
-    if tool_ is None:
-        raise NotFound(f"No tool named {name!r}.")
+    """Run the tool `name` (one of TOOLS) for `agent`; a refusal raises the domain's error."""
+    tool_ = TOOLS[name]
     caller = Caller(agent)
     if not inspect.iscoroutinefunction(tool_.run):
         return await in_thread(caller.invoke, tool_, given)
     try:
         arguments = tool_.arguments(given)
     except Invalid:
-        await in_thread(caller.reveal, given)
+        await in_thread(caller.reveal, tool_, given)
         raise
     return await tool_.run(caller, **arguments)
 
