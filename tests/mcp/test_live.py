@@ -23,6 +23,7 @@ from tests.support.liveserver import PYTHON, LiveServer
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 WAIT = 30
+UNICODE = "🦄👩‍👩‍👧 שָׁלוֹם e\u0301\u0301 \u202eevil\u202c 𝔘"
 
 
 def endpoint(server: LiveServer) -> str:
@@ -72,8 +73,8 @@ async def work_through(client, arena_id: str, mine: list[int], depends: dict[int
             "publish_artifact",
             arena_id=arena_id,
             kind="text",
-            title=f"Step {step}",
-            content=f"The result of step {step}",
+            title=f"Step {step} {UNICODE}",
+            content=f"The result of step {step}: {UNICODE}",
         )
         await ok(client, "complete_step", arena_id=arena_id, step=step)
 
@@ -95,7 +96,7 @@ async def test_two_agents_collaborate_through_mcp_alone(live_server, live_db):
         arena = await ok(
             alice,
             "create_arena",
-            goal="Write a short report",
+            goal=f"Write a short report {UNICODE}",
             plan=plan,
             participants=[{"agent_id": "bob", "role": "worker"}],
         )
@@ -134,6 +135,13 @@ async def test_two_agents_collaborate_through_mcp_alone(live_server, live_db):
         [2, 1, 3, 4],
     )
     assert detail["settle_report"]["facts_persisted"] == 1
+    artifacts = rest(live_server, tokens["alice"], f"/api/arenas/{arena_id}/artifacts/?agent=bob")
+    assert [a["title"] for a in artifacts["results"]] == [f"Step {n} {UNICODE}" for n in (1, 3)]
+    read = rest(live_server, tokens["alice"], f"/api/arenas/{arena_id}/artifacts/{merged['id']}/")
+    assert f"The result of step 3: {UNICODE}" in [
+        a["content"] for a in read["content"]["artifacts"]
+    ]
+    assert detail["goal"] == f"Write a short report {UNICODE}"
     assert "match" in live_db.manage("verify_arenas")
 
 
