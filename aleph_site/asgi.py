@@ -1,6 +1,9 @@
-"""ASGI entry point: HTTP goes to Django, websockets to the live feed's consumers.
+"""ASGI entry point: HTTP goes to Django, except `/mcp` and `/mcp/...` to the MCP server
+(`arenas/mcp/app.py`); websockets go to the live feed's consumers. The first request of each
+event loop also starts that loop's claim sweep (`arenas/live/sweeper.py`): Daphne sends no
+lifespan events to start it by.
 
-Served by Daphne: `daphne aleph_site.asgi:application`.
+Served by Daphne: `daphne aleph_site.asgi:application` (uvicorn and granian serve it too).
 """
 
 import os
@@ -14,13 +17,23 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from arenas.live import sweeper  # noqa: E402
 from arenas.live.routing import websocket_application  # noqa: E402
+from arenas.mcp.app import application as mcp_application  # noqa: E402
 
-router = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+MCP_PREFIX = "/mcp"
+
+
+async def http_application(scope, receive, send):
+    """`/mcp` and `/mcp/...` to the MCP server, everything else to Django."""
+    path = scope["path"]
+    if path == MCP_PREFIX or path.startswith(MCP_PREFIX + "/"):
+        return await mcp_application(scope, receive, send)
+    return await django_asgi_app(scope, receive, send)
+
+
+router = ProtocolTypeRouter({"http": http_application, "websocket": websocket_application})
 
 
 async def application(scope, receive, send):
-    """The router, and the per-process claim sweep started by the first request (Daphne
-    sends no lifespan events to start it by)."""
     if scope["type"] in ("http", "websocket"):
         sweeper.ensure_started()
     return await router(scope, receive, send)

@@ -252,10 +252,9 @@ class ArenaHandle:
             lifecycle.transition(arena, to, self.actor)
             return arena
 
-    def act(self, action: str) -> Arena:
+    def act(self, action: Any) -> Arena:
         """Run a lifecycle action by name: activate, settle or archive."""
-        if action not in lifecycle.ACTIONS:
-            raise Invalid.field("action", f"Must be one of: {', '.join(lifecycle.ACTIONS)}.")
+        action = text.choice(action, "action", tuple(lifecycle.ACTIONS))
         return self.transition(lifecycle.ACTIONS[action])
 
     def update_goal(self, goal: Any, expected_seqs: Container[int] | None = None) -> Arena:

@@ -37,6 +37,8 @@ TITLE_MAX = 200  # an artifact's title
 STEP_TITLE_MAX = 500
 TAG_MAX = 64
 TAGS_MAX = 16
+CONFIDENCE_MIN = 0.0
+CONFIDENCE_MAX = 1.0
 
 # --- content, in bytes -------------------------------------------------------------------
 CONTENT_MAX_BYTES = 1024 * 1024  # an artifact's content: text as UTF-8, other JSON compact
@@ -125,12 +127,7 @@ def search(value: Any) -> str:
 
 
 def confidence(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Invalid.field("confidence", "Must be a number from 0.0 to 1.0.")
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise Invalid.field("confidence", "Must be a number from 0.0 to 1.0.")
-    return value
+    return text.number(value, "confidence", minimum=CONFIDENCE_MIN, maximum=CONFIDENCE_MAX)
 
 
 def content(value: Any, kind: str, *, text_only: bool) -> Any:

@@ -3,7 +3,8 @@ the websocket feed and the dashboard all send."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +13,13 @@ from django.utils import timezone
 from . import lifecycle
 from .agents import presence
 from .aggregate import ArenaAggregate
-from .events import timestamp
+from .events import timestamp, to_wire
 from .models import (
+    Agent,
     Arena,
     Artifact,
     Claim,
+    Event,
     Fact,
     InputRequest,
     Participant,
@@ -28,6 +31,25 @@ from .permissions import PERMISSIONS
 
 def _ts(value: datetime | None) -> str | None:
     return timestamp(value) if value else None
+
+
+def me_dict(agent: Agent, active_arenas: Iterable[uuid.UUID]) -> dict[str, Any]:
+    """The calling agent: its id, display name and the ids of its active arenas."""
+    return {
+        "agent_id": agent.agent_id,
+        "display_name": agent.display_name,
+        "active_arenas": [str(arena_id) for arena_id in active_arenas],
+    }
+
+
+def step_result(event: Event, aggregate: ArenaAggregate) -> dict[str, Any]:
+    """A completed step: its `step_completed` event and the arena's aggregate after it."""
+    return {"event": to_wire(event), "aggregate": aggregate.as_dict()}
+
+
+def review_opened(request: InputRequest, event: Event) -> dict[str, Any]:
+    """A review step submitted: the review request it opened and its `input_requested`."""
+    return {"request": request_dict(request), "event": to_wire(event)}
 
 
 def permissions_dict(participant: Participant) -> dict[str, bool]:

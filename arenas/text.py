@@ -50,6 +50,17 @@ def integer(value: Any, field: str, *, minimum: int, maximum: int) -> int:
     return value
 
 
+def number(value: Any, field: str, *, minimum: float, maximum: float) -> float:
+    """A JSON number (an integer or a finite float, not a boolean) from minimum to maximum."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not minimum <= value <= maximum
+    ):
+        raise Invalid.field(field, f"Must be a number from {minimum} to {maximum}.")
+    return float(value)
+
+
 def choice(value: Any, field: str, choices: list[str] | tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise Invalid.field(field, f"Must be one of: {', '.join(choices)}.")

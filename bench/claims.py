@@ -24,7 +24,7 @@ import json
 import time
 
 import common
-from writes import Phase, _phase, _steps
+from writes import Agent, Phase, _steps, closed_loop
 
 
 async def _cycles(
@@ -103,16 +103,16 @@ async def _measure(server: common.LiveServer, seed: dict, big: dict, args) -> di
     own = [(tokens[a["agent"]], a["id"]) for a in seed["arenas"]]
     members = list(tokens)[:agents]
     shared = seed["shared"]
-    plain_own = [(t, "POST", f"/api/arenas/{a}/steps/", _steps(0, 1), 201) for t, a in own]
+    plain_own = [Agent(t, "POST", f"/api/arenas/{a}/steps/", _steps(0, 1), 201) for t, a in own]
     plain_shared = [
-        (tokens[m], "POST", f"/api/arenas/{shared}/steps/", _steps(i, agents), 201)
+        Agent(tokens[m], "POST", f"/api/arenas/{shared}/steps/", _steps(i, agents), 201)
         for i, m in enumerate(members)
     ]
     seconds, warmup = args.seconds, args.warmup
     phases = [
-        await _phase("plain, own arenas", server, plain_own, seconds, warmup),
+        await closed_loop("plain, own arenas", server, plain_own, seconds, warmup),
         await _cycles("cycles, own arenas", server, own, seconds, warmup),
-        await _phase("plain, shared arena", server, plain_shared, seconds, warmup),
+        await closed_loop("plain, shared arena", server, plain_shared, seconds, warmup),
         await _cycles(
             "cycles, shared arena", server, [(tokens[m], shared) for m in members], seconds, warmup
         ),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import common
@@ -54,15 +55,25 @@ class Phase:
         )
 
 
-async def _phase(
-    name: str,
-    server: common.LiveServer,
-    requests: list[tuple[str, str, str, object, int]],
-    seconds: float,
-    warmup: float,
+@dataclass
+class Agent:
+    """One agent of a closed loop: what it sends, and what a success looks like."""
+
+    token: str | None
+    method: str
+    path: str
+    body: object = None  # a payload, or an iterator of payloads (one per request)
+    expected: int = 200  # the status of a success
+    headers: dict[str, str] | None = None
+    # A success's body, when the status is not enough.
+    succeeded: Callable[[bytes], bool] | None = None
+
+
+async def closed_loop(
+    name: str, server: common.LiveServer, agents: list[Agent], seconds: float, warmup: float
 ) -> Phase:
-    """Each entry of `requests` is one agent: (token, method, path, body-or-step-iterator,
-    expected status). All agents loop until the time is up; only the measured window counts."""
+    """Every agent sends its requests one after another on a keep-alive connection of its
+    own until the time is up; only the measured window (after `warmup`) counts."""
     phase = Phase(name)
     start = time.perf_counter()
     measure_from = start + warmup
@@ -70,21 +81,21 @@ async def _phase(
     pids = server.worker_pids()
     marks: dict[str, float] = {}
 
-    async def agent(token: str, method: str, path: str, body: object, expected: int) -> None:
-        conn = common.HttpConnection(server.port, token)
+    async def agent(one: Agent) -> None:
+        conn = common.HttpConnection(server.port, one.token)
         try:
             while True:
                 now = time.perf_counter()
                 if now >= stop_at:
                     return
-                payload = next(body) if hasattr(body, "__next__") else body
+                payload = next(one.body) if hasattr(one.body, "__next__") else one.body
                 try:
-                    status, content = await conn.request(method, path, payload)
+                    status, content = await conn.request(one.method, one.path, payload, one.headers)
                 except Exception as exc:  # a failed request is an error, not a crash
                     status, content = 0, repr(exc).encode()
                 done = time.perf_counter()
                 if now >= measure_from and done <= stop_at:
-                    if status == expected:
+                    if status == one.expected and (not one.succeeded or one.succeeded(content)):
                         phase.latencies.append(done - now)
                     else:
                         phase.errors += 1
@@ -107,7 +118,7 @@ async def _phase(
         phase.database_cpu = common.cpu_seconds(database_pids) - marks["database"]
         phase.redis_cpu = common.cpu_seconds(redis_pids) - marks["redis"]
 
-    await asyncio.gather(marker(), *(agent(*r) for r in requests))
+    await asyncio.gather(marker(), *(agent(one) for one in agents))
     phase.seconds = seconds
     return phase
 
@@ -123,20 +134,20 @@ async def _measure(
     server: common.LiveServer, seed: dict, agents: int, seconds: float, warmup: float
 ):
     tokens = seed["tokens"]
-    health = [(None, "GET", "/api/health/", None, 200)] * agents
+    health = [Agent(None, "GET", "/api/health/") for _ in range(agents)]
     distinct = [
-        (tokens[a["agent"]], "POST", f"/api/arenas/{a['id']}/steps/", _steps(0, 1), 201)
+        Agent(tokens[a["agent"]], "POST", f"/api/arenas/{a['id']}/steps/", _steps(0, 1), 201)
         for a in seed["arenas"]
     ]
     shared_path = f"/api/arenas/{seed['shared']}/steps/"
     shared = [
-        (tokens[agent_id], "POST", shared_path, _steps(i, agents), 201)
+        Agent(tokens[agent_id], "POST", shared_path, _steps(i, agents), 201)
         for i, agent_id in enumerate(list(tokens)[:agents])
     ]
-    floor_before = await _phase("floor GET /api/health/", server, health, seconds, warmup)
-    across = await _phase("steps, own arenas", server, distinct, seconds, warmup)
-    one = await _phase("steps, one shared arena", server, shared, seconds, warmup)
-    floor_after = await _phase("floor GET /api/health/", server, health, seconds, warmup)
+    floor_before = await closed_loop("floor GET /api/health/", server, health, seconds, warmup)
+    across = await closed_loop("steps, own arenas", server, distinct, seconds, warmup)
+    one = await closed_loop("steps, one shared arena", server, shared, seconds, warmup)
+    floor_after = await closed_loop("floor GET /api/health/", server, health, seconds, warmup)
     return floor_before, across, one, floor_after
 
 

@@ -17,6 +17,8 @@ from arenas import agents
 from arenas.models import Agent
 
 CHALLENGE = 'Bearer realm="api"'
+NO_TOKEN = "Send an agent's token in the header `Authorization: Bearer <token>`."
+BAD_TOKEN = "The bearer token is invalid or revoked."
 
 
 class AgentUser:
@@ -54,7 +56,7 @@ class BearerAuthentication(authentication.BaseAuthentication):
             return None
         agent = agents.authenticate(token.strip())
         if agent is None:
-            raise exceptions.AuthenticationFailed("The bearer token is invalid or revoked.")
+            raise exceptions.AuthenticationFailed(BAD_TOKEN)
         return AgentUser(agent), None
 
     def authenticate_header(self, request: Request) -> str:

@@ -8,7 +8,6 @@ leaves `/api/`.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -18,6 +17,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from arenas.errors import DomainError, Invalid, printable
+
+from .authentication import NO_TOKEN
+from .throttling import retry_after
 
 NON_FIELD = "non_field_errors"
 
@@ -143,7 +145,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None) is not None:
-        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        headers["Retry-After"] = str(retry_after(exc.wait))
     if isinstance(exc, ApiError):
         code = exc.default_code
     else:
@@ -156,5 +158,5 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = "permission_denied"
     detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if isinstance(exc, exceptions.NotAuthenticated):
-        detail = "Send an agent's token in the header `Authorization: Bearer <token>`."
+        detail = NO_TOKEN
     return Response(error_body(code, str(detail)), status=exc.status_code, headers=headers)

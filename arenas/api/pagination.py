@@ -4,6 +4,9 @@
 the page's last item, so a page never repeats or skips an item when rows are added
 meanwhile, and each list's order is total (its last ordering field is unique).
 A `limit`, `after` or `cursor` that is not valid is a 400 `invalid` naming the parameter.
+
+`keyset_page` and `sorted_page` do the paging without a request, for doors that hand the
+cursor over as it is (the MCP tools' `cursor` argument and `next_cursor`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from rest_framework.request import Request
 from arenas.errors import Invalid
 from arenas.inputs import PAGE_DEFAULT, PAGE_MAX
 
+# The orders of the lists: arenas newest first; artifacts and facts oldest first.
+NEWEST_FIRST = ("-created_at", "id")
+OLDEST_FIRST = ("created_at", "id")
 CURSOR = "cursor"
 _DIGITS = re.compile(r"[0-9]{1,20}")
 
@@ -56,10 +62,11 @@ def _encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(request: Request, size: int) -> list[str] | None:
-    raw = request.query_params.get(CURSOR)
+def _decode_cursor(raw: Any, size: int) -> list[str] | None:
     if raw is None:
         return None
+    if not isinstance(raw, str):
+        raise Invalid.field(CURSOR, "Not a cursor this list gave out.")
     try:
         values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except (binascii.Error, ValueError):
@@ -89,6 +96,43 @@ def _after(model: type[Model], ordering: Sequence[str], raw: list[str]) -> Q:
     return condition
 
 
+def keyset_page(
+    queryset: QuerySet,
+    ordering: Sequence[str],
+    to_wire: Callable[[Any], dict[str, Any]],
+    limit: int = PAGE_DEFAULT,
+    cursor: Any = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of `queryset` in `ordering` (the last field of which must be unique) after
+    `cursor`, and the cursor of the next page (None on the last page)."""
+    values = _decode_cursor(cursor, len(ordering))
+    if values is not None:
+        queryset = queryset.filter(_after(queryset.model, ordering, values))
+    rows = list(queryset.order_by(*ordering)[: limit + 1])
+    page = rows[:limit]
+    following = None
+    if len(rows) > limit:
+        following = _encode_cursor([getattr(page[-1], name.lstrip("-")) for name in ordering])
+    return [to_wire(row) for row in page], following
+
+
+def sorted_page(
+    items: Sequence[T],
+    key: Callable[[T], str],
+    to_wire: Callable[[T], dict[str, Any]],
+    limit: int = PAGE_DEFAULT,
+    cursor: Any = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of `items`, already sorted ascending by the unique string `key`, after
+    `cursor`, and the cursor of the next page (None on the last page)."""
+    values = _decode_cursor(cursor, 1)
+    if values is not None:
+        items = [item for item in items if key(item) > values[0]]
+    page = list(items[:limit])
+    following = _encode_cursor([key(page[-1])]) if len(items) > limit else None
+    return [to_wire(item) for item in page], following
+
+
 def paginate_queryset(
     request: Request,
     queryset: QuerySet,
@@ -96,18 +140,10 @@ def paginate_queryset(
     to_wire: Callable[[Any], dict[str, Any]],
 ) -> dict[str, Any]:
     """One page of `queryset` in `ordering`, the last field of which must be unique."""
-    limit = query_limit(request)
-    cursor = _decode_cursor(request, len(ordering))
-    if cursor is not None:
-        queryset = queryset.filter(_after(queryset.model, ordering, cursor))
-    rows = list(queryset.order_by(*ordering)[: limit + 1])
-    page = rows[:limit]
-    following = None
-    if len(rows) > limit:
-        last = page[-1]
-        values = [getattr(last, name.lstrip("-")) for name in ordering]
-        following = next_url(request, **{CURSOR: _encode_cursor(values)})
-    return {"results": [to_wire(row) for row in page], "next": following}
+    page, following = keyset_page(
+        queryset, ordering, to_wire, query_limit(request), request.query_params.get(CURSOR)
+    )
+    return _listing(request, page, following)
 
 
 def paginate_sorted(
@@ -117,12 +153,12 @@ def paginate_sorted(
     to_wire: Callable[[T], dict[str, Any]],
 ) -> dict[str, Any]:
     """One page of `items`, already sorted ascending by the unique string `key`."""
-    limit = query_limit(request)
-    cursor = _decode_cursor(request, 1)
-    if cursor is not None:
-        items = [item for item in items if key(item) > cursor[0]]
-    page = list(items[:limit])
-    following = None
-    if len(items) > limit:
-        following = next_url(request, **{CURSOR: _encode_cursor([key(page[-1])])})
-    return {"results": [to_wire(item) for item in page], "next": following}
+    page, following = sorted_page(
+        items, key, to_wire, query_limit(request), request.query_params.get(CURSOR)
+    )
+    return _listing(request, page, following)
+
+
+def _listing(request: Request, page: list[dict[str, Any]], following: str | None) -> dict[str, Any]:
+    url = None if following is None else next_url(request, **{CURSOR: following})
+    return {"results": page, "next": url}

@@ -202,7 +202,9 @@ class MergeSerializer(InputSerializer):
 
 class NewFactSerializer(InputSerializer):
     content = text_field(inputs.FACT_MAX)
-    confidence = StrictFloatField(min_value=0.0, max_value=1.0, required=False)
+    confidence = StrictFloatField(
+        min_value=inputs.CONFIDENCE_MIN, max_value=inputs.CONFIDENCE_MAX, required=False
+    )
     tags = serializers.ListField(
         child=StrictCharField(min_length=1, max_length=inputs.TAG_MAX),
         max_length=inputs.TAGS_MAX,

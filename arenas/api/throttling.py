@@ -4,16 +4,25 @@ with `Retry-After`.
 
 Counts live in Django's default cache, so they are per process unless CACHES points at a
 shared cache (Redis) in production.
+
+`agent_retry_after` counts a request of a door that is not a DRF view (the MCP server)
+against the same rate, under the same key: an agent's REST and MCP requests share one
+budget.
 """
 
 from __future__ import annotations
+
+import math
+from types import SimpleNamespace
 
 from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from .authentication import agent_of
+from arenas.models import Agent
+
+from .authentication import AgentUser, agent_of
 
 OFF = "off"
 
@@ -32,3 +41,17 @@ class AgentRateThrottle(SimpleRateThrottle):
         agent = agent_of(user)
         ident = f"agent:{agent.agent_id}" if agent else f"staff:{user.pk}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def retry_after(wait: float | None) -> int:
+    """The `Retry-After` header's seconds for a throttle's `wait()`: a whole number, at least 1."""
+    return max(1, math.ceil(wait or 0))
+
+
+def agent_retry_after(agent: Agent) -> int | None:
+    """Count one request of `agent`: None when it is within its rate, else the seconds it
+    should wait before retrying. DRF's throttle reads only `request.user` from the request."""
+    throttle = AgentRateThrottle()
+    if throttle.allow_request(SimpleNamespace(user=AgentUser(agent)), None):
+        return None
+    return retry_after(throttle.wait())

@@ -32,21 +32,30 @@ from arenas.representations import (
     artifact_dict,
     claim_dict,
     fact_dict,
+    me_dict,
     participant_dict,
     request_dict,
+    review_opened,
+    step_result,
 )
 
 from . import schema, serializers
 from .authentication import BearerAuthentication, StaffSessionAuthentication, agent_of
 from .bodies import JsonOnlyNegotiation, StrictJSONParser, read_body
 from .idempotency import idempotent
-from .pagination import next_url, paginate_queryset, paginate_sorted, query_int, query_limit
+from .pagination import (
+    NEWEST_FIRST,
+    OLDEST_FIRST,
+    next_url,
+    paginate_queryset,
+    paginate_sorted,
+    query_int,
+    query_limit,
+)
 from .throttling import AgentRateThrottle
 
 manager = ArenaManager()
 
-NEWEST_FIRST = ("-created_at", "id")
-OLDEST_FIRST = ("created_at", "id")
 _SEQ = re.compile(r"[0-9]{1,19}")
 
 
@@ -168,14 +177,7 @@ class MeView(ApiView):
         agent = agent_of(request.user)
         if agent is None:
             raise PermissionDenied("This endpoint is for agents; staff have no agent.")
-        arena_ids = manager.active_arenas_for(agent.agent_id)
-        return Response(
-            {
-                "agent_id": agent.agent_id,
-                "display_name": agent.display_name,
-                "active_arenas": [str(i) for i in arena_ids],
-            }
-        )
+        return Response(me_dict(agent, manager.active_arenas_for(agent.agent_id)))
 
 
 class AgentActiveArenasView(ApiView):
@@ -452,14 +454,8 @@ class StepsView(ApiView):
         body = self.body(serializers.CompleteStepSerializer)
         done = self.handle.complete_step(body["step"], body.get("claim_id"))
         if done.request is not None:
-            return Response(
-                {"request": request_dict(done.request), "event": to_wire(done.event)},
-                status=status.HTTP_202_ACCEPTED,
-            )
-        return Response(
-            {"event": to_wire(done.event), "aggregate": done.aggregate.as_dict()},
-            status=status.HTTP_201_CREATED,
-        )
+            return Response(review_opened(done.request, done.event), status.HTTP_202_ACCEPTED)
+        return Response(step_result(done.event, done.aggregate), status=status.HTTP_201_CREATED)
 
 
 # --- claims (SPEC §7) ----------------------------------------------------------------------

@@ -74,10 +74,19 @@ def origin_allowed(origin: str | None) -> bool:
     """True when `origin` is an http(s) origin whose host passes ALLOWED_HOSTS."""
     if not origin:
         return False
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:
+        return False
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return False
-    domain, _port = split_domain_port(parts.netloc)
+    return host_allowed(parts.netloc)
+
+
+def host_allowed(host: str | None) -> bool:
+    """True when `host` (a `Host` header's value, or an origin's host[:port]) passes
+    ALLOWED_HOSTS, as Django decides it for requests it serves."""
+    domain, _port = split_domain_port(host or "")
     allowed = settings.ALLOWED_HOSTS or (DEBUG_HOSTS if settings.DEBUG else [])
     return bool(domain) and validate_host(domain, allowed)
 

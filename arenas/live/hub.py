@@ -4,9 +4,11 @@ shares dashboard summaries between the consumers of one process.
 While any consumer is connected, the hub polls the database every
 `settings.ALEPH_LIVE_POLL_SECONDS` seconds with one query pair for the whole process (not one
 per subscriber):
-- the committed `last_seq` of every arena with a feed here; a feed that is still behind the
-  head seen one poll earlier missed a doorbell and catches up from the log. Waiting one poll
-  first keeps doorbells that are merely in flight from causing database reads.
+- the committed `last_seq` of every arena with a follower here (a websocket feed, or a
+  `wait_for_events` call of the MCP server, `waits.py`); a follower told a head it has not
+  reached decides whether it missed a doorbell (a feed waits one poll first, which keeps
+  doorbells that are merely in flight from causing database reads) and catches up from the
+  log.
 - for dashboards, the arenas with recent events; an arena whose `last_seq` is past the
   newest summary this process loaded missed its doorbell and is announced to the dashboards.
 
@@ -24,7 +26,7 @@ import time
 import weakref
 from collections import OrderedDict
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -36,7 +38,7 @@ from arenas.manager import ArenaManager
 from . import log
 
 if TYPE_CHECKING:
-    from .consumers import ArenaFeedConsumer, DashboardConsumer
+    from .consumers import DashboardConsumer
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +56,21 @@ def poll_seconds() -> float:
     return float(getattr(settings, "ALEPH_LIVE_POLL_SECONDS", 2.0))
 
 
+class Follower(Protocol):
+    """What the hub polls for: something that follows one arena's events."""
+
+    arena_id: Any
+
+    def observe_head(self, head: int) -> bool:
+        """Told the arena's committed `last_seq` each poll; True to be caught up."""
+
+    async def catch_up(self) -> None:
+        """Read what the log holds past what was delivered."""
+
+
 class Hub:
     def __init__(self) -> None:
-        self.feeds: dict[Any, set[ArenaFeedConsumer]] = {}
+        self.feeds: dict[Any, set[Follower]] = {}
         self.dashboards: set[DashboardConsumer] = set()
         self._lines: OrderedDict[str, tuple[int, asyncio.Future[Line | None]]] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
@@ -65,11 +79,11 @@ class Hub:
 
     # --- registration -------------------------------------------------------------------
 
-    def watch_feed(self, consumer: ArenaFeedConsumer) -> None:
+    def watch_feed(self, consumer: Follower) -> None:
         self.feeds.setdefault(consumer.arena_id, set()).add(consumer)
         self._start()
 
-    def unwatch_feed(self, consumer: ArenaFeedConsumer) -> None:
+    def unwatch_feed(self, consumer: Follower) -> None:
         arena_id = getattr(consumer, "arena_id", None)
         watchers = self.feeds.get(arena_id)
         if watchers is not None:
@@ -155,13 +169,10 @@ class Hub:
                     self._spawn(dashboard.arena_changed({"arena_id": key, "seq": seq}))
 
     def agents_watching(self) -> set[str]:
-        """The agents with an arena feed open in this process."""
-        return {
-            consumer.viewer.agent_id
-            for consumers in self.feeds.values()
-            for consumer in consumers
-            if consumer.viewer.is_agent
-        }
+        """The agents with an arena feed open in this process (an MCP wait is a request,
+        which marks its agent seen by itself)."""
+        viewers = (getattr(follower, "viewer", None) for f in self.feeds.values() for follower in f)
+        return {viewer.agent_id for viewer in viewers if viewer is not None and viewer.is_agent}
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -1,0 +1,543 @@
+"""The MCP tools (SPEC §9): each one a few lines over the same `ArenaManager` and
+`ArenaHandle` operations as the REST views, answering the same JSON (`representations`,
+`events.to_wire`) with a short text for the model.
+
+A tool is a function registered with `@tool`: its name, a description written for a
+language model, and the JSON Schema of its arguments (`schemas.py`, from the domain's
+limits). `call` runs it for the calling agent. The domain checks everything, in the REST
+API's order: visibility (404), permission (403), state (409), values (400); a refusal is
+raised as the domain's error and becomes a tool error in `server.py`. The only checks made
+here are those of any JSON arguments: no unknown argument, no required one missing (null
+counts as left out for an optional argument). A refused argument of a call on an arena the
+caller cannot see is reported as `not_found`, as the REST API does.
+
+Database work runs in a worker thread (`in_thread`) and gives its connection back when it
+returns, so no connection is held while a call waits.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from arenas.api.pagination import NEWEST_FIRST, OLDEST_FIRST, keyset_page
+from arenas.errors import Invalid
+from arenas.events import to_wire
+from arenas.handle import ArenaHandle
+from arenas.inputs import PAGE_DEFAULT
+from arenas.live import waits
+from arenas.manager import ArenaManager
+from arenas.models import Agent
+from arenas.representations import (
+    arena_fields,
+    artifact_dict,
+    fact_dict,
+    me_dict,
+    participant_dict,
+    review_opened,
+    step_result,
+)
+
+from . import schemas as s
+
+manager = ArenaManager()
+# What a write to one's own slot or to the arena's shared memory may answer.
+WRITE_ERRORS = s.errors("not_found", "permission_denied", "arena_not_active", "arena_archived")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A tool's answer: a short text for the model and the JSON of the REST API."""
+
+    text: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    title: str
+    description: str
+    run: Callable[..., Reply | Awaitable[Reply]]
+    properties: dict[str, s.Schema] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    read_only: bool = False
+
+    @property
+    def input_schema(self) -> s.Schema:
+        return {
+            "type": "object",
+            "properties": self.properties,
+            "required": list(self.required),
+            "additionalProperties": False,
+        }
+
+    def arguments(self, given: dict[str, Any]) -> dict[str, Any]:
+        """The arguments to call `run` with: Invalid for an unknown or missing one."""
+        problems = {name: ["Unknown argument."] for name in given if name not in self.properties}
+        problems.update(
+            {name: ["This argument is required."] for name in self.required if name not in given}
+        )
+        if problems:
+            raise Invalid(problems)
+        return {k: v for k, v in given.items() if v is not None or k in self.required}
+
+
+TOOLS: dict[str, Tool] = {}
+
+
+def tool(
+    name: str,
+    title: str,
+    description: str,
+    *,
+    properties: dict[str, s.Schema] | None = None,
+    required: tuple[str, ...] = (),
+    read_only: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a tool: `run(caller, **arguments) -> Reply` (or a coroutine of one)."""
+
+    def register(run: Callable[..., Any]) -> Callable[..., Any]:
+        TOOLS[name] = Tool(name, title, description, run, properties or {}, required, read_only)
+        return run
+
+    return register
+
+
+class Caller:
+    """The agent a call is made for."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.agent_id = agent.agent_id
+
+    def arena(self, arena_id: Any) -> ArenaHandle:
+        """The caller's handle on the arena. Visibility is checked by its operation."""
+        return manager.handle(arena_id, self.agent_id, check_now=False)
+
+    def reveal(self, tool: Tool, given: dict[str, Any]) -> None:
+        """NotFound if the call names an arena the caller cannot see: said before any
+        refusal of its other arguments, so such a refusal cannot reveal an arena."""
+        if "arena_id" in tool.properties and "arena_id" in given:
+            self.arena(given["arena_id"]).require_visible()
+
+    def invoke(self, tool: Tool, given: dict[str, Any]) -> Reply:
+        try:
+            return tool.run(self, **tool.arguments(given))
+        except Invalid:
+            self.reveal(tool, given)
+            raise
+
+
+def in_thread(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+    """Run `function` in a worker thread; its database connection is closed (or returned to
+    the pool) when it returns."""
+    return database_sync_to_async(function, thread_sensitive=False)(*args)
+
+
+async def call(name: str, agent: Agent, given: dict[str, Any]) -> Reply:
+    """Run the tool `name` (one of TOOLS) for `agent`; a refusal raises the domain's error."""
+    tool_ = TOOLS[name]
+    caller = Caller(agent)
+    if not inspect.iscoroutinefunction(tool_.run):
+        return await in_thread(caller.invoke, tool_, given)
+    try:
+        arguments = tool_.arguments(given)
+    except Invalid:
+        await in_thread(caller.reveal, tool_, given)
+        raise
+    return await tool_.run(caller, **arguments)
+
+
+def page(noun: str, results: list[dict[str, Any]], following: str | None) -> Reply:
+    more = " More with next_cursor." if following else ""
+    return Reply(f"{len(results)} {noun}.{more}", {"results": results, "next_cursor": following})
+
+
+def arena_reply(detail: dict[str, Any], verb: str = "") -> Reply:
+    you = detail["you"]["role"]
+    return Reply(
+        f"Arena {detail['id']}{verb}: {detail['status']}, {detail['completed_steps']} of "
+        f"{detail['total_steps']} steps completed, {len(detail['participants'])} "
+        f"participant(s); you are {you}. Goal: {detail['goal']}",
+        detail,
+    )
+
+
+# --- you and your arenas ---------------------------------------------------------------------
+
+
+@tool(
+    "whoami",
+    "Who am I",
+    "Your agent id, display name and the ids of the arenas you take part in that are not "
+    "archived. Call it first to find your arenas.",
+    read_only=True,
+)
+def whoami(caller: Caller) -> Reply:
+    me = me_dict(caller.agent, manager.active_arenas_for(caller.agent_id))
+    return Reply(f"You are {me['agent_id']}, in {len(me['active_arenas'])} active arena(s).", me)
+
+
+@tool(
+    "list_arenas",
+    "List your arenas",
+    "The arenas you are a current participant of, newest first, 50 at a time, without their "
+    "participants (get_arena has those).\n\n" + s.errors(),
+    properties={"status": s.STATUS, "cursor": s.CURSOR},
+    read_only=True,
+)
+def list_arenas(caller: Caller, status: Any = None, cursor: Any = None) -> Reply:
+    arenas = manager.arenas_for_agent(caller.agent_id, status)
+    return page("arena(s)", *keyset_page(arenas, NEWEST_FIRST, arena_fields, cursor=cursor))
+
+
+@tool(
+    "create_arena",
+    "Create an arena",
+    "Start a new arena for a shared goal; you become its coordinator. Give its plan as "
+    "`total_steps` (untitled steps) or as `plan` (titled steps with assignees and "
+    "dependencies), and the other agents as `participants` (or add them later with "
+    "add_participant). It starts in state `created`: call transition with `activate` when "
+    "the work may begin.\n\n" + s.errors(),
+    properties={
+        "goal": s.GOAL,
+        "strategy": s.STRATEGY,
+        "total_steps": s.TOTAL_STEPS,
+        "plan": s.PLAN,
+        "participants": s.PARTICIPANTS,
+    },
+    required=("goal",),
+)
+def create_arena(caller: Caller, **config: Any) -> Reply:
+    arena_id = manager.create(config, created_by=caller.agent_id)
+    return arena_reply(caller.arena(arena_id).detail(), " created")
+
+
+@tool(
+    "get_arena",
+    "Read an arena",
+    "An arena: its goal, state (`status`), progress, participants with their slots, the "
+    "transitions allowed now, `last_seq` (the newest event's seq, a starting point for "
+    "wait_for_events) and `you` (your role and permissions).\n\n" + s.errors("not_found"),
+    properties={"arena_id": s.ARENA_ID},
+    required=("arena_id",),
+    read_only=True,
+)
+def get_arena(caller: Caller, arena_id: Any) -> Reply:
+    return arena_reply(caller.arena(arena_id).detail())
+
+
+@tool(
+    "get_plan",
+    "Read the plan",
+    f"The arena's steps, {PAGE_DEFAULT} at a time from step `after` + 1: each with its "
+    "title, assignee, the steps it depends on and whether (and by whom) it is completed. "
+    "With an open-ended plan (total_steps 0) it lists the completed steps. Use it to pick "
+    "a step to do.\n\n" + s.errors("not_found"),
+    properties={"arena_id": s.ARENA_ID, "after": s.AFTER_STEP},
+    required=("arena_id",),
+    read_only=True,
+)
+def get_plan(caller: Caller, arena_id: Any, after: Any = 0) -> Reply:
+    steps, following = caller.arena(arena_id).steps(after, PAGE_DEFAULT)
+    done = sum(step["completed"] for step in steps)
+    more = f" More with after={following}." if following is not None else ""
+    return Reply(
+        f"{len(steps)} step(s), {done} of them completed.{more}",
+        {"results": steps, "next_after": following},
+    )
+
+
+@tool(
+    "add_participant",
+    "Add a participant",
+    "Coordinators: add an agent to the arena (while it is created or active) with a role and "
+    "any of the four permission flags overridden; an agent that left joins again.\n\n"
+    + s.errors(
+        "not_found",
+        "permission_denied",
+        "already_participant",
+        "arena_not_active",
+        "arena_archived",
+    ),
+    properties={
+        "arena_id": s.ARENA_ID,
+        "agent_id": s.AGENT_ID,
+        "role": s.ROLE,
+        **s.PERMISSION_FLAGS,
+    },
+    required=("arena_id", "agent_id", "role"),
+)
+def add_participant(
+    caller: Caller, arena_id: Any, agent_id: Any, role: Any, **overrides: Any
+) -> Reply:
+    joined = caller.arena(arena_id).add_participant(agent_id, role, **overrides)
+    return Reply(f"{joined.agent_id} joined as {joined.role}.", participant_dict(joined))
+
+
+@tool(
+    "transition",
+    "Move the arena's lifecycle",
+    "Coordinators: move the arena to its next state. created → active (`activate`: work "
+    "may begin), active → settling (`settle`: work is over, results are merged), settling → "
+    "archived (`archive`: the arena's facts go to long-term memory, search_memory finds "
+    "them; nothing can change afterwards). There is no other move.\n\n"
+    + s.errors("not_found", "permission_denied", "invalid_transition"),
+    properties={"arena_id": s.ARENA_ID, "action": s.ACTION},
+    required=("arena_id", "action"),
+)
+def transition(caller: Caller, arena_id: Any, action: Any) -> Reply:
+    handle = caller.arena(arena_id)
+    handle.act(action)
+    return arena_reply(handle.detail(), f" {action}d")
+
+
+# --- your slot -------------------------------------------------------------------------------
+
+
+@tool(
+    "complete_step",
+    "Complete a step",
+    "Mark a step of the plan as done by you, once its work is done (publish the result "
+    "first with publish_artifact). A step assigned to another agent is theirs (coordinators "
+    "may complete any). Needs an active arena.\n\n"
+    + s.errors(
+        "not_found",
+        "permission_denied",
+        "step_already_completed",
+        "step_blocked",
+        "arena_not_active",
+        "arena_archived",
+    ),
+    properties={"arena_id": s.ARENA_ID, "step": s.STEP},
+    required=("arena_id", "step"),
+)
+def complete_step(caller: Caller, arena_id: Any, step: Any) -> Reply:
+    done = caller.arena(arena_id).complete_step(step)
+    if done.request is not None:
+        return Reply(
+            f"Step {step} is submitted for review: a person approves or rejects it.",
+            review_opened(done.request, done.event),
+        )
+    result = step_result(done.event, done.aggregate)
+    aggregate = result["aggregate"]
+    return Reply(
+        f"Step {result['event']['step']} completed: {aggregate['completed_steps']} of "
+        f"{aggregate['total_steps']} steps done.",
+        result,
+    )
+
+
+@tool(
+    "report_progress",
+    "Report progress",
+    "Tell the others what your slot is doing now (`current`, a few words) and its state "
+    "(`slot_status`: working, done or failed). People watching the arena see it at once. "
+    "Give one or both. Needs an active arena.\n\n" + WRITE_ERRORS,
+    properties={"arena_id": s.ARENA_ID, "current": s.CURRENT, "slot_status": s.SLOT_STATUS},
+    required=("arena_id",),
+)
+def report_progress(
+    caller: Caller, arena_id: Any, current: Any = None, slot_status: Any = None
+) -> Reply:
+    me = caller.arena(arena_id).report_progress(current, slot_status)
+    return Reply(f"Your slot is {me.slot_status}: {me.current}", participant_dict(me))
+
+
+@tool(
+    "publish_artifact",
+    "Publish an artifact",
+    "Publish a result of your work (text, code, a file's content, or structured data) to "
+    "your own slot, where the others can read it; your slot becomes `working`. Needs an "
+    "active arena.\n\n" + WRITE_ERRORS,
+    properties={
+        "arena_id": s.ARENA_ID,
+        "kind": s.KIND,
+        "title": s.TITLE,
+        "content": s.CONTENT,
+        "metadata": s.METADATA,
+    },
+    required=("arena_id", "kind", "title", "content"),
+)
+def publish_artifact(
+    caller: Caller, arena_id: Any, kind: Any, title: Any, content: Any, metadata: Any = None
+) -> Reply:
+    artifact = caller.arena(arena_id).publish_artifact(kind, title, content, metadata)
+    return Reply(f"Published {artifact.kind} artifact {artifact.id}.", artifact_dict(artifact))
+
+
+@tool(
+    "list_artifacts",
+    "List artifacts",
+    "The arena's artifacts without their content, oldest first, 50 at a time: your own slot "
+    "always, the others' if you may read other slots. `agent` narrows to one slot. Read one "
+    "with read_artifact.\n\n" + s.errors("not_found", "permission_denied"),
+    properties={"arena_id": s.ARENA_ID, "agent": s.AGENT_ID, "cursor": s.CURSOR},
+    required=("arena_id",),
+    read_only=True,
+)
+def list_artifacts(caller: Caller, arena_id: Any, agent: Any = None, cursor: Any = None) -> Reply:
+    artifacts = caller.arena(arena_id).artifacts(agent)
+    return page(
+        "artifact(s)",
+        *keyset_page(
+            artifacts, OLDEST_FIRST, lambda a: artifact_dict(a, with_content=False), cursor=cursor
+        ),
+    )
+
+
+@tool(
+    "read_artifact",
+    "Read an artifact",
+    "One artifact with its content.\n\n" + s.errors("not_found", "permission_denied"),
+    properties={"arena_id": s.ARENA_ID, "artifact_id": s.ARTIFACT_ID},
+    required=("arena_id", "artifact_id"),
+    read_only=True,
+)
+def read_artifact(caller: Caller, arena_id: Any, artifact_id: Any) -> Reply:
+    artifact = artifact_dict(caller.arena(arena_id).artifact(artifact_id))
+    return Reply(
+        f"{artifact['kind']} artifact by {artifact['agent_id']}: {artifact['title']}", artifact
+    )
+
+
+@tool(
+    "merge_artifacts",
+    "Merge artifacts",
+    "Coordinators (can_merge): merge the artifacts of the named slots into one "
+    "structured_data artifact in your own slot, ordered by slot, then age; "
+    "`metadata.sources` lists the merged artifacts. Needs an active or settling arena.\n\n"
+    + WRITE_ERRORS,
+    properties={"arena_id": s.ARENA_ID, "sources": s.SOURCES, "title": s.TITLE},
+    required=("arena_id", "sources", "title"),
+)
+def merge_artifacts(caller: Caller, arena_id: Any, sources: Any, title: Any) -> Reply:
+    merged = artifact_dict(caller.arena(arena_id).merge(sources, title))
+    count = len(merged["metadata"]["sources"])
+    return Reply(f"Merged {count} artifact(s) into {merged['id']}.", merged)
+
+
+# --- shared memory and messages --------------------------------------------------------------
+
+
+@tool(
+    "share_fact",
+    "Share a fact",
+    "Share something you found out with every participant, with how sure you are; when "
+    "the arena is archived its facts go to long-term memory (search_memory). Needs an "
+    "active arena.\n\n" + WRITE_ERRORS,
+    properties={
+        "arena_id": s.ARENA_ID,
+        "content": s.FACT_CONTENT,
+        "confidence": s.CONFIDENCE,
+        "tags": s.TAGS,
+    },
+    required=("arena_id", "content", "confidence"),
+)
+def share_fact(
+    caller: Caller, arena_id: Any, content: Any, confidence: Any, tags: Any = None
+) -> Reply:
+    fact = caller.arena(arena_id).share_fact(content, confidence, tags)
+    return Reply(f"Shared fact {fact.id}.", fact_dict(fact))
+
+
+@tool(
+    "search_facts",
+    "Search the arena's facts",
+    "The facts shared in the arena, oldest first, 50 at a time; `tag` matches one tag "
+    "exactly, `q` a piece of the content.\n\n" + s.errors("not_found"),
+    properties={"arena_id": s.ARENA_ID, "q": s.QUERY, "tag": s.TAG, "cursor": s.CURSOR},
+    required=("arena_id",),
+    read_only=True,
+)
+def search_facts(
+    caller: Caller, arena_id: Any, q: Any = None, tag: Any = None, cursor: Any = None
+) -> Reply:
+    facts = caller.arena(arena_id).facts(tag, q)
+    return page("fact(s)", *keyset_page(facts, OLDEST_FIRST, fact_dict, cursor=cursor))
+
+
+@tool(
+    "search_memory",
+    "Search long-term memory",
+    "Facts of the archived arenas you took part in, oldest first, 50 at a time: what "
+    "earlier work found out. `tag` matches one tag exactly, `q` a piece of the content.\n\n"
+    + s.errors(),
+    properties={"q": s.QUERY, "tag": s.TAG, "cursor": s.CURSOR},
+    read_only=True,
+)
+def search_memory(caller: Caller, q: Any = None, tag: Any = None, cursor: Any = None) -> Reply:
+    facts = manager.memory_facts(caller.agent_id, tag, q)
+    return page("fact(s)", *keyset_page(facts, OLDEST_FIRST, fact_dict, cursor=cursor))
+
+
+@tool(
+    "post_message",
+    "Post a message",
+    "Say something to the arena: every participant (and every person watching) sees it on "
+    "the feed; `to` addresses one participant. Observers cannot post.\n\n"
+    + s.errors("not_found", "permission_denied", "arena_archived"),
+    properties={"arena_id": s.ARENA_ID, "text": s.MESSAGE, "to": s.AGENT_ID},
+    required=("arena_id", "text"),
+)
+def post_message(caller: Caller, arena_id: Any, text: Any, to: Any = None) -> Reply:
+    event = to_wire(caller.arena(arena_id).post_message(text, to))
+    return Reply(f"Posted as event {event['seq']}.", event)
+
+
+# --- following the arena ---------------------------------------------------------------------
+
+
+@tool(
+    "wait_for_events",
+    "Wait for events",
+    "Follow the arena: answers as soon as it has events after `after` (of `types`, when "
+    f'given), at most {waits.EVENTS_MAX}, in order, as `{{"events": [...], "next_after": '
+    f"n}}`; or with no events when `timeout_seconds` pass first. Call it again with "
+    "`after` = `next_after` to go on: nothing is missed or repeated. Events say what "
+    "happened (step_completed, artifact_published, message_posted, status_changed, ...), "
+    "each with its `seq`.\n\n" + s.errors("not_found"),
+    properties={
+        "arena_id": s.ARENA_ID,
+        "after": s.AFTER_SEQ,
+        "timeout_seconds": s.TIMEOUT,
+        "types": s.TYPES,
+    },
+    required=("arena_id", "after"),
+    read_only=True,
+)
+async def wait_for_events(
+    caller: Caller,
+    arena_id: Any,
+    after: Any,
+    timeout_seconds: Any = waits.WAIT_DEFAULT_SECONDS,
+    types: Any = None,
+) -> Reply:
+    handle = caller.arena(arena_id)
+    try:
+        request = waits.WaitRequest.parse(after, timeout_seconds, types)
+    except Invalid:
+        await in_thread(handle.require_visible)
+        raise
+
+    def read(after: int) -> list[dict[str, Any]]:
+        """The log past `after`; first NotFound if the caller may not (or no longer) see
+        the arena. The first read decides it: a caller who may not is refused before it
+        waits (having joined nothing for longer than that read)."""
+        return [to_wire(event) for event in handle.events(after, waits.PAGE)]
+
+    answer = await waits.wait_for_events(handle.arena_id, request, lambda a: in_thread(read, a))
+    events = answer["events"]
+    if not events:
+        return Reply(f"No new events; next_after={answer['next_after']}.", answer)
+    kinds = ", ".join(sorted({event["type"] for event in events}))
+    return Reply(
+        f"{len(events)} event(s) ({kinds}), seq {events[0]['seq']}–{events[-1]['seq']}; "
+        f"next_after={answer['next_after']}.",
+        answer,
+    )
