@@ -1,0 +1,191 @@
+"""`ArenaClient`: the blocking client, and the runner that performs effects with blocking I/O."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any, Generic, Self, TypeVar
+
+import httpx
+from websockets.sync.client import ClientConnection, connect
+
+from .api import Api
+from .core import (
+    SOCKET_OPTIONS,
+    Connect,
+    Disconnect,
+    Driver,
+    Effect,
+    Program,
+    Receive,
+    RunStep,
+    Send,
+    Sleep,
+    Stopped,
+)
+from .feed import FeedCursor, FeedView
+from .types import Event, Page
+
+T = TypeVar("T")
+
+
+class Runner:
+    """Runs programs with blocking I/O on the calling thread. `close()` (from any thread)
+    stops them: a sleep ends, the websockets it opened close, and the program is
+    abandoned with `Stopped`."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        self.stopped = threading.Event()
+        self.sockets: set[ClientConnection] = set()
+
+    def run(self, program: Program[T]) -> T:
+        driver = Driver(program)
+        try:
+            self.drive(driver)
+        finally:
+            self.close()
+        return driver.value  # type: ignore[return-value]
+
+    def drive(self, driver: Driver[Any]) -> None:
+        """Perform the driver's effects until its program finishes or emits an item."""
+        while driver.busy:
+            try:
+                value = self.perform(driver.effect)
+            except Exception as error:
+                driver.settle(error=error)
+            else:
+                driver.settle(value)
+
+    def close(self) -> None:
+        self.stopped.set()
+        for socket in list(self.sockets):
+            socket.close()
+
+    def perform(self, effect: Effect | None) -> Any:
+        if self.stopped.is_set():
+            raise Stopped
+        match effect:
+            case Send():
+                return self.http.request(
+                    effect.method,
+                    effect.url,
+                    params=effect.params,
+                    content=effect.content,
+                    headers=effect.headers,
+                )
+            case Sleep():
+                if self.stopped.wait(effect.seconds):
+                    raise Stopped
+                return None
+            case Connect():
+                # Entered as a context manager (what websockets asks for), closed by
+                # Disconnect or close().
+                socket = connect(
+                    effect.url, additional_headers=effect.headers, **SOCKET_OPTIONS
+                ).__enter__()
+                self.sockets.add(socket)
+                if self.stopped.is_set():
+                    socket.close()
+                return socket
+            case Receive():
+                return effect.socket.recv(effect.timeout)
+            case Disconnect():
+                self.sockets.discard(effect.socket)
+                effect.socket.close()
+                return None
+            case RunStep():
+                return self.run_step(effect)
+        raise TypeError(f"not an effect: {effect!r}")
+
+    def run_step(self, effect: RunStep) -> Any:
+        """`do_step` on this thread, the renewal on another until `do_step` returns."""
+        renewer = Runner(self.http)
+        thread = threading.Thread(target=renewer.run_until_stopped, args=(effect.renewal,))
+        thread.start()
+        try:
+            return effect.do_step(effect.item)
+        finally:
+            renewer.close()
+            thread.join()
+
+    def run_until_stopped(self, program: Program[Any]) -> None:
+        with contextlib.suppress(Stopped):
+            self.run(program)
+
+
+class Stream(Generic[T]):
+    """An iterator over what a program emits (`with` closes it; so does `close()`, also
+    from another thread, which ends the iteration)."""
+
+    def __init__(self, runner: Runner, program: Program[None]) -> None:
+        self._runner = runner
+        self._driver = Driver(program)
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        driver = self._driver
+        driver.resume()
+        try:
+            self._runner.drive(driver)
+        except Stopped:
+            raise StopIteration from None
+        if driver.finished:
+            self.close()
+            raise StopIteration
+        return driver.take()
+
+    def close(self) -> None:
+        self._runner.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Feed(FeedView, Stream[Event]):
+    """An arena's events, each once and in `seq` order, across reconnections; `snapshot`
+    and `last_seq` show where it stands."""
+
+    def __init__(self, runner: Runner, cursor: FeedCursor) -> None:
+        super().__init__(runner, cursor.events())
+        self.cursor = cursor
+
+
+class ArenaClient(Api):
+    """The blocking client of Aleph Arena. Every operation of the API is a method (see
+    `Api`); `feed()` follows an arena live and `work()` is a worker loop.
+
+        with ArenaClient("http://127.0.0.1:8000", token) as client:
+            print(client.whoami()["agent_id"])
+
+    `retry` sets how failed requests are tried again; `transport` is an
+    `httpx.BaseTransport` to send the requests through (for tests and proxies)."""
+
+    http_class = httpx.Client
+    http: httpx.Client
+
+    def _run(self, program: Program[T]) -> T:
+        return Runner(self.http).run(program)
+
+    def all(self, page: Page[T]) -> Stream[T]:
+        """Every item of a list: those of `page` and of the pages after it."""
+        return Stream(Runner(self.http), self.pages(page))
+
+    def feed(self, arena_id: str, after: int | None = 0) -> Feed:
+        """The arena's events after `after` (0: from the first; None: from now on)."""
+        return Feed(Runner(self.http), FeedCursor(self, arena_id, after))
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
