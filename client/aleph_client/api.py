@@ -74,7 +74,7 @@ class Api:
     def __init__(
         self,
         base_url: str,
-        token: str,
+        token: str | None,
         *,
         timeout: float = 30.0,
         retry: Retry | None = None,
@@ -83,13 +83,12 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.retry = retry or Retry()
+        headers = {"Accept": "application/json", "User-Agent": f"aleph-arena-client/{VERSION}"}
+        if token:  # without one, only health() answers
+            headers["Authorization"] = f"Bearer {token}"
         self.http = self.http_class(
             base_url=self.base_url,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/json",
-                "User-Agent": f"aleph-arena-client/{VERSION}",
-            },
+            headers=headers,
             timeout=timeout,
             transport=transport,  # type: ignore[arg-type]
         )

@@ -37,7 +37,7 @@ class FeedCursor:
     def __init__(self, api: Api, arena_id: str, after: int | None) -> None:
         scheme, rest = api.base_url.split("://", 1)
         self.url = f"{'wss' if scheme == 'https' else 'ws'}://{rest}/ws/arenas/{arena_id}/"
-        self.headers = {"Authorization": f"Bearer {api.token}"}
+        self.headers = {"Authorization": f"Bearer {api.token}"} if api.token else {}
         self.last_seq = after
         self.snapshot: ArenaDetail | None = None
         self.socket: Any = None

@@ -12,8 +12,16 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
-from aleph_client import AsyncArenaClient, AsyncStream
+from aleph_client import ArenaError, AsyncArenaClient, AsyncStream
+
+
+def raised(call: Callable[[], Any]) -> ArenaError:
+    """The ArenaError that `call()` raises."""
+    with pytest.raises(ArenaError) as caught:
+        call()
+    return caught.value
 
 
 class Blocking:

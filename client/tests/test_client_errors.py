@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from arena_helpers import Forwarding
+from arena_helpers import Forwarding, raised
 
 import aleph_client
 from aleph_client import (
@@ -40,12 +40,6 @@ from aleph_client import (
     UnsupportedMediaType,
     etag,
 )
-
-
-def raised(call: Callable[[], Any]) -> ArenaError:
-    with pytest.raises(ArenaError) as caught:
-        call()
-    return caught.value
 
 
 @pytest.mark.e2e
