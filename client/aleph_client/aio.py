@@ -11,20 +11,9 @@ from typing import Any, Generic, Self, TypeVar
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from . import core
 from .api import Api
-from .core import (
-    SOCKET_OPTIONS,
-    Connect,
-    Disconnect,
-    Driver,
-    Effect,
-    Program,
-    Receive,
-    RunStep,
-    Send,
-    Sleep,
-    Stopped,
-)
+from .core import Driver, Program, Stopped
 from .feed import FeedCursor, FeedView
 from .types import Event, Page
 
@@ -63,43 +52,37 @@ class AsyncRunner:
         for socket in list(self.sockets):
             await socket.close()
 
-    async def perform(self, effect: Effect | None) -> Any:
+    async def perform(self, effect: core.Effect | None) -> Any:
         if self.stopped.is_set():
             raise Stopped
         match effect:
-            case Send():
-                return await self.http.request(
-                    effect.method,
-                    effect.url,
-                    params=effect.params,
-                    content=effect.content,
-                    headers=effect.headers,
-                )
-            case Sleep():
+            case core.Send():
+                return await self.http.request(**effect.arguments())
+            case core.Sleep():
                 try:
                     await asyncio.wait_for(self.stopped.wait(), effect.seconds)
                 except TimeoutError:
                     return None
                 raise Stopped
-            case Connect():
+            case core.Connect():
                 socket = await connect(
-                    effect.url, additional_headers=effect.headers, **SOCKET_OPTIONS
+                    effect.url, additional_headers=effect.headers, **core.SOCKET_OPTIONS
                 )
                 self.sockets.add(socket)
                 if self.stopped.is_set():
                     await socket.close()
                 return socket
-            case Receive():
+            case core.Receive():
                 return await asyncio.wait_for(effect.socket.recv(), effect.timeout)
-            case Disconnect():
+            case core.Disconnect():
                 self.sockets.discard(effect.socket)
                 await effect.socket.close()
                 return None
-            case RunStep():
+            case core.RunStep():
                 return await self.run_step(effect)
         raise TypeError(f"not an effect: {effect!r}")
 
-    async def run_step(self, effect: RunStep) -> Any:
+    async def run_step(self, effect: core.RunStep) -> Any:
         """`do_step` (awaited, or in a thread when it is not a coroutine function) with the
         renewal as a task beside it until it returns."""
         renewer = AsyncRunner(self.http)
@@ -117,7 +100,20 @@ class AsyncRunner:
             await self.run(program)
 
 
-class AsyncStream(Generic[T]):
+class AsyncClosing:
+    """`async with` closes it."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+class AsyncStream(AsyncClosing, Generic[T]):
     """An async iterator over what a program emits (`async with` closes it; so does
     `await close()`, which ends the iteration)."""
 
@@ -143,23 +139,12 @@ class AsyncStream(Generic[T]):
     async def close(self) -> None:
         await self._runner.close()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
 
 class AsyncFeed(FeedView, AsyncStream[Event]):
-    """An arena's events, each once and in `seq` order, across reconnections; `snapshot`
-    and `last_seq` show where it stands."""
-
-    def __init__(self, runner: AsyncRunner, cursor: FeedCursor) -> None:
-        super().__init__(runner, cursor.events())
-        self.cursor = cursor
+    """`Feed` as an async iterator."""
 
 
-class AsyncArenaClient(Api):
+class AsyncArenaClient(AsyncClosing, Api):
     """The asyncio client: the methods of `ArenaClient`, each returning a coroutine;
     `feed()` is an async iterator and `work()` a coroutine.
 
@@ -184,9 +169,3 @@ class AsyncArenaClient(Api):
 
     async def close(self) -> None:
         await self.http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()

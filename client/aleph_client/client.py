@@ -10,20 +10,9 @@ from typing import Any, Generic, Self, TypeVar
 import httpx
 from websockets.sync.client import ClientConnection, connect
 
+from . import core
 from .api import Api
-from .core import (
-    SOCKET_OPTIONS,
-    Connect,
-    Disconnect,
-    Driver,
-    Effect,
-    Program,
-    Receive,
-    RunStep,
-    Send,
-    Sleep,
-    Stopped,
-)
+from .core import Driver, Program, Stopped
 from .feed import FeedCursor, FeedView
 from .types import Event, Page
 
@@ -63,43 +52,37 @@ class Runner:
         for socket in list(self.sockets):
             socket.close()
 
-    def perform(self, effect: Effect | None) -> Any:
+    def perform(self, effect: core.Effect | None) -> Any:
         if self.stopped.is_set():
             raise Stopped
         match effect:
-            case Send():
-                return self.http.request(
-                    effect.method,
-                    effect.url,
-                    params=effect.params,
-                    content=effect.content,
-                    headers=effect.headers,
-                )
-            case Sleep():
+            case core.Send():
+                return self.http.request(**effect.arguments())
+            case core.Sleep():
                 if self.stopped.wait(effect.seconds):
                     raise Stopped
                 return None
-            case Connect():
+            case core.Connect():
                 # Entered as a context manager (what websockets asks for), closed by
                 # Disconnect or close().
                 socket = connect(
-                    effect.url, additional_headers=effect.headers, **SOCKET_OPTIONS
+                    effect.url, additional_headers=effect.headers, **core.SOCKET_OPTIONS
                 ).__enter__()
                 self.sockets.add(socket)
                 if self.stopped.is_set():
                     socket.close()
                 return socket
-            case Receive():
+            case core.Receive():
                 return effect.socket.recv(effect.timeout)
-            case Disconnect():
+            case core.Disconnect():
                 self.sockets.discard(effect.socket)
                 effect.socket.close()
                 return None
-            case RunStep():
+            case core.RunStep():
                 return self.run_step(effect)
         raise TypeError(f"not an effect: {effect!r}")
 
-    def run_step(self, effect: RunStep) -> Any:
+    def run_step(self, effect: core.RunStep) -> Any:
         """`do_step` on this thread, the renewal on another until `do_step` returns."""
         renewer = Runner(self.http)
         thread = threading.Thread(target=renewer.run_until_stopped, args=(effect.renewal,))
@@ -115,7 +98,20 @@ class Runner:
             self.run(program)
 
 
-class Stream(Generic[T]):
+class Closing:
+    """`with` closes it."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Stream(Closing, Generic[T]):
     """An iterator over what a program emits (`with` closes it; so does `close()`, also
     from another thread, which ends the iteration)."""
 
@@ -141,23 +137,13 @@ class Stream(Generic[T]):
     def close(self) -> None:
         self._runner.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 class Feed(FeedView, Stream[Event]):
     """An arena's events, each once and in `seq` order, across reconnections; `snapshot`
     and `last_seq` show where it stands."""
 
-    def __init__(self, runner: Runner, cursor: FeedCursor) -> None:
-        super().__init__(runner, cursor.events())
-        self.cursor = cursor
 
-
-class ArenaClient(Api):
+class ArenaClient(Closing, Api):
     """The blocking client of Aleph Arena. Every operation of the API is a method (see
     `Api`); `feed()` follows an arena live and `work()` is a worker loop.
 
@@ -183,9 +169,3 @@ class ArenaClient(Api):
 
     def close(self) -> None:
         self.http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -48,9 +48,21 @@ class Send:
     content: bytes | None
     headers: dict[str, str]
 
+    def arguments(self) -> dict[str, Any]:
+        """The arguments of `httpx.Client.request` (and of `httpx.AsyncClient.request`)."""
+        return {
+            "method": self.method,
+            "url": self.url,
+            "params": self.params,
+            "content": self.content,
+            "headers": self.headers,
+        }
+
 
 @dataclass(frozen=True)
 class Sleep:
+    """Wait; a runner closed meanwhile ends the wait (and the program) with Stopped."""
+
     seconds: float
 
 
@@ -73,6 +85,8 @@ class Receive:
 
 @dataclass(frozen=True)
 class Disconnect:
+    """Close a websocket that Connect opened (one that is closed already is fine)."""
+
     socket: Any
 
 

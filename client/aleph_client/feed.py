@@ -140,9 +140,11 @@ class FeedCursor:
 
 
 class FeedView:
-    """What `Feed` and `AsyncFeed` show of their cursor."""
+    """A stream of a cursor's events (`Feed`, `AsyncFeed`) that shows where it stands."""
 
-    cursor: FeedCursor
+    def __init__(self, runner: Any, cursor: FeedCursor) -> None:
+        super().__init__(runner, cursor.events())  # type: ignore[call-arg]  # the stream's
+        self.cursor = cursor
 
     @property
     def snapshot(self) -> ArenaDetail | None:

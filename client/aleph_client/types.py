@@ -148,20 +148,7 @@ class ArenaCreatedEvent(TypedDict):
     created_by: str | None
 
 
-class ArenaDetail(TypedDict):
-    id: str
-    goal: str
-    status: ArenaStatusEnum
-    strategy: StrategyEnum
-    total_steps: int
-    completed_steps: int
-    created_by: str | None
-    created_at: str
-    activated_at: str | None
-    settling_at: str | None
-    archived_at: str | None
-    last_seq: int
-    settle_report: SettleReport | None
+class ArenaDetail(Arena):
     participants: list[Participant]
     aggregate: Aggregate
     allowed_transitions: list[AllowedTransitionsEnum]
@@ -177,17 +164,6 @@ class ArenaSettledEvent(TypedDict):
     facts_persisted: int
     artifacts_archived: int
     events_cleared: int
-
-
-class Artifact(TypedDict):
-    id: str
-    arena_id: str
-    agent_id: str
-    kind: ArtifactKindEnum
-    title: str
-    metadata: dict[str, Any]
-    created_at: str
-    content: Any
 
 
 class ArtifactPublishedEvent(TypedDict):
@@ -440,6 +416,10 @@ class You(TypedDict):
     staff: str | None
     role: CallerRoleEnum
     permissions: Permissions
+
+
+class Artifact(ArtifactSummary):
+    content: Any
 
 
 ArenaPage: TypeAlias = Page[Arena]

@@ -14,32 +14,7 @@ import pytest
 from arena_helpers import Forwarding, raised
 
 import aleph_client
-from aleph_client import (
-    AlreadyParticipant,
-    ArenaArchived,
-    ArenaClient,
-    ArenaError,
-    ArenaNotActive,
-    Conflict,
-    IdempotencyInProgress,
-    IdempotencyKeyReused,
-    Invalid,
-    InvalidTransition,
-    LastCoordinator,
-    MethodNotAllowed,
-    NotAuthenticated,
-    NotFound,
-    PayloadTooLarge,
-    PermissionDenied,
-    PreconditionFailed,
-    Retry,
-    ServerError,
-    StepAlreadyCompleted,
-    StepBlocked,
-    Throttled,
-    UnsupportedMediaType,
-    etag,
-)
+from aleph_client import ArenaClient, Retry, errors, etag
 
 
 @pytest.mark.e2e
@@ -68,36 +43,46 @@ def test_each_error_code_of_the_server_raises_its_class_with_its_fields(live_ser
     lead.transition(arena_id, "activate")
     ana.complete_step(arena_id, 1)
 
-    cases: list[tuple[type[ArenaError], str, int, Callable[[], Any]]] = [
-        (Invalid, "invalid", 400, lambda: lead.create_arena(goal="")),
-        (NotAuthenticated, "not_authenticated", 401, ArenaClient(live_server.url, "aa_x").whoami),
-        (PermissionDenied, "permission_denied", 403, lambda: obs.complete_step(arena_id, 2)),
-        (NotFound, "not_found", 404, lambda: ana.get_arena(str(uuid.uuid4()))),
-        (InvalidTransition, "invalid_transition", 409, lambda: lead.transition(waiting, "settle")),
-        (ArenaNotActive, "arena_not_active", 409, lambda: lead.complete_step(waiting, 1)),
-        (ArenaArchived, "arena_archived", 409, lambda: lead.post_message(archived, "late")),
+    cases: list[tuple[type[errors.ArenaError], str, int, Callable[[], Any]]] = [
+        (errors.Invalid, "invalid", 400, lambda: lead.create_arena(goal="")),
         (
-            StepAlreadyCompleted,
+            errors.NotAuthenticated,
+            "not_authenticated",
+            401,
+            ArenaClient(live_server.url, "aa_x").whoami,
+        ),
+        (errors.PermissionDenied, "permission_denied", 403, lambda: obs.complete_step(arena_id, 2)),
+        (errors.NotFound, "not_found", 404, lambda: ana.get_arena(str(uuid.uuid4()))),
+        (
+            errors.InvalidTransition,
+            "invalid_transition",
+            409,
+            lambda: lead.transition(waiting, "settle"),
+        ),
+        (errors.ArenaNotActive, "arena_not_active", 409, lambda: lead.complete_step(waiting, 1)),
+        (errors.ArenaArchived, "arena_archived", 409, lambda: lead.post_message(archived, "late")),
+        (
+            errors.StepAlreadyCompleted,
             "step_already_completed",
             409,
             lambda: ana.complete_step(arena_id, 1),
         ),
-        (StepBlocked, "step_blocked", 409, lambda: lead.complete_step(arena_id, 3)),
+        (errors.StepBlocked, "step_blocked", 409, lambda: lead.complete_step(arena_id, 3)),
         (
-            AlreadyParticipant,
+            errors.AlreadyParticipant,
             "already_participant",
             409,
             lambda: lead.add_participant(arena_id, "ana", "worker"),
         ),
-        (LastCoordinator, "last_coordinator", 409, lambda: lead.leave(arena_id)),
+        (errors.LastCoordinator, "last_coordinator", 409, lambda: lead.leave(arena_id)),
         (
-            PreconditionFailed,
+            errors.PreconditionFailed,
             "precondition_failed",
             412,
             lambda: lead.update_goal(arena_id, "x", if_match=stale),
         ),
         (
-            PayloadTooLarge,
+            errors.PayloadTooLarge,
             "payload_too_large",
             413,
             lambda: ana.publish_artifact(arena_id, "text", "Big", "x" * 2**21),
@@ -111,13 +96,13 @@ def test_each_error_code_of_the_server_raises_its_class_with_its_fields(live_ser
         assert error.body["error"] == code
 
     invalid = raised(lambda: lead.create_arena(goal=""))
-    assert isinstance(invalid, Invalid) and "goal" in invalid.fields
+    assert isinstance(invalid, errors.Invalid) and "goal" in invalid.fields
     transition = raised(lambda: lead.transition(waiting, "settle"))
-    assert isinstance(transition, InvalidTransition)
+    assert isinstance(transition, errors.InvalidTransition)
     assert (transition.current, transition.allowed) == ("created", ["active"])
     blocked = raised(lambda: lead.complete_step(arena_id, 3))
-    assert isinstance(blocked, StepBlocked) and blocked.waiting_for == [2]
-    assert isinstance(raised(lambda: lead.post_message(archived, "late")), ArenaNotActive)
+    assert isinstance(blocked, errors.StepBlocked) and blocked.waiting_for == [2]
+    assert isinstance(raised(lambda: lead.post_message(archived, "late")), errors.ArenaNotActive)
 
 
 @pytest.mark.e2e
@@ -137,12 +122,12 @@ def test_a_body_that_is_not_json_and_a_reused_key_raise_their_classes(live_serve
 
     with ArenaClient(live_server.url, token, transport=PlainText()) as client:
         error = raised(lambda: client.create_arena(goal="Plain", total_steps=1))
-    assert type(error) is UnsupportedMediaType and error.status == 415
+    assert type(error) is errors.UnsupportedMediaType and error.status == 415
 
     with ArenaClient(live_server.url, token, transport=OneKey()) as client:
         client.create_arena(goal="First", total_steps=1)
         error = raised(lambda: client.create_arena(goal="Second", total_steps=1))
-        assert type(error) is IdempotencyKeyReused
+        assert type(error) is errors.IdempotencyKeyReused
         assert (error.code, error.status) == ("idempotency_key_reused", 422)
         assert [a["goal"] for a in client.all(client.list_arenas())] == ["First"]
 
@@ -166,13 +151,13 @@ def canned(status: int, body: Any = None, text: str = "", **headers: str) -> Are
 @pytest.mark.parametrize(
     ("status", "code", "cls"),
     [
-        (405, "method_not_allowed", MethodNotAllowed),
-        (409, "idempotency_in_progress", IdempotencyInProgress),
-        (500, "server_error", ServerError),
-        (409, "some_new_conflict", Conflict),
-        (404, "gone_elsewhere", NotFound),
-        (418, "teapot", ArenaError),
-        (507, "out_of_disk", ServerError),
+        (405, "method_not_allowed", errors.MethodNotAllowed),
+        (409, "idempotency_in_progress", errors.IdempotencyInProgress),
+        (500, "server_error", errors.ServerError),
+        (409, "some_new_conflict", errors.Conflict),
+        (404, "gone_elsewhere", errors.NotFound),
+        (418, "teapot", errors.ArenaError),
+        (507, "out_of_disk", errors.ServerError),
     ],
 )
 def test_codes_map_to_their_class_and_unknown_codes_to_the_class_of_their_status(status, code, cls):
@@ -184,7 +169,7 @@ def test_codes_map_to_their_class_and_unknown_codes_to_the_class_of_their_status
 
 def test_an_answer_without_an_error_body_keeps_its_status_and_text():
     error = raised(canned(502, text="<html>Bad gateway</html>").whoami)
-    assert type(error) is ServerError
+    assert type(error) is errors.ServerError
     assert (error.code, error.status) == ("http_502", 502)
     assert "Bad gateway" in error.detail
 
@@ -193,12 +178,12 @@ def test_throttled_carries_retry_after_in_either_form():
     error = raised(
         canned(429, {"error": "throttled", "detail": "Slow down."}, **{"Retry-After": "7"}).whoami
     )
-    assert type(error) is Throttled and error.retry_after == 7.0
+    assert type(error) is errors.Throttled and error.retry_after == 7.0
     date = "Wed, 21 Oct 2015 07:28:00 GMT"  # in the past: nothing to wait
     error = raised(
         canned(429, {"error": "throttled", "detail": "Slow."}, **{"Retry-After": date}).whoami
     )
-    assert type(error) is Throttled and error.retry_after == 0.0
+    assert type(error) is errors.Throttled and error.retry_after == 0.0
 
 
 def test_every_error_class_is_exported_once_per_code():
@@ -206,4 +191,6 @@ def test_every_error_class_is_exported_once_per_code():
 
     for code, cls in BY_CODE.items():
         assert getattr(aleph_client, cls.__name__) is cls, code
-    assert issubclass(ArenaArchived, ArenaNotActive) and issubclass(ArenaNotActive, Conflict)
+    assert issubclass(errors.ArenaArchived, errors.ArenaNotActive) and issubclass(
+        errors.ArenaNotActive, errors.Conflict
+    )

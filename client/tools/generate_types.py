@@ -41,14 +41,17 @@ from __future__ import annotations
 from typing import Any, Generic, Literal, NotRequired, TypeAlias, TypedDict, TypeVar
 
 T = TypeVar("T")
-
-
-class Page(TypedDict, Generic[T]):
-    """One page of a list: its items and the URL of the next page (null on the last)."""
-
-    results: list[T]
-    next: str | None
 '''
+BASE_FIELDS = 3
+# The generic page of every list, written as the document would describe it.
+PAGE = {
+    "description": "One page of a list: its items and the URL of the next page (null on the last).",
+    "properties": {
+        "results": {"type": "array", "items": {"$ref": "T"}},
+        "next": {"type": "string", "nullable": True},
+    },
+    "required": ["results", "next"],
+}
 
 SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
 
@@ -95,7 +98,7 @@ def page_item(schema: dict[str, Any]) -> str | None:
     return type_of(properties["results"]["items"])
 
 
-def definition(name: str, schema: dict[str, Any]) -> tuple[str, str]:
+def definition(name: str, schema: dict[str, Any], components: dict[str, Any]) -> tuple[str, str]:
     """(kind, source) of one component; kind orders the file: aliases of literals first,
     then the TypedDicts, then the aliases that name TypedDicts."""
     if "enum" in schema:
@@ -106,20 +109,46 @@ def definition(name: str, schema: dict[str, Any]) -> tuple[str, str]:
     item = page_item(schema)
     if item is not None:
         return "alias", f"{name}: TypeAlias = Page[{item}]\n"
-    return "class", typed_dict(name, schema)
+    return "class", typed_dict(name, schema, components)
 
 
-def typed_dict(name: str, schema: dict[str, Any]) -> str:
+def fields_of(schema: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, annotation) of each property, in order."""
     required = set(schema.get("required", []))
     fields = []
     for field, spec in schema.get("properties", {}).items():
         text = type_of(spec)
         fields.append((field, text if field in required else f"NotRequired[{text}]"))
+    return fields
+
+
+def base_of(name: str, fields: list[tuple[str, str]], components: dict[str, Any]) -> str | None:
+    """The largest other object component whose fields, at least BASE_FIELDS of them, begin
+    this one's: the document flattens a serializer that extends another (ArenaDetail
+    extends Arena), and the TypedDict extends it again."""
+    best: tuple[str, int] | None = None
+    for other, schema in components.items():
+        if other == name or "properties" not in schema or page_item(schema) is not None:
+            continue
+        theirs = fields_of(schema)
+        extends = BASE_FIELDS <= len(theirs) < len(fields) and fields[: len(theirs)] == theirs
+        if extends and (best is None or len(theirs) > best[1]):
+            best = (other, len(theirs))
+    return best and best[0]
+
+
+def typed_dict(
+    name: str, schema: dict[str, Any], components: dict[str, Any], bases: str = ""
+) -> str:
+    fields = fields_of(schema)
+    base = bases or base_of(name, fields, components)
+    if base and not bases:
+        fields = fields[len(fields_of(components[base])) :]
     doc = " ".join(schema.get("description", "").split())
     if not all(f.isidentifier() and not keyword.iskeyword(f) for f, _ in fields):
         items = "".join(f"        {json.dumps(f)}: {t},\n" for f, t in fields)
         return f'{name} = TypedDict(\n    "{name}",\n    {{\n{items}    }},\n)\n'
-    lines = [f"class {name}(TypedDict):\n"]
+    lines = [f"class {name}({base or 'TypedDict'}):\n"]
     if doc:
         text = textwrap.fill(doc, width=96, initial_indent='    """', subsequent_indent="    ")
         lines.append(f'{text}"""\n\n')
@@ -135,22 +164,31 @@ def generate(document: dict[str, Any], upcoming: dict[str, Any] | None = None) -
         for name, schema in (upcoming or {}).get("components", {}).get("schemas", {}).items()
         if name not in served
     }
-    sections: dict[str, list[str]] = {"literal": [], "class": [], "alias": []}
-    for name in sorted(served):
-        kind, source = definition(name, served[name])
-        sections[kind].append(source)
-    parts = [HEADER]
-    for kind in ("literal", "class", "alias"):
-        parts += ["\n\n" + source for source in sections[kind]]
+    parts = [HEADER, "\n\n" + typed_dict("Page", PAGE, {}, bases="TypedDict, Generic[T]")]
+    parts += section(served, served)
     if pending:
         parts.append(
             "\n\n# SPEC §7–§8 shapes the server's document does not describe yet "
             "(client/tools/upcoming.json).\n"
         )
-        kinds = [definition(name, pending[name]) for name in sorted(pending)]
-        for kind in ("literal", "class", "alias"):
-            parts += ["\n\n" + source for k, source in kinds if k == kind]
+        parts += section(pending, {**served, **pending})
     return "".join(parts)
+
+
+def section(schemas: dict[str, Any], components: dict[str, Any]) -> list[str]:
+    """The definitions of `schemas`: literals, then TypedDicts (each after its base), then
+    the aliases that name them."""
+    kinds = {name: definition(name, schemas[name], components) for name in sorted(schemas)}
+    classes = [name for name, (kind, _) in kinds.items() if kind == "class"]
+    ordered: list[str] = []
+    while len(ordered) < len(classes):
+        for name in classes:
+            base = base_of(name, fields_of(schemas[name]), components)
+            if name not in ordered and (base is None or base in ordered or base not in schemas):
+                ordered.append(name)
+    names = [n for n, (kind, _) in kinds.items() if kind == "literal"] + ordered
+    names += [n for n, (kind, _) in kinds.items() if kind == "alias"]
+    return ["\n\n" + kinds[name][1] for name in names]
 
 
 def upcoming_components() -> dict[str, Any]:
