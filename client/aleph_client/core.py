@@ -10,7 +10,6 @@ per effect, so the two clients cannot drift apart.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import random
@@ -28,6 +27,7 @@ from .errors import ArenaError, Unreachable, error_from_response, retry_after
 
 if TYPE_CHECKING:
     from .aio import AsyncArenaClient
+    from .api import Api
     from .client import ArenaClient
 
 T = TypeVar("T")
@@ -300,6 +300,12 @@ class AsyncMethod(Protocol[P, R_co]):
     def program(self, *args: P.args, **kwargs: P.kwargs) -> Program[R_co]: ...
 
 
+class ProgramMethod(Protocol[P, R_co]):
+    """An operation seen from another program of `Api`: its program is what counts."""
+
+    def program(self, *args: P.args, **kwargs: P.kwargs) -> Program[R_co]: ...
+
+
 class Operation(Generic[P, R]):
     """A method of both clients, defined once as a program.
 
@@ -309,7 +315,9 @@ class Operation(Generic[P, R]):
 
     def __init__(self, make: Callable[Concatenate[Any, P], Program[R]]) -> None:
         self.make = make
-        functools.update_wrapper(self, make)
+        self.__name__: str = make.__name__
+        self.__doc__ = make.__doc__
+        self.__wrapped__: Callable[..., Any] = make
 
     @overload
     def __get__(self, client: None, owner: type) -> Operation[P, R]: ...
@@ -319,6 +327,9 @@ class Operation(Generic[P, R]):
 
     @overload
     def __get__(self, client: AsyncArenaClient, owner: type) -> AsyncMethod[P, R]: ...
+
+    @overload
+    def __get__(self, client: Api, owner: type) -> ProgramMethod[P, R]: ...
 
     def __get__(self, client: Any, owner: type) -> Any:
         return self if client is None else Bound(client, self)
@@ -353,16 +364,17 @@ class Header:
 
 
 class Endpoint(Operation[P, R]):
-    """One REST operation: its method, path and results by status, and the Python
-    parameters of its stub. Parameters named in the path fill it; one marked with a
+    """One REST operation: its method, path and result types by status, and the stub
+    whose signature it takes. Parameters named in the path fill it; one marked with a
     `Header` is that header; the others are query parameters (GET, DELETE) or the JSON
-    body's fields (POST, PATCH), left out when None."""
+    body's fields (POST, PATCH), left out when None. The stub's return annotation is the
+    result's type (the union of `results`)."""
 
     def __init__(
         self,
         method: str,
         path: str,
-        results: Mapping[int, type[Any] | None],
+        results: Mapping[int, Any],
         stub: Callable[..., Any],
     ) -> None:
         self.method = method
@@ -381,7 +393,9 @@ class Endpoint(Operation[P, R]):
         self.fields = [n for n in names if n not in self.path_params and n not in self.headers]
         self.in_query = method in ("GET", "DELETE")
         super().__init__(self._program)
-        functools.update_wrapper(self, stub)
+        self.__name__ = stub.__name__
+        self.__doc__ = stub.__doc__
+        self.__wrapped__ = stub
 
     def _program(self, client: Any, *args: Any, **kwargs: Any) -> Program[R]:
         bound = self.signature.bind(client, *args, **kwargs)
@@ -407,11 +421,12 @@ class Endpoint(Operation[P, R]):
 
 
 def endpoint(
-    method: str, path: str, results: Mapping[int, type[R] | None]
-) -> Callable[[Callable[Concatenate[Any, P], Any]], Endpoint[P, R]]:
-    """Decorate a stub (its signature and docstring) as a REST operation of both clients."""
+    method: str, path: str, results: Mapping[int, Any]
+) -> Callable[[Callable[Concatenate[Any, P], R]], Endpoint[P, R]]:
+    """Decorate a stub (its signature, return annotation and docstring) as a REST
+    operation of both clients; `results` are the result's types by status (None: no body)."""
 
-    def decorate(stub: Callable[Concatenate[Any, P], Any]) -> Endpoint[P, R]:
+    def decorate(stub: Callable[Concatenate[Any, P], R]) -> Endpoint[P, R]:
         return Endpoint(method, path, results, stub)
 
     return decorate

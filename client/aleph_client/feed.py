@@ -54,8 +54,11 @@ class FeedCursor:
         """The next event after `last_seq`, or None once `timeout` seconds have passed."""
         while True:
             message = yield from self.next_message(timeout)
-            if message is None or message["type"] == "event":
-                return message and message["event"]
+            if message is None:
+                return None
+            if message["type"] == "event":
+                event: Event = message["event"]
+                return event
 
     def open(self, timeout: float | None = None) -> Program[ArenaDetail | None]:
         """Connect, and the snapshot the connection starts with (None after `timeout`).
@@ -63,8 +66,11 @@ class FeedCursor:
         snapshot, so none is skipped."""
         while True:
             message = yield from self.next_message(timeout)
-            if message is None or message["type"] == "snapshot":
-                return message and message["arena"]
+            if message is None:
+                return None
+            if message["type"] == "snapshot":
+                arena: ArenaDetail = message["arena"]
+                return arena
 
     def next_message(self, timeout: float | None) -> Program[dict[str, Any] | None]:
         """The next snapshot or new event, connecting first when needed; None on timeout."""
@@ -82,10 +88,9 @@ class FeedCursor:
                 return None
             except ConnectionClosed as closed:
                 yield from self._drop()
-                frame = closed.rcvd
-                error = frame and error_from_close(frame.code, frame.reason)
-                if error is not None:
-                    raise error from None
+                refusal = closed.rcvd and error_from_close(closed.rcvd.code, closed.rcvd.reason)
+                if refusal:
+                    raise refusal from None
                 yield from self._back_off(left)
                 continue
             self.failures = 0
