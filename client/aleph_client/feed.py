@@ -52,25 +52,24 @@ class FeedCursor:
 
     def next_event(self, timeout: float | None = None) -> Program[Event | None]:
         """The next event after `last_seq`, or None once `timeout` seconds have passed."""
-        while True:
-            message = yield from self.next_message(timeout)
-            if message is None:
-                return None
-            if message["type"] == "event":
-                event: Event = message["event"]
-                return event
+        event: Event | None = yield from self._next("event", timeout)
+        return event
 
     def open(self, timeout: float | None = None) -> Program[ArenaDetail | None]:
         """Connect, and the snapshot the connection starts with (None after `timeout`).
         Only for a cursor that has not handed out anything yet: no event comes before the
         snapshot, so none is skipped."""
+        arena: ArenaDetail | None = yield from self._next("snapshot", timeout)
+        return arena
+
+    def _next(self, kind: str, timeout: float | None) -> Program[Any]:
+        """What the next message of this kind carries (None after `timeout`)."""
         while True:
             message = yield from self.next_message(timeout)
             if message is None:
                 return None
-            if message["type"] == "snapshot":
-                arena: ArenaDetail = message["arena"]
-                return arena
+            if message["type"] == kind:
+                return message["event" if kind == "event" else "arena"]
 
     def next_message(self, timeout: float | None) -> Program[dict[str, Any] | None]:
         """The next snapshot or new event, connecting first when needed; None on timeout."""
