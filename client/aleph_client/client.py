@@ -28,6 +28,7 @@ class Runner:
         self.http = http
         self.stopped = threading.Event()
         self.sockets: set[ClientConnection] = set()
+        self.sockets_lock = threading.Lock()  # close() may come from another thread
 
     def run(self, program: Program[T]) -> T:
         driver = Driver(program)
@@ -49,7 +50,9 @@ class Runner:
 
     def close(self) -> None:
         self.stopped.set()
-        for socket in list(self.sockets):
+        with self.sockets_lock:
+            sockets = list(self.sockets)
+        for socket in sockets:
             socket.close()
 
     def perform(self, effect: core.Effect | None) -> Any:
@@ -68,14 +71,16 @@ class Runner:
                 socket = connect(
                     effect.url, additional_headers=effect.headers, **core.SOCKET_OPTIONS
                 ).__enter__()
-                self.sockets.add(socket)
+                with self.sockets_lock:
+                    self.sockets.add(socket)
                 if self.stopped.is_set():
                     socket.close()
                 return socket
             case core.Receive():
                 return effect.socket.recv(effect.timeout)
             case core.Disconnect():
-                self.sockets.discard(effect.socket)
+                with self.sockets_lock:
+                    self.sockets.discard(effect.socket)
                 effect.socket.close()
                 return None
             case core.RunStep():
