@@ -24,6 +24,7 @@ from .types import (
     Aggregate,
     ArenaDetail,
     ArenaPage,
+    ArenaStatusEnum,
     Artifact,
     ArtifactKindEnum,
     ArtifactPage,
@@ -44,6 +45,7 @@ from .types import (
     PlanStep,
     Request,
     RequestPage,
+    RequestStatusEnum,
     ReviewSubmitted,
     RoleEnum,
     SlotStatusEnum,
@@ -119,7 +121,9 @@ class Api:
     # --- arenas -----------------------------------------------------------------------------
 
     @endpoint("GET", "/api/arenas/", {200: ArenaPage})
-    def list_arenas(self, status: str | None = None, limit: int | None = None) -> ArenaPage:
+    def list_arenas(
+        self, status: ArenaStatusEnum | None = None, limit: int | None = None
+    ) -> ArenaPage:
         """The arenas the caller takes part in, newest first (`all()` walks every page)."""
 
     @endpoint("POST", "/api/arenas/", {201: ArenaDetail})
@@ -314,12 +318,14 @@ class Api:
 
     @endpoint("GET", ARENA + "/requests/", {200: RequestPage})
     def list_requests(
-        self, arena_id: str, status: str | None = None, limit: int | None = None
+        self, arena_id: str, status: RequestStatusEnum | None = None, limit: int | None = None
     ) -> RequestPage:
         """The arena's requests for people, newest first."""
 
     @endpoint("GET", "/api/requests/", {200: RequestPage})
-    def list_all_requests(self, status: str | None = None, limit: int | None = None) -> RequestPage:
+    def list_all_requests(
+        self, status: RequestStatusEnum | None = None, limit: int | None = None
+    ) -> RequestPage:
         """The requests of every arena the caller takes part in (staff: all)."""
 
     @endpoint("POST", ARENA + "/requests/{request_id}/answer/", {200: Request})
