@@ -7,18 +7,22 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install install-test lint format browser demo bench clean
+.PHONY: run test install install-test lint format browser demo bench client-types clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# The Python client (client/, `aleph_client`) is a package of its own that the server uses
+# (`manage.py demo`) and tests: installed editable from this checkout beside the server.
+# PEP 508 extras cannot name it: a direct reference needs an absolute URL (pip refuses
+# `file:./client`), and a non-editable copy would go stale as the client changes.
+$(VENV)/.installed-run: pyproject.toml client/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e . -e ./client
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed-test: pyproject.toml client/pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./client
 	touch $@ $(VENV)/.installed-run
 
 install: $(VENV)/.installed-run
@@ -65,6 +69,12 @@ bench: install-test
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/connections.py
 	$(BIN)/python bench/replay.py
+
+## Regenerate the client's TypedDicts (client/aleph_client/types.py) from the OpenAPI
+## document, after a change to the API's shapes; tests/api/test_client_contract.py checks it.
+client-types: install
+	$(BIN)/python manage.py spectacular --format openapi-json --file $(VENV)/openapi.json
+	$(BIN)/python client/tools/generate_types.py $(VENV)/openapi.json
 
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache .ruff_cache .pytest-db.sqlite3*

@@ -2,7 +2,8 @@
 
 It prepares, in the server's database: a staff user `demo` with a new password (printed),
 and demo agents owned by it, each with a fresh token (the previous run's are revoked). Then
-it plays the agents as real HTTP clients of the running server (the REST API of SPEC §2):
+it plays the agents as real clients of the running server, each an `aleph_client.ArenaClient`
+(the project's Python client, SPEC §10) over the REST API of SPEC §2:
 three arenas, their agents joining, reporting progress, completing steps, publishing
 artifacts, sharing facts and talking, and the coordinators merging, settling and
 archiving, one action every `--pace` seconds, so the dashboard shows them at work.
@@ -17,16 +18,15 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-import uuid
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, transaction
 
+from aleph_client import ArenaClient, ArenaError, NotAuthenticated, Retry, Unreachable
 from arenas.agents import create_agent, issue_token, revoke_token
 from arenas.models import Agent
 
@@ -45,115 +45,63 @@ DEMO_AGENTS = {
 }
 # How long a lead waits for a person to activate its arena, in paces.
 WAIT_FOR_PERSON_PACES = 30
-MAX_THROTTLE_WAIT_SECONDS = 30.0
-
-
-class DemoFailed(Exception):
-    """The server refused a request; `status` is its HTTP status."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class Client:
-    """One demo agent talking to the server over HTTP with its bearer token."""
-
-    def __init__(self, agent_id: str, token: str, base_url: str) -> None:
-        self.agent_id = agent_id
-        self.http = httpx.Client(
-            base_url=base_url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            timeout=15.0,
-        )
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """The JSON answer of one request; waits out a 429, raises DemoFailed otherwise."""
-        headers = {"Idempotency-Key": str(uuid.uuid4())} if method == "POST" else {}
-        while True:
-            response = self.http.request(method, path, json=body, headers=headers)
-            if response.status_code != 429:
-                break
-            time.sleep(
-                min(float(response.headers.get("Retry-After", 1)), MAX_THROTTLE_WAIT_SECONDS)
-            )
-        if response.status_code >= 400:
-            try:
-                detail = response.json()["detail"]
-            except (ValueError, KeyError, TypeError):
-                detail = response.text[:300]
-            raise DemoFailed(
-                f"{self.agent_id}: {method} {path} answered {response.status_code}: {detail}",
-                response.status_code,
-            )
-        return response.json() if response.content else None
-
-    def close(self) -> None:
-        self.http.close()
+# A throttled request waits its Retry-After (up to 30 s) and is tried again, up to 8 times.
+RETRY = Retry(attempts=8, max_retry_after=30.0)
 
 
 class Play:
     """One arena being played. Every method makes one request and returns the line the
     terminal shows for it."""
 
-    def __init__(self, name: str, clients: dict[str, Client]) -> None:
+    def __init__(self, name: str, clients: dict[str, ArenaClient]) -> None:
         self.name = name
         self.clients = clients
-        self.arena_id: str | None = None
+        self.arena_id = ""
         self.seen_seq = 0
         self.status = "created"
 
-    def _path(self, tail: str = "") -> str:
-        return f"/api/arenas/{self.arena_id}/{tail}"
-
     def create(self, by: str, config: dict[str, Any]) -> str:
-        arena = self.clients[by].call("POST", "/api/arenas/", config)
-        self.arena_id = arena["id"]
+        self.arena_id = self.clients[by].create_arena(**config)["id"]
         return f"{by} created the arena “{config['goal']}”"
 
     def act(self, by: str, action: str) -> str:
-        self.status = self.clients[by].call("POST", self._path(f"{action}/"))["status"]
+        self.status = self.clients[by].transition(self.arena_id, action)["status"]
         return f"{by} moved the arena to {self.status}"
 
     def step(self, by: str, number: int) -> str:
-        answer = self.clients[by].call("POST", self._path("steps/"), {"step": number})
-        aggregate = answer["aggregate"]
+        aggregate = self.clients[by].complete_step(self.arena_id, number)["aggregate"]
         done, total = aggregate["completed_steps"], aggregate["total_steps"]
         return f"{by} completed step {number} ({done}/{total})"
 
     def progress(self, by: str, current: str, slot_status: str = "working") -> str:
-        body = {"current": current, "slot_status": slot_status}
-        self.clients[by].call("POST", self._path("progress/"), body)
+        self.clients[by].report_progress(self.arena_id, current, slot_status)
         return f"{by} is {slot_status}: {current}"
 
     def artifact(self, by: str, kind: str, title: str, content: Any) -> str:
-        body = {"kind": kind, "title": title, "content": content}
-        self.clients[by].call("POST", self._path("artifacts/"), body)
+        self.clients[by].publish_artifact(self.arena_id, kind, title, content)
         return f"{by} published {kind} “{title}”"
 
     def fact(self, by: str, content: str, confidence: float, tags: list[str]) -> str:
-        body = {"content": content, "confidence": confidence, "tags": tags}
-        self.clients[by].call("POST", self._path("facts/"), body)
+        self.clients[by].share_fact(self.arena_id, content, confidence, tags)
         return f"{by} shared a fact: {content}"
 
     def say(self, by: str, text: str, to: str | None = None) -> str:
-        self.clients[by].call("POST", self._path("messages/"), {"text": text, "to": to})
+        self.clients[by].post_message(self.arena_id, text, to)
         return f"{by} → {to or 'everyone'}: {text}"
 
     def merge(self, by: str, sources: list[str], title: str) -> str:
-        body = {"sources": sources, "title": title}
-        self.clients[by].call("POST", self._path("merge/"), body)
+        self.clients[by].merge_artifacts(self.arena_id, sources, title)
         return f"{by} merged the work of {', '.join(sources)} into “{title}”"
 
     def refresh_status(self, by: str) -> str:
-        self.status = self.clients[by].call("GET", self._path())["status"]
+        self.status = self.clients[by].get_arena(self.arena_id)["status"]
         return self.status
 
     def answer_people(self) -> Iterator[str]:
         """The lead thanks staff for each message they posted since it last looked."""
-        if self.arena_id is None or self.status == "archived":
+        if not self.arena_id or self.status == "archived":
             return
-        page = self.clients[LEAD].call("GET", self._path(f"events/?after={self.seen_seq}"))
+        page = self.clients[LEAD].list_events(self.arena_id, after=self.seen_seq)
         for event in page["events"]:
             self.seen_seq = event["seq"]
             actor = event.get("actor") or ""
@@ -351,13 +299,15 @@ class Command(BaseCommand):
         # The terminal shows the agents' actions; one log line per request would bury them.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         pace = max(0.0, options["pace"])
-        clients: dict[str, Client] = {}
+        clients: dict[str, ArenaClient] = {}
         try:
             # The server first: `make run` migrates the database before it serves.
             self.wait_for_server(base_url, options["wait"])
             password, tokens = self.prepare()
             self.banner(base_url, password)
-            clients = {agent_id: Client(agent_id, token, base_url) for agent_id, token in tokens}
+            clients = {
+                agent_id: ArenaClient(base_url, token, retry=RETRY) for agent_id, token in tokens
+            }
             self.check_tokens(clients[LEAD], base_url)
             self.line(
                 f"Playing the demo agents: one action every {pace:g} s. "
@@ -372,10 +322,12 @@ class Command(BaseCommand):
                 self.line(self.style.SUCCESS("Round over: starting a new one."))
         except KeyboardInterrupt:
             self.line("\nDemo stopped. The arenas stay as they are.")
-        except httpx.TransportError as error:
-            raise CommandError(f"Lost the server at {base_url}: {error}") from None
-        except DemoFailed as error:
-            raise CommandError(f"The server refused a demo request. {error}") from None
+        except Unreachable as error:
+            raise CommandError(f"Lost the server at {base_url}: {error.detail}") from None
+        except ArenaError as error:
+            raise CommandError(
+                f"The server refused a demo request ({error.status}). {error}"
+            ) from None
         except DatabaseError as error:
             raise CommandError(
                 f"The demo could not prepare its login and agents in the database ({error}). "
@@ -428,35 +380,41 @@ class Command(BaseCommand):
     def wait_for_server(self, base_url: str, wait: float) -> None:
         deadline = time.monotonic() + wait
         told = False
-        while True:
-            try:
-                if httpx.get(f"{base_url}/api/health/", timeout=3.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() >= deadline:
-                raise CommandError(
-                    f"No Aleph Arena server answers at {base_url}. Start it with `make run` "
-                    "in another terminal (or give --url), then run the demo again."
-                )
-            if not told:
-                self.line(f"Waiting for the server at {base_url} (start it with `make run`)…")
-                told = True
-            time.sleep(1.0)
+        with ArenaClient(base_url, token=None, timeout=3.0, retry=Retry(attempts=1)) as probe:
+            while not self.answers(probe):
+                if time.monotonic() >= deadline:
+                    raise CommandError(
+                        f"No Aleph Arena server answers at {base_url}. Start it with "
+                        "`make run` in another terminal (or give --url), then run the demo "
+                        "again."
+                    )
+                if not told:
+                    self.line(f"Waiting for the server at {base_url} (start it with `make run`)…")
+                    told = True
+                time.sleep(1.0)
 
-    def check_tokens(self, client: Client, base_url: str) -> None:
-        response = client.http.get("/api/me/")
-        if response.status_code == 401:
+    @staticmethod
+    def answers(probe: ArenaClient) -> bool:
+        try:
+            probe.health()
+        except ArenaError:
+            return False
+        return True
+
+    def check_tokens(self, client: ArenaClient, base_url: str) -> None:
+        try:
+            client.whoami()
+        except NotAuthenticated:
             raise CommandError(
                 f"The server at {base_url} does not know the demo agents' tokens: it uses "
                 "another database. Run the demo with the server's DATABASE_URL."
-            )
-        if response.status_code != 200:
+            ) from None
+        except ArenaError as error:
             raise CommandError(
-                f"{base_url}/api/me/ answered {response.status_code}: is this Aleph Arena?"
-            )
+                f"{base_url}/api/me/ answered {error.status}: is this Aleph Arena?"
+            ) from None
 
-    def play_round(self, clients: dict[str, Client], pace: float, number: int) -> None:
+    def play_round(self, clients: dict[str, ArenaClient], pace: float, number: int) -> None:
         """Interleave the round's arenas, one action at a time, until every one is done."""
         plays: list[tuple[Play, Iterator[str | None]]] = []
         for name, script in (
@@ -474,7 +432,7 @@ class Command(BaseCommand):
             try:
                 lines.extend(play.answer_people())
                 line = next(script, StopIteration)
-            except DemoFailed as error:
+            except ArenaError as error:
                 if error.status != 409:
                     raise
                 # A person moved the arena on (say, archived it) from the dashboard.

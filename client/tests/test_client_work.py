@@ -1,0 +1,163 @@
+"""`client.work()` (SPEC §7, §10): workers divide a plan through claims, each step is
+completed once, a killed worker's step is taken over after its lease, a lost claim
+abandons its result, and the loop ends when the arena leaves `active`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from aleph_client import ArenaClient, AsyncArenaClient, ClaimedStep
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+WORKER = Path(__file__).with_name("worker_process.py")
+WORKERS = ("ana", "bob", "cy")
+
+
+def arena_for(client: ArenaClient, steps: int, **config) -> str:
+    arena_id = client.create_arena(
+        goal="Share the work",
+        total_steps=steps,
+        participants=[{"agent_id": name, "role": "worker"} for name in WORKERS],
+        **config,
+    )["id"]
+    client.transition(arena_id, "activate")
+    return arena_id
+
+
+def step_events(client: ArenaClient, arena_id: str) -> list[dict]:
+    return client.list_events(arena_id, after=0, limit=500)["events"]
+
+
+def test_three_workers_divide_a_plan_and_take_over_a_killed_workers_step(
+    live_server, live_db, tokens
+):
+    keys = tokens("lead", *WORKERS)
+    lead = ArenaClient(live_server.url, keys["lead"])
+    arena_id = arena_for(lead, 6, lease_seconds=5)
+
+    def start(name: str, step_seconds: float) -> subprocess.Popen:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                str(WORKER),
+                live_server.url,
+                keys[name],
+                arena_id,
+                "5",
+                str(step_seconds),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    victim = start("cy", 600)  # it never finishes a step: it is killed in the middle of one
+    taken = victim.stdout.readline().split()
+    assert taken[0] == "started", taken
+    survivors = [start("ana", 0.5), start("bob", 0.5)]
+    time.sleep(1.0)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+
+    reports = []
+    for worker in survivors:
+        output, _ = worker.communicate(timeout=120)
+        assert worker.returncode == 0, output
+        reports.append(json.loads(output.strip().splitlines()[-1]))
+
+    completed = [step for report in reports for step in report["completed"]]
+    assert sorted(completed) == [1, 2, 3, 4, 5, 6]  # each once, by the survivors
+    killed_step = int(taken[1])
+    events = step_events(lead, arena_id)
+    done = Counter(e["step"] for e in events if e["type"] == "step_completed")
+    assert set(done.values()) == {1} and len(done) == 6
+    expired = [e for e in events if e["type"] == "claim_expired"]
+    assert [(e["step"], e["agent_id"]) for e in expired] == [(killed_step, "cy")]
+    retaken = [e for e in events if e["type"] == "step_claimed" and e["step"] == killed_step]
+    assert [e["agent_id"] for e in retaken][0] == "cy" and len(retaken) == 2
+    assert retaken[1]["seq"] > expired[0]["seq"]
+    assert all(report["status"] == "active" and report["lost"] == [] for report in reports)
+    live_db.manage("verify_arenas")
+
+
+async def test_async_workers_divide_a_plan_and_each_step_is_done_once(live_server, tokens):
+    keys = tokens("lead", *WORKERS)
+    with ArenaClient(live_server.url, keys["lead"]) as lead:
+        arena_id = arena_for(lead, 9)
+
+    async def worker(name: str):
+        async def do_step(step: ClaimedStep) -> str:
+            await asyncio.sleep(0.2)
+            return f"{name} did {step.step}"
+
+        async with AsyncArenaClient(live_server.url, keys[name]) as client:
+            return await client.work(arena_id, do_step, lease_seconds=10, wait_seconds=5)
+
+    reports = await asyncio.gather(*(worker(name) for name in WORKERS))
+
+    completed = [step for report in reports for step in report.completed]
+    assert sorted(completed) == list(range(1, 10))
+    for name, report in zip(WORKERS, reports, strict=True):
+        assert report.results == {step: f"{name} did {step}" for step in report.completed}
+    with ArenaClient(live_server.url, keys["lead"]) as lead:
+        assert lead.get_aggregate(arena_id)["completed_steps"] == 9
+
+
+def test_a_lost_claim_abandons_the_result_and_the_step_is_done_again(live_server, tokens):
+    keys = tokens("lead", *WORKERS)
+    lead = ArenaClient(live_server.url, keys["lead"])
+    arena_id = arena_for(lead, 1)
+    calls = []
+
+    def do_step(step: ClaimedStep) -> str:
+        calls.append(step.claim["claim_id"])
+        if len(calls) == 1:  # a coordinator takes the step back while it is being done
+            lead.release_claim(arena_id, step.claim["claim_id"])
+            time.sleep(3)  # past a renewal (every third of the 5 s lease)
+        return "done"
+
+    with ArenaClient(live_server.url, keys["ana"]) as ana:
+        report = ana.work(arena_id, do_step, lease_seconds=5)
+
+    assert (report.lost, report.completed) == ([1], [1])
+    assert len(calls) == 2 and calls[0] != calls[1]
+    events = step_events(lead, arena_id)
+    assert [e["type"] for e in events].count("step_completed") == 1
+
+
+def test_work_ends_when_the_arena_leaves_active(live_server, tokens):
+    keys = tokens("lead", *WORKERS)
+    lead = ArenaClient(live_server.url, keys["lead"])
+    arena_id = lead.create_arena(
+        goal="Someone else's step",
+        plan=[{"title": "Lead's own", "assignee": "lead"}],
+        participants=[{"agent_id": "ana", "role": "worker"}],
+    )["id"]
+    reports = []
+
+    def run() -> None:
+        with ArenaClient(live_server.url, keys["ana"]) as ana:
+            reports.append(ana.work(arena_id, lambda step: None, wait_seconds=60))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(1.5)  # waiting for the arena to be activated
+    lead.transition(arena_id, "activate")
+    time.sleep(1.5)  # nothing it may claim: waiting on the feed
+    started = time.monotonic()
+    lead.transition(arena_id, "settle")
+    worker.join(timeout=30)
+
+    assert not worker.is_alive()
+    assert time.monotonic() - started < 15  # woken by the feed, not by its 60 s timeout
+    assert reports[0].status == "settling" and reports[0].completed == []
