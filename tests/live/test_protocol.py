@@ -145,3 +145,26 @@ async def test_replaying_an_old_departure_of_an_agent_that_rejoined_keeps_the_fe
     await client.send_json_to({"type": "ping"})
     assert await frame(client) == {"type": "pong"}
     await client.disconnect()
+
+
+async def test_the_asker_receives_the_answer_to_its_request_on_its_feed(scene):
+    """SPEC §8: the answer reaches the agent on its feed, as `input_provided`."""
+    asked = await database_sync_to_async(
+        lambda: ArenaManager().handle(scene.arena, "bob").ask("Which title?", ["A", "B"])
+    )()
+    client, snapshot = await open_feed(scene, "bob")
+    await database_sync_to_async(
+        lambda: (
+            ArenaManager().staff_handle(scene.arena, "root").answer_request(asked.id, "B", "Go.")
+        )
+    )()
+    [provided] = await events_until(client, snapshot["last_seq"] + 1, snapshot["last_seq"])
+    assert {k: provided[k] for k in ("type", "request_id", "agent_id", "by", "choice", "text")} == {
+        "type": "input_provided",
+        "request_id": str(asked.id),
+        "agent_id": "bob",
+        "by": "staff:root",
+        "choice": "B",
+        "text": "Go.",
+    }
+    await client.disconnect()
