@@ -60,5 +60,11 @@ def test_the_walk_through_drives_an_arena_from_creation_to_archive(live_db, live
         '"error":"claim_lost"',
         '{"results":[],"next":null}',
         "['step_claimed', 'step_claimed', 'step_completed', 'claim_released']",
+        "['Which title should the abstract use?']",
+        "'choice': 'Tidal power', 'text': 'Shorter.', 'by': 'researcher'",
+        "202",
+        '"error":"review_pending"',
+        "True writer approved",
+        '"error":"request_closed"',
     ]:
         assert expected in out, (expected, out)
