@@ -62,14 +62,7 @@ def expire_due(arena: Arena, now: datetime) -> list[Claim]:
         _end(claim, ClaimEnd.EXPIRED, now)
     refresh_next_expiry(arena)
     for claim in due:
-        events.append(
-            arena,
-            EventType.CLAIM_EXPIRED,
-            None,
-            step=claim.step,
-            agent_id=claim.agent_id,
-            claim_id=claim.claim_id,
-        )
+        _outcome(arena, claim, EventType.CLAIM_EXPIRED, None)
     return due
 
 
@@ -184,14 +177,7 @@ def release(arena: Arena, claim: Claim, actor: str | None) -> Event:
     """End a live claim and append its `claim_released`."""
     _end(claim, ClaimEnd.RELEASED, timezone.now())
     refresh_next_expiry(arena)
-    return events.append(
-        arena,
-        EventType.CLAIM_RELEASED,
-        actor,
-        step=claim.step,
-        agent_id=claim.agent_id,
-        claim_id=claim.claim_id,
-    )
+    return _outcome(arena, claim, EventType.CLAIM_RELEASED, actor)
 
 
 def release_all(arena: Arena, actor: str | None, agent_id: str | None = None) -> None:
@@ -240,7 +226,7 @@ def next_step(arena: Arena, me: Participant) -> int | None:
         candidate = arena.completed_prefix + 1
         free = live_on(arena, candidate) is None
     else:
-        candidate = sql.first_free_step(arena.id, arena.completed_prefix)
+        candidate = sql.first_step(arena.id, arena.completed_prefix, free_of_claims=True)
         free = True
     return candidate if free and candidate <= plan.last_step(arena) else None
 
@@ -262,7 +248,7 @@ def advance_prefix(arena: Arena) -> None:
     """Move `completed_prefix` up to the first step not completed (saved with the
     write). Completions in order keep it there as they go (`completed`); this catches up
     with completions made out of order."""
-    arena.completed_prefix = sql.first_open_step(arena.id, arena.completed_prefix) - 1
+    arena.completed_prefix = sql.first_step(arena.id, arena.completed_prefix, False) - 1
 
 
 def completed(arena: Arena, step: int) -> None:
@@ -291,6 +277,13 @@ def refresh_next_expiry(arena: Arena) -> None:
     arena.next_expiry_at = Claim.objects.filter(arena=arena, ended_at__isnull=True).aggregate(
         first=Min("expires_at")
     )["first"]
+
+
+def _outcome(arena: Arena, claim: Claim, type: str, actor: str | None) -> Event:
+    """The event that records how a claim ended: released or expired."""
+    return events.append(
+        arena, type, actor, step=claim.step, agent_id=claim.agent_id, claim_id=claim.claim_id
+    )
 
 
 def _end(claim: Claim, end: str, now: datetime) -> None:

@@ -282,59 +282,28 @@ def completed_among(arena_id: uuid.UUID, numbers: Sequence[int]) -> set[int]:
 # prefix), so a plan of a million steps is never walked in Python.
 
 
-def _first_open_step_orm(arena_id: uuid.UUID, after: int) -> int:
+def _first_step_orm(arena_id: uuid.UUID, after: int, free_of_claims: bool) -> int:
     taken = set(
         StepCompletion.objects.filter(arena_id=arena_id, step__gt=after).values_list(
             "step", flat=True
         )
     )
+    if free_of_claims:
+        taken |= set(
+            Claim.objects.filter(
+                arena_id=arena_id, step__gt=after, ended_at__isnull=True
+            ).values_list("step", flat=True)
+        )
     return min(n for n in [after + 1, *(t + 1 for t in taken)] if n not in taken)
 
 
-@statement(orm=_first_open_step_orm)
-def first_open_step(arena_id: uuid.UUID, after: int) -> int:
-    """The lowest step after `after` that is not completed.
+@statement(orm=_first_step_orm)
+def first_step(arena_id: uuid.UUID, after: int, free_of_claims: bool) -> int:
+    """The lowest step after `after` that is not completed (and, `free_of_claims`, held by
+    no live claim: an untitled peer plan's next claimable step).
 
-    ORM: the completions after `after` as a set, and the first number after `after` not
-    in it (`_first_open_step_orm`)."""
-    key = _lookup(Arena, "id", arena_id)
-    row = _one(
-        """
-        WITH taken AS (
-            SELECT step FROM arenas_stepcompletion WHERE arena_id = %s AND step > %s
-        )
-        SELECT MIN(candidate) FROM (
-            SELECT %s + 1 AS candidate
-            UNION ALL
-            SELECT step + 1 FROM taken
-        ) AS candidates
-        WHERE candidate NOT IN (SELECT step FROM taken)
-        """,
-        [key, after, after],
-    )
-    return row[0]
-
-
-def _first_free_step_orm(arena_id: uuid.UUID, after: int) -> int:
-    taken = set(
-        StepCompletion.objects.filter(arena_id=arena_id, step__gt=after).values_list(
-            "step", flat=True
-        )
-    ) | set(
-        Claim.objects.filter(arena_id=arena_id, step__gt=after, ended_at__isnull=True).values_list(
-            "step", flat=True
-        )
-    )
-    return min(n for n in [after + 1, *(t + 1 for t in taken)] if n not in taken)
-
-
-@statement(orm=_first_free_step_orm)
-def first_free_step(arena_id: uuid.UUID, after: int) -> int:
-    """The lowest step after `after` that is neither completed nor held by a live claim
-    (an untitled plan's next claimable step in a peer arena).
-
-    ORM: the completions and live claims after `after` as a set, and the first number
-    after `after` not in it (`_first_free_step_orm`)."""
+    ORM: the completions (and live claims) after `after` as a set, and the first number
+    after `after` not in it (`_first_step_orm`)."""
     key = _lookup(Arena, "id", arena_id)
     row = _one(
         """
@@ -342,7 +311,7 @@ def first_free_step(arena_id: uuid.UUID, after: int) -> int:
             SELECT step FROM arenas_stepcompletion WHERE arena_id = %s AND step > %s
             UNION ALL
             SELECT step FROM arenas_claim
-            WHERE arena_id = %s AND step > %s AND ended_at IS NULL
+            WHERE arena_id = %s AND step > %s AND ended_at IS NULL AND %s
         )
         SELECT MIN(candidate) FROM (
             SELECT %s + 1 AS candidate
@@ -351,7 +320,7 @@ def first_free_step(arena_id: uuid.UUID, after: int) -> int:
         ) AS candidates
         WHERE candidate NOT IN (SELECT step FROM taken)
         """,
-        [key, after, key, after, after],
+        [key, after, key, after, free_of_claims, after],
     )
     return row[0]
 

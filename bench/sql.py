@@ -107,8 +107,7 @@ def measure(database: common.Database, calls: int) -> None:
         ("insert_completion", sql.insert_completion, lambda: (completion(),)),
         ("insert_event", sql.insert_event, lambda: (event(),)),
         ("save_arena", sql.save_arena, lambda: (arena,)),
-        ("first_open_step", sql.first_open_step, lambda: (untitled, 490)),
-        ("first_free_step", sql.first_free_step, lambda: (untitled, 490)),
+        ("first_step", sql.first_step, lambda: (untitled, 490, True)),
         (
             "first_claimable_titled_step",
             sql.first_claimable_titled_step,

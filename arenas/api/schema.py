@@ -228,6 +228,30 @@ def arena_write(
     )
 
 
+def arena_delete(
+    summary: str,
+    description: str,
+    *,
+    parameter: OpenApiParameter,
+    conflicts: tuple[str, ...],
+    tags: list[str],
+    invalid: bool = False,
+) -> Any:
+    """The OpenAPI description of a DELETE of something of one arena (named by the path
+    `parameter`): 204, or the errors with the 409 `conflicts` (and 400 when `invalid`)."""
+    statuses = (400,) if invalid else ()
+    return extend_schema(
+        summary=summary,
+        description=description,
+        parameters=[ARENA_ID, parameter],
+        responses={
+            204: None,
+            **errors(*statuses, 401, 403, 404, 409, 429, conflicts=(*conflicts, "arena_archived")),
+        },
+        tags=tags,
+    )
+
+
 STEP_NUMBER = OpenApiParameter(
     "step",
     type={"type": "integer", "minimum": 1, "maximum": U32_MAX},

@@ -393,18 +393,14 @@ class ParticipantsView(ApiView):
 
 
 class ParticipantView(ApiView):
-    @extend_schema(
-        summary="Leave, or remove a participant",
-        description="Your own agent id leaves; a coordinator may remove anyone. The last "
-        "coordinator cannot leave an arena that is not archived.",
-        parameters=[schema.ARENA_ID, OpenApiParameter("agent_id", str, OpenApiParameter.PATH)],
-        responses={
-            204: None,
-            **schema.errors(
-                400, 401, 403, 404, 409, 429, conflicts=("last_coordinator", "arena_archived")
-            ),
-        },
+    @schema.arena_delete(
+        "Leave, or remove a participant",
+        "Your own agent id leaves; a coordinator may remove anyone. The last coordinator "
+        "cannot leave an arena that is not archived.",
+        parameter=OpenApiParameter("agent_id", str, OpenApiParameter.PATH),
+        conflicts=("last_coordinator",),
         tags=["participants"],
+        invalid=True,
     )
     def delete(self, request: Request, id: str, agent_id: str) -> Response:
         self.handle.remove_participant(agent_id)
@@ -532,15 +528,12 @@ class ClaimRenewView(ApiView):
 
 
 class ClaimView(ApiView):
-    @extend_schema(
-        summary="Release a claim",
-        description="The holder or a coordinator (or staff): the step is free again. 204; "
-        "appends `claim_released`. 409 `claim_lost` when the claim is no longer live.",
-        parameters=[schema.ARENA_ID, schema.CLAIM_ID],
-        responses={
-            204: None,
-            **schema.errors(401, 403, 404, 409, 429, conflicts=("claim_lost", "arena_archived")),
-        },
+    @schema.arena_delete(
+        "Release a claim",
+        "The holder or a coordinator (or staff): the step is free again. 204; appends "
+        "`claim_released`. 409 `claim_lost` when the claim is no longer live.",
+        parameter=schema.CLAIM_ID,
+        conflicts=("claim_lost",),
         tags=["claims"],
     )
     def delete(self, request: Request, id: str, claim_id: str) -> Response:
@@ -758,17 +751,12 @@ class RequestAnswerView(ApiView):
 
 
 class RequestView(ApiView):
-    @extend_schema(
-        summary="Cancel a request",
-        description="The agent that asked: 204; appends `input_cancelled`. A cancelled "
-        "review leaves its step open. 409 `request_closed` when it is already closed.",
-        parameters=[schema.ARENA_ID, schema.REQUEST_ID],
-        responses={
-            204: None,
-            **schema.errors(
-                401, 403, 404, 409, 429, conflicts=("request_closed", "arena_archived")
-            ),
-        },
+    @schema.arena_delete(
+        "Cancel a request",
+        "The agent that asked: 204; appends `input_cancelled`. A cancelled review leaves its "
+        "step open. 409 `request_closed` when it is already closed.",
+        parameter=schema.REQUEST_ID,
+        conflicts=("request_closed",),
         tags=["requests"],
     )
     def delete(self, request: Request, id: str, request_id: str) -> Response:

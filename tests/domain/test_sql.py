@@ -71,8 +71,7 @@ def test_every_statement_is_compared_here():
         "insert_completion",
         "insert_event",
         "save_arena",
-        "first_open_step",
-        "first_free_step",
+        "first_step",
         "first_claimable_titled_step",
         "blocked_titled_steps",
     }
@@ -236,12 +235,12 @@ def work(make_agent, make_arena, manager):
 
 
 @pytest.mark.parametrize("after", [0, 1, 2, 3, 5, 9, 25])
-def test_first_open_and_first_free_step(work, after):
-    for function in (sql.first_open_step, sql.first_free_step):
-        mine, orm = both(function, work["untitled"], after)
-        assert mine == orm, (function.__name__, after)
-    assert sql.first_open_step(work["untitled"], 0) == 3
-    assert sql.first_free_step(work["untitled"], 0) == 6
+@pytest.mark.parametrize("free_of_claims", [False, True])
+def test_first_step_after_completions_and_claims(work, after, free_of_claims):
+    mine, orm = both(sql.first_step, work["untitled"], after, free_of_claims)
+    assert mine == orm
+    assert sql.first_step(work["untitled"], 0, False) == 3
+    assert sql.first_step(work["untitled"], 0, True) == 6
 
 
 @pytest.mark.parametrize(
