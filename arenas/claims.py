@@ -7,16 +7,21 @@ with a claim id that is no longer live is refused (`claim_lost`), so work done u
 lease never counts twice.
 
 Every function here runs inside a write of `ArenaHandle`: the arena's row is locked and the
-caller checked, and the events it appends are the write's own. `Arena.next_expiry_at` (the
-earliest `expires_at` of the live claims, null when there are none) makes it free for a
-write to know whether any claim has lapsed (`expire_due`) or whether the arena has claims at
-all.
+caller checked, and the events it appends are the write's own.
+
+`Arena.next_expiry_at` makes it free for a write to know whether any claim may have lapsed
+(`expire_due`) and whether the arena has live claims at all. Its invariant: no live claim
+expires before it, and it is null only when there is no live claim. It may be earlier than
+the earliest live claim's expiry (a claim that ended or was renewed leaves it as it was);
+once it has passed, the next write or sweep looks, records what lapsed and sets it anew.
+So ending or renewing a claim costs no statement to keep it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
@@ -144,8 +149,6 @@ def renew(arena: Arena, claim: Claim, length: timedelta) -> Claim:
     claim.expires_at = now + length
     claim.renewed_at = now
     claim.save(update_fields=["expires_at", "renewed_at"])
-    refresh_next_expiry(arena)
-    sql.save_arena(arena)
     return claim
 
 
@@ -176,7 +179,6 @@ def require_holder_or_manager(claim: Claim, me: Participant | None) -> None:
 def release(arena: Arena, claim: Claim, actor: str | None) -> Event:
     """End a live claim and append its `claim_released`."""
     _end(claim, ClaimEnd.RELEASED, timezone.now())
-    refresh_next_expiry(arena)
     return _outcome(arena, claim, EventType.CLAIM_RELEASED, actor)
 
 
@@ -186,7 +188,9 @@ def release_all(arena: Arena, actor: str | None, agent_id: str | None = None) ->
     if arena.next_expiry_at is None:
         return
     live = Claim.objects.filter(arena=arena, ended_at__isnull=True)
-    if agent_id is not None:
+    if agent_id is None:
+        arena.next_expiry_at = None  # none will be left
+    else:
         live = live.filter(agent_id=agent_id)
     for claim in live.order_by("step"):
         release(arena, claim, actor)
@@ -197,9 +201,17 @@ def end_with_completion(
 ) -> None:
     """The claims' side of completing a step (§7.1): a live claim of another agent refuses
     it (StepClaimed); a `claim_id` that is not the caller's live claim on the step refuses
-    it (ClaimLost); the caller's own live claim on it ends (`end`), without an event."""
+    it (ClaimLost); the caller's own live claim on it ends (`end`), without an event.
+    With a `claim_id`, the usual case, one statement ends the named claim if it is the
+    caller's live claim on the step; the checks that name the refusal run only when not."""
+    if claim_id is not None and arena.next_expiry_at is not None:
+        mine = Claim.objects.filter(
+            arena=arena, step=step, claim_id=claim_id, agent_id=me.agent_id, ended_at=None
+        )
+        if mine.update(ended_at=timezone.now(), end=end):
+            return
     held = require_unclaimed(arena, me, step)
-    if claim_id is not None and (held is None or held.claim_id != claim_id):
+    if claim_id is not None:
         raise ClaimLost(
             f"Claim {claim_id} is not your live claim on step {step}: its lease lapsed or "
             "the step was taken over, so this result must not count.",
@@ -207,7 +219,6 @@ def end_with_completion(
         )
     if held is not None:
         _end(held, end, timezone.now())
-        refresh_next_expiry(arena)
 
 
 def next_step(arena: Arena, me: Participant) -> int | None:
@@ -258,7 +269,14 @@ def completed(arena: Arena, step: int) -> None:
 
 
 def _titled(arena: Arena) -> bool:
-    return arena.total_steps > 0 and Step.objects.filter(arena=arena).exists()
+    return arena.total_steps > 0 and _has_plan_rows(arena.id)
+
+
+@lru_cache(maxsize=10_000)
+def _has_plan_rows(arena_id: Any) -> bool:
+    """Whether the arena's plan is titled (Step rows): fixed when the arena is created, so
+    each process asks once per arena."""
+    return Step.objects.filter(arena_id=arena_id).exists()
 
 
 def live(arena_id: Any, *, steps: Any = None, after: int = 0) -> QuerySet[Claim]:

@@ -464,3 +464,20 @@ def test_next_needs_what_claiming_needs(team):
         team("olive").claim_next()
     with pytest.raises(Invalid):
         team("bob").claim_next(lease_seconds=3)
+
+
+def test_next_expiry_may_lag_but_never_lets_a_lapsed_claim_go_unrecorded(team):
+    """Ending or renewing a claim leaves Arena.next_expiry_at as it was (no statement to
+    keep it); once it has passed, the sweep looks, records nothing that has not lapsed, and
+    sets it anew."""
+    short, _ = team("bob").claim_step(1, lease_seconds=10)
+    long, _ = team("carol").claim_step(2, lease_seconds=600)
+    team("bob").complete_step(1, claim_id=short.claim_id)
+    lagging = Arena.objects.get(pk=team.arena_id).next_expiry_at
+    assert lagging == short.expires_at
+    assert lapse(11) == 0
+    assert Arena.objects.get(pk=team.arena_id).next_expiry_at == long.expires_at
+    team("carol").renew_claim(long.claim_id, lease_seconds=900)
+    assert lapse(601) == 0
+    assert lapse(901) == 1
+    assert Arena.objects.get(pk=team.arena_id).next_expiry_at is None
