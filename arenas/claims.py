@@ -66,6 +66,8 @@ def expire_due(arena: Arena, now: datetime) -> list[Claim]:
     for claim in due:
         _end(claim, ClaimEnd.EXPIRED, now)
     refresh_next_expiry(arena)
+    if not due:
+        sql.save_arena(arena)  # it lagged: keep the value just found (no event saves it)
     for claim in due:
         _outcome(arena, claim, EventType.CLAIM_EXPIRED, None)
     return due
