@@ -265,9 +265,11 @@ def test_hostile_goal_renders_as_text_and_runs_nothing(
 
 def test_each_page_at_desktop_and_phone_width(new_page, live_server, staff, make_live_agent):
     """Screenshots for people to look at (test-artifacts/screenshots/); no page scrolls
-    sideways at phone width."""
+    sideways at phone width. The arena has a claimed step (its holder, lease and release
+    button) and participants online and offline."""
     lead = make_live_agent("lead")
     worker = make_live_agent("researcher")
+    make_live_agent("reviewer")
     arena_id = lead.create_arena(
         goal="Write a field guide to the birds of the Tagus estuary",
         plan=[
@@ -275,7 +277,10 @@ def test_each_page_at_desktop_and_phone_width(new_page, live_server, staff, make
             {"title": "Draft the pages", "assignee": None},
             {"title": "Assemble the guide", "assignee": "lead"},
         ],
-        participants=[{"agent_id": "researcher", "role": "worker"}],
+        participants=[
+            {"agent_id": "researcher", "role": "worker"},
+            {"agent_id": "reviewer", "role": "observer"},
+        ],
     )
     lead.act(arena_id, "activate")
     worker.call(
@@ -284,6 +289,7 @@ def test_each_page_at_desktop_and_phone_width(new_page, live_server, staff, make
         {"current": "Reading ten years of sightings", "slot_status": "working"},
     )
     worker.step(arena_id, 1)
+    worker.call("POST", f"/api/arenas/{arena_id}/steps/2/claim/", {"lease_seconds": 900})
     artifact = worker.call(
         "POST",
         f"/api/arenas/{arena_id}/artifacts/",
