@@ -5,6 +5,7 @@ staff steering an arena from the page, escaping, and how each page looks."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from websockets.sync.client import connect
@@ -74,7 +75,8 @@ def test_anonymous_visitor_signs_in_and_sees_the_arenas(
     assert page.locator("#arena-list > li").count() == 1
     assert page.locator("#arena-list").inner_text().count("Map the coastline") == 1
     meta = page.locator("#arena-list > li .arena-row__meta").text_content()
-    assert " ".join(meta.split()).startswith("1 participant Last activity: just now")
+    # Seconds, not more: signing in on a busy machine may take longer than "just now" (5 s).
+    assert re.match(r"1 participant Last activity: (just now|\d+ s ago)", " ".join(meta.split()))
 
 
 def test_list_updates_live_when_a_step_is_completed_and_an_arena_is_created(
