@@ -1,11 +1,11 @@
 """The Django admin (SPEC §5): a thin adapter over the domain, like the API.
 
 Every write the admin makes is a domain call: arenas are created by `ArenaManager.create`,
-their goal changed by `ArenaHandle.update_goal` and their lifecycle moved by
-`ArenaHandle.act` (acting as `staff:<username>`); agents and tokens go through
-`arenas.agents`. A refusal of the domain becomes a form error or an admin message, never a
-500. Nothing is deleted here: arenas and agents are history, and events are the audit trail
-(read-only, also for superusers).
+their goal changed by `ArenaHandle.update_goal`, their lifecycle moved by `ArenaHandle.act`
+and claims released by `ArenaHandle.release_claim` (acting as `staff:<username>`); agents and
+tokens go through `arenas.agents`. A refusal of the domain becomes a form error or an admin
+message, never a 500. Nothing is deleted here: arenas and agents are history, and events are
+the audit trail (read-only, also for superusers).
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from . import agents, lifecycle
+from . import agents, claims, lifecycle
 from .errors import DomainError, Invalid
+from .handle import ArenaHandle
 from .lifecycle import Operation
 from .manager import ArenaManager
 from .models import (
@@ -34,6 +36,8 @@ from .models import (
     AgentToken,
     Arena,
     Artifact,
+    Claim,
+    ClaimEnd,
     Event,
     Fact,
     Participant,
@@ -88,6 +92,20 @@ class ReadOnly:
 
 class ReadOnlyAdmin(StorableLookups, ReadOnly, admin.ModelAdmin):
     pass
+
+
+def as_staff(
+    request: HttpRequest, arena_id: Any, refused: str, run: Callable[..., str], *args: Any
+) -> None:
+    """Run one operation on an arena through the staff user's handle: `run(handle, *args)`
+    returns the sentence of its success message; a domain refusal becomes an error message,
+    `refused` and the domain's reason."""
+    try:
+        done = run(ArenaManager().staff_handle(arena_id, request.user.get_username()), *args)
+    except DomainError as error:
+        messages.error(request, f"{refused}: {error.detail}")
+    else:
+        messages.success(request, done)
 
 
 class ReadOnlyInline(ReadOnly, admin.TabularInline):
@@ -214,11 +232,23 @@ class AgentTokenInline(ReadOnlyInline):
     )
 
 
+AGENT_READONLY = ["created_at", "presence", "last_seen_at", "tokens_link"]
+
+
 @admin.register(Agent)
 class AgentAdmin(DomainWriteAdmin):
     form = AgentChangeForm
     add_form = AgentAddForm
-    list_display = ["agent_id", "display_name", "is_active", "owner", "live_tokens", "created_at"]
+    list_display = [
+        "agent_id",
+        "display_name",
+        "is_active",
+        "owner",
+        "live_tokens",
+        "presence",
+        "last_seen_at",
+        "created_at",
+    ]
     list_filter = ["is_active"]
     search_fields = ["agent_id", "display_name"]
     list_select_related = ["owner"]
@@ -236,13 +266,17 @@ class AgentAdmin(DomainWriteAdmin):
     def live_tokens(self, agent: Agent) -> int:
         return agent.live_token_count
 
+    @admin.display(description="Presence", ordering="last_seen_at")
+    def presence(self, agent: Agent) -> str:
+        return agents.presence(agent.last_seen_at, timezone.now())
+
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return AgentAddForm.Meta.fields
-        return ["agent_id", *AgentChangeForm.Meta.fields, "created_at", "tokens_link"]
+        return ["agent_id", *AgentChangeForm.Meta.fields, *AGENT_READONLY]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [] if obj is None else ["agent_id", "created_at", "tokens_link"]
+        return [] if obj is None else ["agent_id", *AGENT_READONLY]
 
     @admin.display(description="Tokens")
     def tokens_link(self, agent: Agent) -> str:
@@ -398,6 +432,19 @@ class ParticipantInline(ReadOnlyInline):
         )
 
 
+class LiveClaimInline(ReadOnlyInline):
+    """The arena's live claims, by step (`claims.live_now`); the claim list releases them."""
+
+    model = Claim
+    fields = ["step", "agent", "claim_id", "claimed_at", "expires_at", "renewed_at"]
+    readonly_fields = fields
+    ordering = ["step"]
+    verbose_name_plural = "Live claims (release them with the action of the claim list)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
+        return claims.live_now(super().get_queryset(request)).select_related("agent")
+
+
 def lifecycle_action(action: str) -> Callable[..., None]:
     """The arena list's action that runs one lifecycle action on every selected arena."""
 
@@ -427,6 +474,8 @@ ARENA_READONLY = [
     "last_seq",
     "last_activity_at",
     "events_link",
+    "lease_seconds",
+    "claims_link",
     "settle_report",
 ]
 
@@ -448,7 +497,7 @@ class ArenaAdmin(DomainWriteAdmin):
     list_filter = ["status", "strategy"]
     search_fields = ["goal", "id"]
     list_select_related = ["created_by"]
-    inlines = [ParticipantInline]
+    inlines = [ParticipantInline, LiveClaimInline]
     actions = [lifecycle_action(action) for action in lifecycle.ACTIONS]
     add_fieldsets = [(None, {"fields": ["goal", "strategy", "total_steps", "coordinator"]})]
 
@@ -500,6 +549,7 @@ class ArenaAdmin(DomainWriteAdmin):
                     ]
                 },
             ),
+            ("Claims", {"fields": ["lease_seconds", "claims_link"]}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Arena | None = None) -> list[str]:
@@ -539,6 +589,11 @@ class ArenaAdmin(DomainWriteAdmin):
         url = reverse("admin:arenas_event_changelist") + f"?arena__id__exact={arena.pk}"
         return format_html('<a href="{}">The {} events of this arena</a>', url, arena.last_seq)
 
+    @admin.display(description="Claim history")
+    def claims_link(self, arena: Arena) -> str:
+        url = reverse("admin:arenas_claim_changelist") + f"?arena__id__exact={arena.pk}"
+        return format_html('<a href="{}">Every claim of this arena, live and ended</a>', url)
+
     def get_urls(self) -> list:
         lifecycle_url = path(
             "<path:object_id>/lifecycle/<str:action>/",
@@ -575,15 +630,12 @@ class ArenaAdmin(DomainWriteAdmin):
 
     def _act(self, request: HttpRequest, arena_ids: Iterable[Any], action: str) -> None:
         """Run one lifecycle action on each arena, reporting each outcome as a message."""
-        manager = ArenaManager()
-        username = request.user.get_username()
         for arena_id in arena_ids:
-            try:
-                arena = manager.staff_handle(arena_id, username).act(action)
-            except DomainError as error:
-                messages.error(request, f"Arena {arena_id}: {action} refused: {error.detail}")
-            else:
-                messages.success(request, f"Arena {arena_id}: now {arena.status}.")
+            as_staff(request, arena_id, f"Arena {arena_id}: {action} refused", _act, action)
+
+
+def _act(handle: ArenaHandle, action: str) -> str:
+    return f"Arena {handle.arena_id}: now {handle.act(action).status}."
 
 
 # --- the log and what agents produced ---------------------------------------------------------
@@ -608,6 +660,92 @@ class EventAdmin(ReadOnlyAdmin):
     @admin.display(description="Fields")
     def data_json(self, event: Event) -> str:
         return pretty_json(event.data)
+
+
+CLAIM_STATES = {
+    "live": "Live",
+    "lapsed": "Lapsed (its expiry is not recorded yet)",
+    **dict(ClaimEnd.choices),
+}
+
+
+class ClaimStateFilter(admin.SimpleListFilter):
+    """Live, lapsed (past its lease, expiry not recorded yet) or ended (`claims.state`)."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("live", "Live"), ("lapsed", CLAIM_STATES["lapsed"]), ("ended", "Ended")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Claim]) -> QuerySet[Claim]:
+        if self.value() == "live":
+            return claims.live_now(queryset)
+        if self.value() == "lapsed":
+            return claims.lapsed(queryset)
+        if self.value() == "ended":
+            return queryset.filter(ended_at__isnull=False)
+        return queryset
+
+
+@admin.register(Claim)
+class ClaimAdmin(ReadOnlyAdmin):
+    """Claims, live and ended, read-only; the one write is releasing live ones, through
+    the domain. Filtered to one arena (`?arena__id__exact=`), by claim id (its seq);
+    otherwise newest first."""
+
+    list_display = [
+        "claim_id",
+        "step",
+        "agent",
+        "state",
+        "expires_at",
+        "claimed_at",
+        "renewed_at",
+        "ended_at",
+        "arena",
+    ]
+    list_filter = [ClaimStateFilter, "end"]
+    search_fields = ["arena__id", "agent__agent_id"]
+    fields = [
+        "arena",
+        "claim_id",
+        "step",
+        "agent",
+        "state",
+        "claimed_at",
+        "expires_at",
+        "renewed_at",
+        "ended_at",
+    ]
+    readonly_fields = ["state"]
+    list_select_related = ["arena", "agent"]
+    actions = ["release"]
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return ["claim_id"] if "arena__id__exact" in request.GET else ["-id"]
+
+    @admin.display(description="State")
+    def state(self, claim: Claim) -> str:
+        return CLAIM_STATES[claims.state(claim, timezone.now())]
+
+    def has_release_permission(self, request: HttpRequest) -> bool:
+        """Releasing a claim steers its arena: the permission the lifecycle actions need."""
+        return request.user.has_perm("arenas.change_arena")
+
+    @admin.action(description="Release the selected claims", permissions=["release"])
+    def release(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        for claim in queryset.order_by("arena_id", "claim_id"):
+            refused = f"Arena {claim.arena_id}: releasing claim {claim.claim_id} refused"
+            as_staff(request, claim.arena_id, refused, _release, claim.claim_id)
+
+
+def _release(handle: ArenaHandle, claim_id: int) -> str:
+    event = handle.release_claim(claim_id)
+    return (
+        f"Arena {handle.arena_id}: released claim {claim_id} of {event.data['agent_id']} "
+        f"on step {event.data['step']}."
+    )
 
 
 @admin.register(Artifact)

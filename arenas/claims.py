@@ -281,13 +281,30 @@ def _has_plan_rows(arena_id: Any) -> bool:
     return Step.objects.filter(arena_id=arena_id).exists()
 
 
+def live_now(held: QuerySet[Claim]) -> QuerySet[Claim]:
+    """For reading: of `held`, the claims live now. A claim whose lease has passed is not
+    live, whether or not its expiry is recorded yet."""
+    return held.filter(ended_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def lapsed(held: QuerySet[Claim]) -> QuerySet[Claim]:
+    """For reading: of `held`, the claims whose lease has passed but whose expiry is not
+    recorded yet (the next write to the arena, or the sweep, records it)."""
+    return held.filter(ended_at__isnull=True, expires_at__lte=timezone.now())
+
+
+def state(claim: Claim, now: datetime) -> str:
+    """What `live_now` and `lapsed` say of one claim at `now`: "live", "lapsed", or how
+    it ended (a `ClaimEnd` value)."""
+    if claim.ended_at is not None:
+        return claim.end
+    return "live" if claim.expires_at > now else "lapsed"
+
+
 def live(arena_id: Any, *, steps: Any = None, after: int = 0) -> QuerySet[Claim]:
-    """For reading: the arena's live claims on steps after `after` (of `steps` only, when
-    given), by step. A claim whose lease has passed is not live, whether or not its
-    expiry is recorded yet."""
-    held = Claim.objects.filter(
-        arena_id=arena_id, ended_at__isnull=True, expires_at__gt=timezone.now(), step__gt=after
-    )
+    """For reading: the arena's live claims (`live_now`) on steps after `after` (of
+    `steps` only, when given), by step."""
+    held = live_now(Claim.objects.filter(arena_id=arena_id, step__gt=after))
     if steps is not None:
         held = held.filter(step__in=steps)
     return held.order_by("step")

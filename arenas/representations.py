@@ -173,14 +173,17 @@ def step_dict(
         "completed": completion is not None,
         "completed_by": completion.agent_id if completion else None,
         "completed_at": _ts(completion.completed_at) if completion else None,
-        "claim": None
-        if claim is None
-        else {
-            "claim_id": claim.claim_id,
-            "agent_id": claim.agent_id,
-            "expires_at": _ts(claim.expires_at),
-        },
+        "claim": None if claim is None else step_claim_dict(claim),
         "review": review,
+    }
+
+
+def step_claim_dict(claim: Claim) -> dict[str, Any]:
+    """A live claim as a step of the plan shows it."""
+    return {
+        "claim_id": claim.claim_id,
+        "agent_id": claim.agent_id,
+        "expires_at": _ts(claim.expires_at),
     }
 
 

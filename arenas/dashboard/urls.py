@@ -17,4 +17,9 @@ urlpatterns = [
     ),
     path("arenas/<uuid:arena_id>/transition/", views.arena_transition, name="transition"),
     path("arenas/<uuid:arena_id>/messages/", views.arena_message, name="message"),
+    path(
+        "arenas/<uuid:arena_id>/claims/<int:claim_id>/release/",
+        views.claim_release,
+        name="release_claim",
+    ),
 ]

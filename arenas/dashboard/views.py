@@ -1,8 +1,9 @@
 """The browser dashboard (SPEC §4): server-rendered pages over the manager and handles.
 
 Every page needs a login. Reads go through `ArenaManager.user_handle` (staff see every arena,
-another user what an agent they own sees); writes (lifecycle actions, messages) are staff's
-and go through `staff_handle`, whose domain errors come back as page messages. Live updates
+another user what an agent they own sees); writes (lifecycle actions, messages, releasing a
+claim) are staff's and go through `staff_handle`, whose domain errors come back as page
+messages. Live updates
 come from the websocket feed (`arenas/live/`); the JavaScript in `static/js/` re-fetches the
 panels fragment when an event arrives, so each panel has one renderer: its template.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -22,19 +24,23 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from arenas import inputs, lifecycle
 from arenas.errors import DomainError, NotFound
-from arenas.events import to_wire
+from arenas.events import timestamp, to_wire
 from arenas.handle import ArenaHandle
 from arenas.manager import ArenaManager
 from arenas.models import Status
-from arenas.representations import arena_summary
+from arenas.representations import arena_summary, step_claim_dict
 
 ARENAS_PER_PAGE = 50
 STEPS_SHOWN = 200
 FEED_INITIAL = 50
+# The arena page fetches its panels at least this often even when no event arrives, so
+# presence (not an event) and renewed leases (not events either) stay fresh (SPEC §7.3).
+PANELS_REFRESH_SECONDS = 15
 # Stands for an arena id in URLs the JavaScript completes.
 ARENA_ID_PLACEHOLDER = uuid.UUID(int=0)
 
@@ -111,6 +117,9 @@ def arena_detail(request: HttpRequest, arena_id: Any) -> HttpResponse:
             "panelsUrl": reverse("dashboard:arena_panels", args=[arena["id"]]),
             "events": [to_wire(event) for event in feed],
             "statusLabels": dict(Status.choices),
+            # Lease countdowns run on the browser's clock, corrected by this reading of ours.
+            "serverTime": timestamp(timezone.now()),
+            "refreshSeconds": PANELS_REFRESH_SECONDS,
         },
     )
     return render(request, "dashboard/arena_detail.html", context)
@@ -152,26 +161,45 @@ def artifact_detail(request: HttpRequest, arena_id: Any, artifact_id: Any) -> Ht
 @login_required
 @require_POST
 def arena_transition(request: HttpRequest, arena_id: Any) -> HttpResponse:
-    handle = _staff(request, arena_id)
-    try:
+    def act(handle: ArenaHandle) -> str:
         arena = handle.act(request.POST.get("action", ""))
-    except DomainError as error:
-        messages.error(request, error.detail)
-    else:
-        messages.success(request, f"The arena is now {arena.get_status_display().lower()}.")
-    return redirect("dashboard:arena", arena_id=handle.arena_id)
+        return f"The arena is now {arena.get_status_display().lower()}."
+
+    return _steer(request, arena_id, act)
 
 
 @login_required
 @require_POST
 def arena_message(request: HttpRequest, arena_id: Any) -> HttpResponse:
+    def post(handle: ArenaHandle) -> str:
+        handle.post_message(request.POST.get("text", ""), request.POST.get("to") or None)
+        return "Message posted: the agents see it on their feed."
+
+    return _steer(request, arena_id, post)
+
+
+@login_required
+@require_POST
+def claim_release(request: HttpRequest, arena_id: Any, claim_id: int) -> HttpResponse:
+    def release(handle: ArenaHandle) -> str:
+        event = handle.release_claim(claim_id)
+        return f"Released step {event.data['step']}: {event.data['agent_id']} no longer holds it."
+
+    return _steer(request, arena_id, release)
+
+
+def _steer(
+    request: HttpRequest, arena_id: Any, action: Callable[[ArenaHandle], str]
+) -> HttpResponse:
+    """Run a staff action on the arena, then back to its page with the action's sentence,
+    or the domain's refusal, as a page message."""
     handle = _staff(request, arena_id)
     try:
-        handle.post_message(request.POST.get("text", ""), request.POST.get("to") or None)
+        done = action(handle)
     except DomainError as error:
         messages.error(request, error.detail)
     else:
-        messages.success(request, "Message posted: the agents see it on their feed.")
+        messages.success(request, done)
     return redirect("dashboard:arena", arena_id=handle.arena_id)
 
 
@@ -179,10 +207,21 @@ def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
     arena = handle.detail()
     for participant in arena["participants"]:
         participant["initial"] = _initial(participant["agent_id"])
+        participant["last_seen"] = _datetime(participant["last_seen_at"])
     steps, more_after = handle.steps(limit=STEPS_SHOWN)
+    # Live claims on steps past the ones shown, so that every live claim is on the page.
+    later = []
+    if more_after is not None:
+        held = handle.live_claims().filter(step__gt=more_after)[:STEPS_SHOWN]
+        later = [{"step": claim.step, "claim": step_claim_dict(claim)} for claim in held]
+    for step in [*steps, *later]:
+        if step["claim"] is not None:
+            step["claim"]["until"] = _datetime(step["claim"]["expires_at"])
     total = arena["total_steps"]
     return {
         "arena": arena,
+        "lease": _duration(arena["lease_seconds"]),
+        "later_claims": later,
         "created_at": datetime.fromisoformat(arena["created_at"]),
         "progress_percent": _percent(arena["completed_steps"], total),
         "lifecycle": _lifecycle(arena["status"]),
@@ -204,6 +243,18 @@ def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
 def _initial(agent_id: str) -> str:
     """The avatar letter: the start of the id's last word (`demo-writer` → `W`)."""
     return re.split(r"[-_.]", agent_id)[-1][:1].upper() or agent_id[:1].upper()
+
+
+def _datetime(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _duration(seconds: int) -> str:
+    """`90` → "1 min 30 s", `3600` → "1 h"."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [(hours, "h"), (minutes, "min"), (seconds, "s")]
+    return " ".join(f"{value} {unit}" for value, unit in parts if value) or "0 s"
 
 
 def _percent(completed: int, total: int) -> int:

@@ -6,7 +6,10 @@
  * nothing; an event whose seq was already shown is dropped, and a gap (which the server
  * should never leave) makes it reconnect from the last seq it has. After the snapshot and
  * after each event, the panels (progress, lifecycle, participants, plan, artifacts, facts,
- * staff controls) are fetched again from the server's fragment and swapped in.
+ * staff controls) are fetched again from the server's fragment and swapped in; also every
+ * `refreshSeconds` while the page is visible, since presence and lease renewals are not
+ * events. Every second, each lease in the plan counts down from its `expires_at` on the
+ * browser's clock, corrected by the server's time given with the page.
  */
 (function () {
   "use strict";
@@ -27,7 +30,15 @@
     fact_shared: "✱",
     message_posted: "✉",
     arena_settled: "⚑",
+    step_claimed: "◷",
+    claim_released: "↶",
+    claim_expired: "⊘",
   };
+  // Events the system appends by itself (actor null), which say so.
+  const BY_THE_SYSTEM = new Set(["claim_expired"]);
+  const REFRESH_MS = config.refreshSeconds * 1000;
+  // The server's clock minus the browser's, for lease countdowns.
+  const clockOffset = Date.parse(config.serverTime) - Date.now() || 0;
   let lastSeq = 0;
   let live = null;
 
@@ -49,6 +60,20 @@
 
   function status(value) {
     return node("strong", "", config.statusLabels[value] || value);
+  }
+
+  /** A <time> showing `iso` as the reader's local clock time. */
+  function clock(iso) {
+    const time = node("time", "", "");
+    time.setAttribute("datetime", iso);
+    const at = new Date(iso);
+    time.textContent = at.toLocaleTimeString(undefined, {
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    time.title = at.toLocaleString();
+    return time;
   }
 
   function plural(count, word) {
@@ -89,6 +114,13 @@
         return [who(e.agent_id), " shared a fact"];
       case "message_posted":
         return [who(e.actor), " → ", e.to ? who(e.to) : "everyone"];
+      case "step_claimed":
+        return [who(e.agent_id), " claimed step " + e.step + " until ", clock(e.expires_at)];
+      case "claim_released":
+        if (e.actor === e.agent_id) return [who(e.agent_id), " released step " + e.step];
+        return [who(e.agent_id), "’s claim on step " + e.step + " was released"];
+      case "claim_expired":
+        return [who(e.agent_id), "’s lease on step " + e.step + " expired"];
       case "arena_settled":
         return [
           "Settled: " + plural(e.facts_persisted, "fact") + " kept in long-term memory, ",
@@ -115,18 +147,11 @@
       body.appendChild(node("p", "event__message", e.text));
     }
     const meta = body.appendChild(node("p", "event__meta"));
-    meta.append("#" + e.seq + " · ");
-    const time = meta.appendChild(node("time", "", ""));
-    time.setAttribute("datetime", e.timestamp);
-    const at = new Date(e.timestamp);
-    time.textContent = at.toLocaleTimeString(undefined, {
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    });
-    time.title = at.toLocaleString();
+    meta.append("#" + e.seq + " · ", clock(e.timestamp));
     if (e.actor && e.actor !== e.agent_id && e.type !== "message_posted") {
       meta.append(" · by ", who(e.actor));
+    } else if (!e.actor && BY_THE_SYSTEM.has(e.type)) {
+      meta.append(" · by ", node("span", "event__system", "the system"));
     }
     return item;
   }
@@ -146,15 +171,77 @@
     return true;
   }
 
+  // --- leases and presence ---------------------------------------------------------------
+
+  /** "4:58 left", "1:02:03 left". */
+  function timeLeft(ms) {
+    const total = Math.ceil(ms / 1000);
+    const two = (n) => String(n).padStart(2, "0");
+    const hours = Math.floor(total / 3600);
+    const minutes = Math.floor((total % 3600) / 60);
+    return (hours ? hours + ":" + two(minutes) : String(minutes)) + ":" + two(total % 60) + " left";
+  }
+
+  /** Count each lease under `root` down; at zero it has lapsed, until a refresh brings the
+   * claim's end (its `claim_expired`) or a renewal. */
+  function tickLeases(root) {
+    const now = Date.now() + clockOffset;
+    for (const lease of root.querySelectorAll("time[data-countdown]")) {
+      const until = Date.parse(lease.getAttribute("datetime"));
+      if (Number.isNaN(until)) continue;
+      const left = Math.max(0, until - now);
+      lease.dataset.secondsLeft = String(Math.ceil(left / 1000));
+      lease.classList.toggle("claim__lease--lapsed", left === 0);
+      lease.textContent = left === 0 ? "lease lapsed" : timeLeft(left);
+      lease.title = "Lease until " + window.Aleph.localDateTime(lease.getAttribute("datetime"));
+    }
+  }
+
+  /** The last-seen tooltip of each presence dot under `root`, in the reader's terms. */
+  function describePresence(root) {
+    const now = Date.now() + clockOffset;
+    for (const presence of root.querySelectorAll(".presence[data-last-seen]")) {
+      const seen = presence.dataset.lastSeen;
+      presence.title = seen
+        ? "Last seen " +
+          window.Aleph.relativeTime(seen, now) +
+          " (" +
+          window.Aleph.localDateTime(seen) +
+          ")"
+        : "Never seen";
+    }
+  }
+
+  function tick(root) {
+    tickLeases(root);
+    describePresence(root);
+  }
+
   // --- panels ---------------------------------------------------------------------------
   const served = new Map();
   let refreshTimer = null;
+  let periodicTimer = null;
   let refreshing = false;
   let refreshAgain = false;
 
   function scheduleRefresh() {
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(refreshPanels, 150);
+  }
+
+  /** The next refresh without an event, while the page is visible. */
+  function schedulePeriodicRefresh() {
+    clearTimeout(periodicTimer);
+    if (!document.hidden) periodicTimer = setTimeout(refreshPanels, REFRESH_MS);
+  }
+
+  /** A panel's HTML without its CSRF tokens, which differ on every render. */
+  function signature(panel) {
+    const copy = panel.cloneNode(true);
+    for (const input of copy.querySelectorAll("input[name=csrfmiddlewaretoken]")) {
+      input.removeAttribute("value");
+    }
+    return copy.outerHTML;
   }
 
   /** Keep what the person typed or chose when a panel is replaced. */
@@ -181,10 +268,13 @@
       for (const fresh of doc.querySelectorAll("[data-panel]")) {
         const name = fresh.dataset.panel;
         const current = document.querySelector('[data-panel="' + name + '"]');
-        const html = fresh.outerHTML;
+        const html = signature(fresh);
         if (!current || served.get(name) === html) continue;
         if (current.contains(document.activeElement) && document.activeElement !== document.body) {
-          current.addEventListener("focusout", scheduleRefresh, { once: true });
+          if (!current.dataset.refreshOnBlur) {
+            current.dataset.refreshOnBlur = "yes";
+            current.addEventListener("focusout", scheduleRefresh, { once: true });
+          }
           continue;
         }
         const replacement = document.importNode(fresh, true);
@@ -192,6 +282,7 @@
         current.replaceWith(replacement);
         served.set(name, html);
         window.Aleph.formatTimes(replacement);
+        tick(replacement);
       }
       const goal = document.getElementById("arena-goal");
       if (goal) {
@@ -207,11 +298,23 @@
         refreshAgain = false;
         scheduleRefresh();
       }
+      schedulePeriodicRefresh();
     }
   }
 
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) {
+      clearTimeout(periodicTimer);
+    } else {
+      scheduleRefresh();
+    }
+  });
+
   // --- start ----------------------------------------------------------------------------
   for (const e of config.events) showEvent(e, false);
+  tick(document);
+  setInterval(() => tick(document), 1000);
+  schedulePeriodicRefresh();
 
   live = new window.Aleph.LiveSocket({
     path: () => "/ws/arenas/" + config.arenaId + "/?after=" + lastSeq,

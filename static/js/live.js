@@ -229,5 +229,5 @@
   setInterval(() => formatTimes(document), 10000);
   document.addEventListener("DOMContentLoaded", () => formatTimes(document));
 
-  window.Aleph = { LiveSocket, relativeTime, formatTimes, fetchDocument, readConfig };
+  window.Aleph = { LiveSocket, relativeTime, localDateTime, formatTimes, fetchDocument, readConfig };
 })();

@@ -3,11 +3,18 @@ which arena, what a refused action does, and that user-supplied text is escaped.
 
 from __future__ import annotations
 
+import re
+import uuid
+from datetime import datetime, timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
+from django.utils import timezone
 
-from arenas.models import Arena, Event
+from arenas.events import timestamp
+from arenas.models import Agent, Arena, Claim, Event
+from tests.domain.helpers import arena_row, assert_replay_matches
 
 HOSTILE_GOAL = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 
@@ -309,3 +316,212 @@ def test_log_out_button_signs_out(staff_client):
 
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
     assert staff_client.get("/").status_code == 302
+
+
+# --- claims and presence (SPEC §7) -------------------------------------------------------------
+
+
+def claimed_arena(make_arena, manager, **config):
+    """An active arena with a plan of three steps in which bob holds step 2 for 2 minutes."""
+    config.setdefault("plan", [{"title": "Gather"}, {"title": "Write"}, {"title": "Check"}])
+    arena_id = make_arena(
+        status="active", participants=[{"agent_id": "bob", "role": "worker"}], **config
+    )
+    claim, _event = manager.handle(arena_id, "bob").claim_step(2, 120)
+    return arena_id, claim
+
+
+def release_url(arena_id, claim_id) -> str:
+    return f"/arenas/{arena_id}/claims/{claim_id}/release/"
+
+
+def test_plan_shows_each_steps_holder_and_its_lease(staff_client, make_arena, manager):
+    arena_id, claim = claimed_arena(make_arena, manager)
+
+    response = staff_client.get(f"/arenas/{arena_id}/panels/")
+    html = response.content.decode()
+
+    step = next(s for s in response.context["steps"] if s["step"] == 2)
+    assert step["claim"]["agent_id"] == "bob" and step["claim"]["claim_id"] == claim.claim_id
+    assert html.count("plan__step--held") == 1 and html.count("plan__step--todo") == 2
+    assert 'held by <span class="mono">bob</span>' in html
+    assert f'data-countdown datetime="{timestamp(claim.expires_at)}"' in html
+    assert f"until {claim.expires_at:%H:%M:%S} UTC" in html
+    assert html.count(f'action="{release_url(arena_id, claim.claim_id)}"') == 1
+    assert 'aria-label="Release step 2, held by bob"' in html
+
+
+def test_the_arena_page_gives_its_script_the_servers_time_and_refresh_interval(
+    staff_client, make_arena
+):
+    arena_id = make_arena()
+
+    config = staff_client.get(f"/arenas/{arena_id}/").context["live_config"]
+
+    assert config["refreshSeconds"] == 15
+    assert abs(datetime.fromisoformat(config["serverTime"]) - timezone.now()) < timedelta(seconds=5)
+
+
+def test_claims_on_steps_past_the_shown_plan_are_listed_too(staff_client, make_arena, manager):
+    arena_id = make_arena(status="active", total_steps=500)
+    claim, _ = manager.handle(arena_id, "alice").claim_step(450)
+
+    html = staff_client.get(f"/arenas/{arena_id}/panels/").content.decode()
+
+    assert "Showing the first 200 steps." in html and "Claims on later steps" in html
+    assert 'data-step="450"' in html and 'data-step="201"' not in html
+    assert f'action="{release_url(arena_id, claim.claim_id)}"' in html
+
+
+def test_an_open_plan_lists_its_claimed_steps(staff_client, make_arena, manager):
+    arena_id = make_arena(status="active", total_steps=0)
+    manager.handle(arena_id, "alice").claim_step(7)
+
+    html = staff_client.get(f"/arenas/{arena_id}/panels/").content.decode()
+
+    assert 'data-step="7"' in html and 'held by <span class="mono">alice</span>' in html
+
+
+def test_an_owner_sees_holders_but_no_release_button(
+    owner_client, owner, make_agent, make_arena, manager
+):
+    make_agent("mine", owner=owner)
+    arena_id, _claim = claimed_arena(make_arena, manager)
+    manager.handle(arena_id, "alice").add_participant("mine", "observer")
+
+    html = owner_client.get(f"/arenas/{arena_id}/").content.decode()
+
+    assert 'held by <span class="mono">bob</span>' in html
+    assert "/release/" not in html and "Release step" not in html
+
+
+def test_participants_show_presence_with_a_label_and_the_last_seen_time(
+    staff_client, make_arena, make_agent
+):
+    arena_id = make_arena(
+        participants=[
+            {"agent_id": "bob", "role": "worker"},
+            {"agent_id": "carol", "role": "worker"},
+        ]
+    )
+    now = timezone.now()
+    Agent.objects.filter(pk="alice").update(last_seen_at=now - timedelta(seconds=20))
+    Agent.objects.filter(pk="bob").update(last_seen_at=now - timedelta(minutes=5))
+
+    response = staff_client.get(f"/arenas/{arena_id}/panels/")
+    html = response.content.decode()
+
+    shown = {p["agent_id"]: p["presence"] for p in response.context["arena"]["participants"]}
+    assert shown == {"alice": "online", "bob": "away", "carol": "offline"}
+    items = {}
+    for agent_id, presence in shown.items():
+        item = items[agent_id] = re.search(rf'data-agent-id="{agent_id}">(.*?)</li>', html, re.S)[1]
+        assert f'class="presence presence--{presence}" data-presence="{presence}"' in item
+        assert f'Presence: </span><span class="presence__label">{presence}</span>' in item
+    seen = Agent.objects.get(pk="bob").last_seen_at
+    assert f'title="Last seen {seen:%-d %b %Y, %H:%M:%S} UTC"' in items["bob"]
+    assert 'data-last-seen=""' in items["carol"] and 'title="Never seen"' in items["carol"]
+
+
+def test_staff_releases_a_claim_acting_as_staff(staff_client, make_arena, manager):
+    arena_id, claim = claimed_arena(make_arena, manager)
+
+    response = staff_client.post(release_url(arena_id, claim.claim_id))
+
+    assert response.status_code == 302 and response["Location"] == f"/arenas/{arena_id}/"
+    assert flashes(response) == ["Released step 2: bob no longer holds it."]
+    event = Event.objects.filter(arena_id=arena_id).latest("seq")
+    assert (event.type, event.actor, event.data) == (
+        "claim_released",
+        "staff:ada",
+        {"step": 2, "agent_id": "bob", "claim_id": claim.claim_id},
+    )
+    claim.refresh_from_db()
+    assert claim.end == "released" and claim.ended_at is not None
+    html = staff_client.get(f"/arenas/{arena_id}/panels/").content.decode()
+    assert "held by" not in html and "/release/" not in html
+    assert_replay_matches(arena_id)
+
+
+def test_release_by_a_user_without_staff_is_refused_and_changes_nothing(
+    owner_client, owner, make_agent, make_arena, manager
+):
+    make_agent("mine", owner=owner)
+    visible, claim = claimed_arena(make_arena, manager)
+    manager.handle(visible, "alice").add_participant("mine", "worker")
+    hidden, hidden_claim = claimed_arena(make_arena, manager)
+    before = [Arena.objects.get(pk=a).last_seq for a in (visible, hidden)]
+
+    refused = owner_client.post(release_url(visible, claim.claim_id))
+    unseen = owner_client.post(release_url(hidden, hidden_claim.claim_id))
+    unknown = owner_client.post(release_url(uuid.uuid4(), 1))
+
+    assert (refused.status_code, unseen.status_code, unknown.status_code) == (403, 404, 404)
+    assert [Arena.objects.get(pk=a).last_seq for a in (visible, hidden)] == before
+    assert not Claim.objects.filter(ended_at__isnull=False).exists()
+
+
+def test_release_of_an_unknown_arena_is_404_and_a_get_is_405(staff_client, make_arena, manager):
+    arena_id, claim = claimed_arena(make_arena, manager)
+
+    assert staff_client.post(release_url(uuid.uuid4(), claim.claim_id)).status_code == 404
+    assert staff_client.get(release_url(arena_id, claim.claim_id)).status_code == 405
+    assert Claim.objects.get(pk=claim.pk).ended_at is None
+
+
+@pytest.mark.parametrize(
+    ("ending", "error"),
+    [
+        ("release", "Claim {claim_id} on step 2 is no longer live (released)."),
+        ("complete", "Claim {claim_id} on step 2 is no longer live (completed)."),
+        ("unknown", "No such claim."),
+        ("huge", "No such claim."),
+    ],
+)
+def test_releasing_a_claim_that_is_not_live_is_a_message_and_changes_nothing(
+    staff_client, make_arena, manager, ending, error
+):
+    arena_id, claim = claimed_arena(make_arena, manager)
+    claim_id = claim.claim_id
+    if ending == "release":
+        manager.handle(arena_id, "bob").release_claim(claim_id)
+    elif ending == "complete":
+        manager.handle(arena_id, "bob").complete_step(2, claim_id)
+    elif ending == "unknown":
+        claim_id = 999
+    else:
+        claim_id = 10**30
+    before = arena_row(arena_id)
+
+    response = staff_client.post(release_url(arena_id, claim_id))
+
+    assert response.status_code == 302
+    assert flashes(response) == [error.format(claim_id=claim_id)]
+    assert arena_row(arena_id) == before
+
+
+def test_releasing_a_lapsed_claim_says_it_expired(staff_client, make_arena, manager):
+    """A refused write appends nothing, the expiry it found included: the next write to
+    the arena, or the sweep, records that."""
+    arena_id, claim = claimed_arena(make_arena, manager)
+    past = timezone.now() - timedelta(seconds=1)
+    Claim.objects.filter(pk=claim.pk).update(expires_at=past)
+    Arena.objects.filter(pk=arena_id).update(next_expiry_at=past)
+    before = arena_row(arena_id)
+
+    response = staff_client.post(release_url(arena_id, claim.claim_id))
+
+    assert flashes(response) == [f"Claim {claim.claim_id} on step 2 is no longer live (expired)."]
+    assert arena_row(arena_id) == before
+
+
+def test_hostile_text_near_claims_and_presence_is_escaped(staff_client, make_arena, manager):
+    arena_id, _claim = claimed_arena(
+        make_arena, manager, plan=[{"title": "a"}, {"title": HOSTILE_GOAL}, {"title": "c"}]
+    )
+    manager.handle(arena_id, "bob").report_progress(HOSTILE_GOAL, "working")
+
+    html = staff_client.get(f"/arenas/{arena_id}/panels/").content.decode()
+
+    assert "<script>window.__xss" not in html and "<img src=x" not in html
+    assert html.count("&lt;script&gt;window.__xss = 1&lt;/script&gt;") == 2

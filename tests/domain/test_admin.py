@@ -4,15 +4,18 @@ through the domain, refusals are reported, and the event log cannot be edited.""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from arenas import agents
-from arenas.models import Agent, AgentToken, Arena, Event, Participant
+from arenas.models import Agent, AgentToken, Arena, Claim, Event, Participant
 
 from .helpers import assert_replay_matches, event_types
 
@@ -33,14 +36,18 @@ def inline_management(prefix: str, forms: int) -> dict[str, str]:
     }
 
 
-def change_arena(client, arena_id, goal: str, *new_participants: dict[str, str]):
-    """POST the arena's change page: the goal, and `new_participants` as new inline rows."""
+def change_arena(client, arena_id, goal: str, *new_participants: dict[str, str], claims=()):
+    """POST the arena's change page: the goal, `new_participants` as new inline rows, and
+    the live claims inline as the page showed it (`claims`: their primary keys)."""
     existing = Participant.objects.filter(arena_id=arena_id).count()
     data = {"goal": goal, **inline_management("participants", existing + len(new_participants))}
     data["participants-INITIAL_FORMS"] = str(existing)
     for index, row in enumerate(new_participants, start=existing):
         data.update({f"participants-{index}-{name}": value for name, value in row.items()})
         data[f"participants-{index}-arena"] = str(arena_id)
+    data.update(inline_management("claims", len(claims)))
+    for index, pk in enumerate(claims):
+        data.update({f"claims-{index}-id": str(pk), f"claims-{index}-arena": str(arena_id)})
     return client.post(reverse("admin:arenas_arena_change", args=[arena_id]), data)
 
 
@@ -425,6 +432,183 @@ def test_the_arena_page_shows_participants_and_links_its_events(admin_client, ma
     assert [e.seq for e in listed] == [1, 2, 3]
 
 
+# --- claims ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def claims_of_every_state(make_arena, manager):
+    """An arena whose claims are: live (step 1, bob), released (step 2), lapsed without a
+    recorded expiry (step 3, carol), completed (step 4); and another arena with a live
+    claim of dave. Returns ({state: claim}, arena id, other arena id)."""
+    arena_id = make_arena(
+        status="active",
+        participants=[
+            {"agent_id": "bob", "role": "worker"},
+            {"agent_id": "carol", "role": "worker"},
+        ],
+    )
+    bob, carol = manager.handle(arena_id, "bob"), manager.handle(arena_id, "carol")
+    live, _ = bob.claim_step(1)
+    released, _ = bob.claim_step(2)
+    bob.release_claim(released.claim_id)
+    completed, _ = bob.claim_step(4)
+    bob.complete_step(4, completed.claim_id)
+    lapsed, _ = carol.claim_step(3)
+    past = timezone.now() - timedelta(seconds=1)
+    Claim.objects.filter(pk=lapsed.pk).update(expires_at=past)
+    Arena.objects.filter(pk=arena_id).update(next_expiry_at=past)
+    other = make_arena(status="active", participants=[{"agent_id": "dave", "role": "worker"}])
+    elsewhere, _ = manager.handle(other, "dave").claim_step(5)
+    found = {
+        "live": live,
+        "released": released,
+        "completed": completed,
+        "lapsed": lapsed,
+        "elsewhere": elsewhere,
+    }
+    return {name: Claim.objects.get(pk=c.pk) for name, c in found.items()}, arena_id, other
+
+
+def listed_claims(client, **query) -> list[int]:
+    page = client.get(reverse("admin:arenas_claim_changelist"), query)
+    assert page.status_code == 200
+    return [claim.pk for claim in page.context["cl"].result_list]
+
+
+def test_the_claim_list_filters_by_state_and_end_and_searches(admin_client, claims_of_every_state):
+    claims, arena_id, other = claims_of_every_state
+    pk = {name: claim.pk for name, claim in claims.items()}
+
+    assert sorted(listed_claims(admin_client)) == sorted(pk.values())
+    assert sorted(listed_claims(admin_client, state="live")) == sorted(
+        [pk["live"], pk["elsewhere"]]
+    )
+    assert listed_claims(admin_client, state="lapsed") == [pk["lapsed"]]
+    assert sorted(listed_claims(admin_client, state="ended")) == sorted(
+        [pk["released"], pk["completed"]]
+    )
+    assert listed_claims(admin_client, end__exact="released") == [pk["released"]]
+    assert listed_claims(admin_client, q="dave") == [pk["elsewhere"]]
+    assert listed_claims(admin_client, q="carol") == [pk["lapsed"]]
+    assert listed_claims(admin_client, q=str(other)) == [pk["elsewhere"]]
+    in_order = listed_claims(admin_client, arena__id__exact=str(arena_id))
+    assert in_order == sorted(
+        (pk[n] for n in ("live", "released", "completed", "lapsed")),
+        key=lambda p: Claim.objects.get(pk=p).claim_id,
+    )
+    html = admin_client.get(reverse("admin:arenas_claim_changelist")).content.decode()
+    for state in ("Live", "Released", "Completed", "Lapsed (its expiry is not recorded yet)"):
+        assert f'<td class="field-state">{state}</td>' in html
+
+
+def test_the_arena_page_shows_its_live_claims_inline(admin_client, claims_of_every_state):
+    claims, arena_id, _other = claims_of_every_state
+
+    page = admin_client.get(reverse("admin:arenas_arena_change", args=[arena_id]))
+
+    inline = page.context["inline_admin_formsets"][1]
+    assert [form.original.pk for form in inline if form.original] == [claims["live"].pk]
+    assert not inline.has_add_permission and not inline.has_change_permission
+    claims_url = reverse("admin:arenas_claim_changelist") + f"?arena__id__exact={arena_id}"
+    assert claims_url in page.content.decode()
+
+
+def test_saving_the_arena_page_after_its_claims_changed_still_works(
+    admin_client, claims_of_every_state, manager
+):
+    claims, arena_id, _other = claims_of_every_state
+    manager.handle(arena_id, "bob").release_claim(claims["live"].claim_id)
+
+    response = change_arena(admin_client, arena_id, "A new goal", claims=[claims["live"].pk])
+
+    assert response.status_code == 302
+    assert Arena.objects.get(pk=arena_id).goal == "A new goal"
+
+
+def test_the_release_action_releases_through_the_domain_and_reports_refusals(
+    admin_client, claims_of_every_state
+):
+    claims, arena_id, other = claims_of_every_state
+    chosen = [claims[name] for name in ("live", "released", "lapsed", "elsewhere")]
+
+    shown = run_action(admin_client, "claim", "release", [c.pk for c in chosen])
+
+    live, released, lapsed, elsewhere = chosen
+    outcomes = {
+        live.pk: f"Arena {arena_id}: released claim {live.claim_id} of bob on step 1.",
+        released.pk: f"Arena {arena_id}: releasing claim {released.claim_id} refused: "
+        f"Claim {released.claim_id} on step 2 is no longer live (released).",
+        lapsed.pk: f"Arena {arena_id}: releasing claim {lapsed.claim_id} refused: "
+        f"Claim {lapsed.claim_id} on step 3 is no longer live (expired).",
+        elsewhere.pk: f"Arena {other}: released claim {elsewhere.claim_id} of dave on step 5.",
+    }
+    by_arena = sorted(chosen, key=lambda c: (str(c.arena_id), c.claim_id))
+    assert shown == [outcomes[c.pk] for c in by_arena]
+    for claim in (live, elsewhere):
+        event = Event.objects.filter(arena_id=claim.arena_id).latest("seq")
+        assert (event.type, event.actor, event.data) == (
+            "claim_released",
+            "staff:admin",
+            {"step": claim.step, "agent_id": claim.agent_id, "claim_id": claim.claim_id},
+        )
+        assert Claim.objects.get(pk=claim.pk).end == "released"
+    # Releasing bob's claim was the arena's next write: it recorded carol's expiry first.
+    assert Claim.objects.get(pk=lapsed.pk).end == "expired"
+    assert [(e.type, e.actor) for e in Event.objects.filter(arena_id=arena_id).order_by("-seq")][
+        :2
+    ] == [("claim_released", "staff:admin"), ("claim_expired", None)]
+    assert_replay_matches(arena_id)
+
+
+def test_releasing_needs_the_permission_to_change_arenas(client, claims_of_every_state):
+    claims, _arena_id, _other = claims_of_every_state
+    viewer = get_user_model().objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_claim"))
+    client.force_login(viewer)
+    url = reverse("admin:arenas_claim_changelist")
+    chosen = {"action": "release", ACTION_CHECKBOX_NAME: [claims["live"].pk]}
+
+    page = client.get(url)
+    client.post(url, chosen)
+
+    assert page.status_code == 200 and page.context["action_form"] is None
+    assert Claim.objects.get(pk=claims["live"].pk).ended_at is None
+    viewer.user_permissions.add(Permission.objects.get(codename="change_arena"))
+    client.post(url, chosen)
+    assert Claim.objects.get(pk=claims["live"].pk).end == "released"
+
+
+def test_claims_are_read_only_even_for_a_superuser(admin_client, claims_of_every_state):
+    claims, _arena_id, _other = claims_of_every_state
+    claim = claims["live"]
+    change = reverse("admin:arenas_claim_change", args=[claim.pk])
+    delete = reverse("admin:arenas_claim_delete", args=[claim.pk])
+
+    page = admin_client.get(change)
+
+    assert page.status_code == 200 and "Live" in page.content.decode()
+    assert admin_client.get(reverse("admin:arenas_claim_add")).status_code == 403
+    assert admin_client.post(change, {"step": 9, "agent": "carol"}).status_code == 403
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    actions = admin_client.get(reverse("admin:arenas_claim_changelist")).context["action_form"]
+    assert [name for name, _ in actions.fields["action"].choices if name] == ["release"]
+    stored = Claim.objects.get(pk=claim.pk)
+    assert (stored.step, stored.agent_id, stored.ended_at) == (1, "bob", None)
+
+
+def test_the_agent_list_shows_presence(admin_client, make_agent):
+    make_agent("alice")
+    make_agent("bob")
+    Agent.objects.filter(pk="alice").update(last_seen_at=timezone.now())
+
+    page = admin_client.get(reverse("admin:arenas_agent_changelist")).content.decode()
+    detail = admin_client.get(reverse("admin:arenas_agent_change", args=["bob"]))
+
+    assert '<td class="field-presence">online</td>' in page
+    assert '<td class="field-presence">offline</td>' in page
+    assert detail.status_code == 200 and "Presence" in detail.content.decode()
+
+
 # --- the event log, artifacts and facts ---------------------------------------------------------
 
 
@@ -484,6 +668,8 @@ ADMIN_PATHS_WITH_NUL = [
     "/admin/arenas/arena/?q=a%00&status=%00",
     "/admin/arenas/fact/?q=%00",
     "/admin/arenas/artifact/?kind=%00&q=%00",
+    "/admin/arenas/claim/%00/change/",
+    "/admin/arenas/claim/?q=%00&state=%00&end__exact=%00",
 ]
 
 
