@@ -76,21 +76,6 @@ def waited(agent: str, arguments: dict[str, Any], result: Any) -> dict[str, Any]
     return result.structured_content
 
 
-def signed_in(base_url: str) -> httpx.Client:
-    """The person: the staff user signed in through the login form, sending its CSRF token."""
-    person = httpx.Client(base_url=base_url, timeout=30)
-    form = person.get("/accounts/login/").text
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    response = person.post(
-        "/accounts/login/",
-        data={"csrfmiddlewaretoken": token, "username": PERSON, "password": PASSWORD},
-    )
-    if response.status_code != 302:
-        raise RuntimeError(f"the login failed: {response.status_code} {response.text[:300]}")
-    person.headers["X-CSRFToken"] = person.cookies["csrftoken"]
-    return person
-
-
 def answer_as_person(person: httpx.Client, arena_id: str, request_id: str, body: dict) -> None:
     path = f"/api/arenas/{arena_id}/requests/{request_id}/answer/"
     say(
@@ -299,16 +284,8 @@ def main() -> None:
     database = fresh_database("sqlite")
     try:
         tokens = {name: database.create_agent(name) for name in ("lead", "scout")}
-        database.manage(
-            "createsuperuser",
-            "--noinput",
-            "--username",
-            PERSON,
-            "--email",
-            f"{PERSON}@example.com",
-            DJANGO_SUPERUSER_PASSWORD=PASSWORD,
-        )
-        with LiveServer(database) as server, closing(signed_in(server.url)) as person:
+        database.create_staff(PERSON, PASSWORD)
+        with LiveServer(database) as server, closing(server.signed_in(PERSON, PASSWORD)) as person:
             asyncio.run(play(f"{server.url}/mcp/", tokens, person))
     finally:
         database.drop()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import re
 import time
 from collections import Counter
 from urllib.parse import urlparse
@@ -149,30 +148,6 @@ async def test_two_agents_collaborate_through_mcp_alone(live_server, live_db):
     assert "match" in live_db.manage("verify_arenas")
 
 
-def staff_session(server: LiveServer, database: Database) -> httpx.Client:
-    """A person: a staff user created with `createsuperuser`, signed in through the login
-    form; a client that sends the session cookie and the CSRF token."""
-    database.manage(
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        "ada",
-        "--email",
-        "ada@example.com",
-        DJANGO_SUPERUSER_PASSWORD="pw-ada-123",
-    )
-    client = httpx.Client(base_url=server.url, timeout=WAIT)
-    form = client.get("/accounts/login/").text
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    response = client.post(
-        "/accounts/login/",
-        data={"csrfmiddlewaretoken": token, "username": "ada", "password": "pw-ada-123"},
-    )
-    assert response.status_code == 302, response.text
-    client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
-    return client
-
-
 def answer_first_question(person: httpx.Client, arena_id: str, choice: str) -> dict:
     """What a person does on the dashboard: wait for the arena's open question, read it for
     a second (the asker is waiting on its feed meanwhile), then answer it through the REST
@@ -256,7 +231,8 @@ async def test_two_agents_divide_a_plan_with_claims_and_ask_a_person(live_server
     its claim_id; bob asks people a question and waits on the feed for the answer, which a
     staff user gives through the REST API, while alice goes on working."""
     tokens = agents(live_db, "alice", "bob")
-    person = await asyncio.to_thread(staff_session, live_server, live_db)
+    await asyncio.to_thread(live_db.create_staff, "ada", "pw-ada-123")
+    person = await asyncio.to_thread(live_server.signed_in, "ada", "pw-ada-123")
     plan = [
         {"title": "sources"},
         {"title": "figures"},
