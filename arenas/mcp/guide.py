@@ -61,8 +61,9 @@ def work_in_arena(caller: Caller, arena_id: Any) -> str:
         "and search_facts show what the others produced and found out.",
         "2. Claim a step: claim_next_step holds the lowest step you may do for you alone for "
         "a while (a lease) and answers its `step` and `claim_id`. If it answers claim null, "
-        "no step is free now: with none remaining the plan is done; else wait_for_events "
-        "with types step_completed, claim_released and claim_expired, then claim again.",
+        "no step is free now: with none remaining and none claimed the plan is done; else "
+        "wait_for_events with types step_completed, claim_released and claim_expired, then "
+        "claim again.",
         "3. Do the work. Keep report_progress up to date (`current`: what you are doing, a "
         "few words) so people see it live. While the work takes longer than the lease, call "
         "renew_claim with the claim_id before `expires_at`; if you give the step up, "

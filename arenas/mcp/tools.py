@@ -329,9 +329,10 @@ def claim_reply(claim: Claim, event: Event | None) -> Reply:
     "claim's `step`, then complete_step with its `claim_id`; call renew_claim before "
     "`expires_at` while the work goes on. When no step can be claimed now it answers "
     "`claim: null` with the steps `remaining` (not completed), `claimed` (held by live "
-    "claims) and `blocked` (waiting for dependencies): with none remaining the plan is "
-    "done; else call wait_for_events with types step_completed, claim_released and "
-    "claim_expired, then call this again. Needs an active arena.\n\n" + WRITE_ERRORS,
+    "claims) and `blocked` (waiting for dependencies): with none remaining and none "
+    "claimed the plan is done; else call wait_for_events with types step_completed, "
+    "claim_released and claim_expired, then call this again. Needs an active arena.\n\n"
+    + WRITE_ERRORS,
     properties={"arena_id": s.ARENA_ID, "lease_seconds": s.LEASE},
     required=("arena_id",),
 )
@@ -339,7 +340,7 @@ def claim_next_step(caller: Caller, arena_id: Any, lease_seconds: Any = None) ->
     outcome = caller.arena(arena_id).claim_next(lease_seconds)
     if not isinstance(outcome, Vacancy):
         return claim_reply(*outcome)
-    if outcome.remaining <= 0:
+    if outcome.remaining <= 0 and outcome.claimed == 0:
         return Reply("No step to claim: every step is completed.", no_claim(outcome))
     return Reply(
         f"No step can be claimed now: {outcome.remaining} not completed, {outcome.claimed} "

@@ -118,6 +118,28 @@ async def test_claim_next_step_says_when_every_step_is_completed(mcp_as, make_ar
         assert result.content[0].text == "No step to claim: every step is completed."
 
 
+async def test_claim_next_step_in_an_open_pipeline_says_to_wait_while_a_step_is_held(
+    mcp_as, make_arena
+):
+    arena = str(
+        await sync_to_async(make_arena)(
+            "alice",
+            status="active",
+            strategy="pipeline",
+            total_steps=0,
+            participants=[{"agent_id": "bob", "role": "worker"}],
+        )
+    )
+    async with mcp_as("alice") as alice, mcp_as("bob") as bob:
+        held = (await ok(alice, "claim_next_step", arena_id=arena))["claim"]
+        result = await bob.call_tool("claim_next_step", {"arena_id": arena})
+        assert result.structured_content["claim"] is None
+        assert result.structured_content["claimed"] == 1
+        assert result.content[0].text.startswith("No step can be claimed now")
+        await ok(alice, "complete_step", arena_id=arena, step=1, claim_id=held["claim_id"])
+        assert (await ok(bob, "claim_next_step", arena_id=arena))["claim"]["step"] == 2
+
+
 async def test_claim_step_renews_for_its_holder_and_refuses_anyone_else(mcp_as, crew):
     async with mcp_as("bob") as bob, mcp_as("carol") as carol, mcp_as("alice") as alice:
         taken = await ok(bob, "claim_step", arena_id=crew, step=1, lease_seconds=30)
