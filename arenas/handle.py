@@ -386,13 +386,14 @@ class ArenaHandle:
             requests.answer(arena, request, self.actor, choice, text)
             return request
 
-    def cancel_request(self, request_id: Any) -> None:
-        """The asker withdraws its open request; a cancelled review leaves its step open."""
+    def cancel_request(self, request_id: Any) -> Event:
+        """The asker withdraws its open request (`input_cancelled`); a cancelled review
+        leaves its step open."""
         with self._write(Operation.ASK) as (arena, me):
             request = requests.find(arena, request_id)
             if me is None or me.agent_id != request.agent_id:
                 raise PermissionDenied("Only the agent that asked may cancel a request.")
-            requests.cancel(arena, requests.require_open(request), self.actor)
+            return requests.cancel(arena, requests.require_open(request), self.actor)
 
     def requests(self, status: Any = None) -> QuerySet[InputRequest]:
         """Every request of the arena (of `status` only, when given), newest first."""

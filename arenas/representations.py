@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -27,6 +28,9 @@ from .models import (
     StepCompletion,
 )
 from .permissions import PERMISSIONS
+
+if TYPE_CHECKING:
+    from .claims import Vacancy
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -212,3 +216,15 @@ def claim_dict(claim: Claim) -> dict[str, Any]:
         "expires_at": _ts(claim.expires_at),
         "renewed_at": _ts(claim.renewed_at),
     }
+
+
+def claim_result(claim: Claim, event: Event | None) -> dict[str, Any]:
+    """A claim taken (with its `step_claimed` event) or renewed (`event` None)."""
+    if event is None:
+        return {"claim": claim_dict(claim)}
+    return {"claim": claim_dict(claim), "event": to_wire(event)}
+
+
+def no_claim(vacancy: Vacancy) -> dict[str, Any]:
+    """claims/next when no step can be claimed now: why (`claims.Vacancy`)."""
+    return {"claim": None, **asdict(vacancy)}

@@ -34,21 +34,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from common import (
-    Database,
-    HttpConnection,
-    Server,
-    argument_parser,
-    banner,
-    cpu_seconds,
-    load_average,
-    open_many,
-    percentile,
-    raise_open_files_limit,
-    rss_bytes,
-    run,
-    summary_ms,
-)
+import common
+from common import Database, HttpConnection, LiveServer
 from writes import Agent, Phase, closed_loop
 
 MCP = "/mcp/"
@@ -76,7 +63,7 @@ def tool_succeeded(body: bytes) -> bool:
     return b'"isError":false' in body
 
 
-async def _throughput(server: Server, seed: dict, args) -> list[Phase]:
+async def _throughput(server: LiveServer, seed: dict, args) -> list[Phase]:
     """REST, MCP (2025-11-25), MCP (2026-07-28), REST: each agent completes the next steps
     of its own arena."""
     arenas = seed["arenas"][: args.agents]
@@ -175,10 +162,10 @@ class WaitRound:
                 f"while waiting {self.connections_waiting}"
             )
         out += [
-            f"   wake-up after the commit:           {summary_ms(self.latencies)}; server CPU "
-            f"{self.wake_cpu / max(self.count, 1) * 1e6:.0f} µs per woken call",
-            f"   wake-up after the write's response: {summary_ms(self.from_response)}",
-            f"   wake-up after the write's request:  {summary_ms(self.from_request)}",
+            f"   wake-up after the commit:           {common.summary_ms(self.latencies)}; "
+            f"server CPU {self.wake_cpu / max(self.count, 1) * 1e6:.0f} µs per woken call",
+            f"   wake-up after the write's response: {common.summary_ms(self.from_response)}",
+            f"   wake-up after the write's request:  {common.summary_ms(self.from_request)}",
             f"   answered before the write {self.answered_early}, wrong or missing answers "
             f"{len(self.wrong)}" + (f": {self.wrong[0]}" if self.wrong else ""),
         ]
@@ -186,7 +173,7 @@ class WaitRound:
 
 
 async def _wait_round(
-    server: Server,
+    server: LiveServer,
     database: Database,
     token: str,
     arena_id: str,
@@ -199,7 +186,7 @@ async def _wait_round(
     writer = HttpConnection(server.port, token)
     status, body = await writer.request("GET", f"/api/arenas/{arena_id}/")
     after = json.loads(body)["last_seq"]
-    rss_before = rss_bytes(pids)
+    rss_before = common.rss_bytes(pids)
     connections_before = await asyncio.to_thread(_sampled_connections, database)
     arrivals: list[float | None] = [None] * len(conns)
     body, headers = tool_call(
@@ -215,10 +202,10 @@ async def _wait_round(
     started = time.perf_counter()
     await _quiet(pids, args.settle)
     print(f"   calls started waiting in {time.perf_counter() - started:.1f} s", flush=True)
-    rss_waiting = rss_bytes(pids)
+    rss_waiting = common.rss_bytes(pids)
     connections_waiting = await asyncio.to_thread(_sampled_connections, database)
     answered_early = sum(call.done() for call in calls)
-    cpu_before = cpu_seconds(pids)
+    cpu_before = common.cpu_seconds(pids)
     sent = time.time()
     status, body = await writer.request("POST", f"/api/arenas/{arena_id}/steps/", {"step": step})
     answered = time.time()
@@ -227,7 +214,7 @@ async def _wait_round(
         raise RuntimeError(f"the write was refused: {status} {body[:300]!r}")
     written = json.loads(body)["event"]
     results = await asyncio.gather(*calls, return_exceptions=True)
-    wake_cpu = cpu_seconds(pids) - cpu_before
+    wake_cpu = common.cpu_seconds(pids) - cpu_before
     wrong = []
     for result in results:
         if isinstance(result, BaseException):
@@ -260,9 +247,9 @@ async def _quiet(pids: list[int], longest: float, window: float = 0.25) -> None:
     deadline = time.perf_counter() + longest
     calm = 0
     while calm < 2 and time.perf_counter() < deadline:
-        before = cpu_seconds(pids)
+        before = common.cpu_seconds(pids)
         await asyncio.sleep(window)
-        calm = calm + 1 if cpu_seconds(pids) - before < 0.05 * window else 0
+        calm = calm + 1 if common.cpu_seconds(pids) - before < 0.05 * window else 0
 
 
 def _epoch(timestamp: str) -> float:
@@ -272,12 +259,12 @@ def _epoch(timestamp: str) -> float:
 
 
 async def _waits(
-    server: Server, database: Database, seed: dict, era: str, args
+    server: LiveServer, database: Database, seed: dict, era: str, args
 ) -> tuple[WaitRound, WaitRound]:
     arena = seed["arenas"][0]
     token = seed["tokens"][arena["agent"]]
     conns = [HttpConnection(server.port, token) for _ in range(args.waits)]
-    opened, errors, took = await open_many(
+    opened, errors, took = await common.open_many(
         len(conns), lambda i: conns[i].request("GET", "/api/health/")
     )
     print(f"   {len(conns) - len(errors)} connections opened in {took:.1f} s", flush=True)
@@ -296,26 +283,26 @@ async def _waits(
     return rounds[0], rounds[1]
 
 
-def bench(db_kind: str, redis: bool, server_kind: str, args) -> list[dict]:
+def bench(config: common.Configuration, args) -> list[dict]:
     """The throughput phases on one server, then the waits of each protocol era on a fresh
     server each (so that each era's first round starts from a process that held no wait)."""
-    database = Database.fresh(db_kind)
+    database = config.database()
     try:
-        seed = database.seed("arenas", count=args.agents, agents=args.agents)
-        with Server(server_kind, database, redis=redis) as server:
-            config = server.describe()
-            print(f"-- {config}: {args.agents} agents, {args.seconds:.0f} s per phase")
-            print(f"   load average: {load_average()}", flush=True)
-            phases = run(_throughput(server, seed, args))
+        seed = common.run_in_tree(database, "arenas", count=args.agents, agents=args.agents)
+        with config.server_on(database) as server:
+            described = server.describe()
+            print(f"-- {described}: {args.agents} agents, {args.seconds:.0f} s per phase")
+            print(f"   load average: {common.load_average()}", flush=True)
+            phases = common.run(_throughput(server, seed, args))
         rest = (phases[0].rate + phases[3].rate) / 2
         results = []
         for era, phase in ((HANDSHAKE, phases[1]), (MODERN, phases[2])):
             print(f"   MCP {era} / REST: {phase.rate / rest:.0%} of {rest:.0f} req/s", flush=True)
-            with Server(server_kind, database, redis=redis) as server:
-                print(f"-- {config}: {args.waits} waits, protocol {era}", flush=True)
-                waits = run(_waits(server, database, seed, era, args))
+            with config.server_on(database) as server:
+                print(f"-- {described}: {args.waits} waits, protocol {era}", flush=True)
+                waits = common.run(_waits(server, database, seed, era, args))
             results.append(
-                {"config": config, "era": era, "rest": rest, "mcp": phase.rate, "waits": waits}
+                {"config": described, "era": era, "rest": rest, "mcp": phase.rate, "waits": waits}
             )
         return results
     finally:
@@ -323,7 +310,7 @@ def bench(db_kind: str, redis: bool, server_kind: str, args) -> list[dict]:
 
 
 def main() -> None:
-    parser = argument_parser(__doc__, "daphne")
+    parser = common.argument_parser(__doc__, "daphne")
     parser.add_argument("--agents", type=int, default=16, help="concurrent agents (connections)")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per phase")
@@ -334,15 +321,11 @@ def main() -> None:
         default=30.0,
         help="at most this many seconds for the calls to start waiting (until the server idles)",
     )
-    args = parser.parse_args()
-    raise_open_files_limit()
-    banner("MCP: complete_step through MCP beside REST; wait_for_events calls held")
-    results = []
-    for db_kind in ("sqlite", "postgres") if args.db == "both" else (args.db,):
-        redis = args.layer == "redis" or (args.layer == "auto" and db_kind == "postgres")
-        for server_kind in (k.strip() for k in args.server.split(",")):
-            results.extend(bench(db_kind, redis, server_kind, args))
-    print("== summary (MCP protocol era: complete_step/s beside REST's; W waiting calls)")
+    args = common.begin(
+        parser, "MCP: complete_step through MCP beside REST; wait_for_events calls held"
+    )
+    results = [r for config in common.configurations(args) for r in bench(config, args)]
+    lines = []
     for r in results:
         first, second = r["waits"]
         per_call = (first.rss_waiting - first.rss_before) / max(first.count, 1) / 1024
@@ -350,13 +333,16 @@ def main() -> None:
             None if c is None else c[1]
             for c in (first.connections_before, first.connections_waiting)
         ]
-        print(
-            f"   {r['config']:<30} {r['era']}  MCP {r['mcp']:5.0f}/s = {r['mcp'] / r['rest']:4.0%} "
+        lines.append(
+            f"{r['config']:<38} {r['era']}  MCP {r['mcp']:5.0f}/s = {r['mcp'] / r['rest']:4.0%} "
             f"of REST {r['rest']:5.0f}/s  W={first.count}: {per_call:5.1f} KiB each, "
             f"connections in use {in_use[0]} -> {in_use[1]}, wake-up p99 "
-            f"{percentile(second.latencies, 99) * 1000:.0f} ms, "
+            f"{common.percentile(second.latencies, 99) * 1000:.0f} ms, "
             f"wrong {len(first.wrong) + len(second.wrong)}"
         )
+    common.print_summary(
+        "(MCP protocol era: complete_step/s beside REST's; W waiting calls)", lines
+    )
 
 
 if __name__ == "__main__":

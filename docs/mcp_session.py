@@ -1,11 +1,14 @@
 """Print the worked MCP session of docs/mcp.md, as it happens against a live server.
 
-Starts Daphne over a fresh SQLite database (the machinery of `bench/common.py`), creates two
-agents with `manage.py create_agent`, and plays them with the `mcp` SDK's own client over
-Streamable HTTP: `lead` (the 2026-07-28 protocol) creates and coordinates an arena, `scout`
-(the initialize handshake of 2025-11-25, as most MCP hosts speak it) works in it, and `lead`
-follows the arena with `wait_for_events` meanwhile. Every call and its answer is printed as
-Markdown: the tool, its arguments, the result's text and, for some, its structured content.
+Starts Daphne over a fresh SQLite database (the live-server harness, with the production
+profile of `bench/common.py`), creates two agents with `manage.py create_agent` and a staff
+user with `manage.py createsuperuser`, and plays the agents with the `mcp` SDK's own client
+over Streamable HTTP: `lead` (the 2026-07-28 protocol) creates and coordinates an arena,
+`scout` (the initialize handshake of 2025-11-25, as most MCP hosts speak it) claims steps,
+completes them with their claim ids and asks people a question, which the staff user (a
+person, signed in through the login form) answers through the REST API while `scout` waits
+for it with `wait_for_events`. Every call and its answer is printed as Markdown: the tool,
+its arguments, the result's text and, for some, its structured content.
 
     .venv/bin/python docs/mcp_session.py                  # print the transcript
     .venv/bin/python docs/mcp_session.py --update docs/mcp.md   # replace it in the doc
@@ -18,17 +21,20 @@ import asyncio
 import json
 import re
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from common import Database, Server  # noqa: E402
+from common import LiveServer, fresh_database  # noqa: E402
 
 START, END = "<!-- session:start -->", "<!-- session:end -->"
+PERSON, PASSWORD = "ada", "a-person-at-the-dashboard"
 lines: list[str] = []
 
 
@@ -57,12 +63,40 @@ async def call(
     return result.structured_content
 
 
+def waited(agent: str, arguments: dict[str, Any], result: Any) -> dict[str, Any]:
+    """Print a wait_for_events call that was started earlier and has just answered."""
+    say(f"**{agent}** ← `wait_for_events` `{json.dumps(arguments, ensure_ascii=False)}`")
+    say()
+    say(f"> {result.content[0].text}")
+    say()
+    say("```json")
+    say(shown(result.structured_content))
+    say("```")
+    say()
+    return result.structured_content
+
+
+def answer_as_person(person: httpx.Client, arena_id: str, request_id: str, body: dict) -> None:
+    path = f"/api/arenas/{arena_id}/requests/{request_id}/answer/"
+    say(
+        f"**{PERSON}** (a staff user, on the dashboard or through the REST API) → `POST "
+        f"{path}` `{json.dumps(body, ensure_ascii=False)}`"
+    )
+    say()
+    response = person.post(path, json=body)
+    if response.status_code != 200:
+        raise RuntimeError(f"the answer was refused: {response.status_code} {response.text}")
+    answer = response.json()["answer"]
+    say(f"> {response.status_code}: answered by `{answer['by']}`, choice `{answer['choice']}`")
+    say()
+
+
 def session(url: str, token: str, mode: str) -> Client:
     http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=90)
     return Client(streamable_http_client(url, http_client=http), mode=mode)
 
 
-async def play(url: str, tokens: dict[str, str]) -> None:
+async def play(url: str, tokens: dict[str, str], person: httpx.Client) -> None:
     async with (
         session(url, tokens["lead"], "auto") as lead,
         session(url, tokens["scout"], "legacy") as scout,
@@ -79,11 +113,12 @@ async def play(url: str, tokens: dict[str, str]) -> None:
             "create_arena",
             goal="Compare Ganymede and Callisto",
             plan=[
-                {"title": "Facts on Ganymede", "assignee": "scout"},
-                {"title": "Facts on Callisto", "assignee": "scout"},
+                {"title": "Facts on Ganymede"},
+                {"title": "Facts on Callisto"},
                 {"title": "Write the comparison", "assignee": "lead", "depends_on": [1, 2]},
             ],
             participants=[{"agent_id": "scout", "role": "worker"}],
+            lease_seconds=120,
         )
         arena_id = arena["id"]
         started = await call(lead, "lead", "transition", arena_id=arena_id, action="activate")
@@ -103,18 +138,17 @@ async def play(url: str, tokens: dict[str, str]) -> None:
             "commits:"
         )
         say()
-        waiting = asyncio.ensure_future(
-            lead.call_tool(
-                "wait_for_events",
-                {
-                    "arena_id": arena_id,
-                    "after": started["last_seq"],
-                    "types": ["step_completed"],
-                    "timeout_seconds": 30,
-                },
-            )
-        )
+        lead_wait = {
+            "arena_id": arena_id,
+            "after": started["last_seq"],
+            "types": ["step_completed"],
+            "timeout_seconds": 30,
+        }
+        waiting = asyncio.ensure_future(lead.call_tool("wait_for_events", lead_wait))
         await asyncio.sleep(0.5)
+        first = (await call(scout, "scout", "claim_next_step", show=True, arena_id=arena_id))[
+            "claim"
+        ]
         await call(
             scout,
             "scout",
@@ -142,20 +176,61 @@ async def play(url: str, tokens: dict[str, str]) -> None:
             confidence=0.98,
             tags=["ganymede", "size"],
         )
-        await call(scout, "scout", "complete_step", show=True, arena_id=arena_id, step=1)
-        woken = await waiting
+        await call(
+            scout,
+            "scout",
+            "complete_step",
+            show=True,
+            arena_id=arena_id,
+            step=first["step"],
+            claim_id=first["claim_id"],
+        )
+        waited("lead", lead_wait, await waiting)
+
+        await call(lead, "lead", "claim_step", arena_id=arena_id, step=3)
+        second = (await call(scout, "scout", "claim_next_step", arena_id=arena_id))["claim"]
+        await call(lead, "lead", "claim_next_step", show=True, arena_id=arena_id)
+
         say(
-            "**lead** ← `wait_for_events` "
-            f"`{json.dumps({'arena_id': arena_id, 'after': started['last_seq'], 'types': ['step_completed'], 'timeout_seconds': 30})}`"  # noqa: E501
+            "`scout` needs a person's decision before it writes up Callisto; it asks, then "
+            "follows its feed for the answer:"
         )
         say()
-        say(f"> {woken.content[0].text}")
-        say()
-        say("```json")
-        say(shown(woken.structured_content))
-        say("```")
-        say()
-        await call(lead, "lead", "complete_step", arena_id=arena_id, step=3)
+        before_question = (await call(scout, "scout", "get_arena", arena_id=arena_id))["last_seq"]
+        asked = await call(
+            scout,
+            "scout",
+            "ask_people",
+            show=True,
+            arena_id=arena_id,
+            text="Should the Callisto notes cover its interior too, or the surface only?",
+            choices=["surface only", "interior too"],
+            step=second["step"],
+        )
+        scout_wait = {
+            "arena_id": arena_id,
+            "after": before_question,
+            "types": ["input_provided"],
+            "timeout_seconds": 30,
+        }
+        answer = asyncio.ensure_future(scout.call_tool("wait_for_events", scout_wait))
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(
+            answer_as_person,
+            person,
+            arena_id,
+            asked["id"],
+            {"choice": "interior too", "text": "Yes: the possible ocean matters here."},
+        )
+        waited("scout", scout_wait, await answer)
+        await call(
+            scout,
+            "scout",
+            "renew_claim",
+            arena_id=arena_id,
+            claim_id=second["claim_id"],
+            lease_seconds=300,
+        )
         await call(
             scout,
             "scout",
@@ -163,9 +238,17 @@ async def play(url: str, tokens: dict[str, str]) -> None:
             arena_id=arena_id,
             kind="text",
             title="Callisto",
-            content="Diameter 4,821 km; the most heavily cratered surface known.",
+            content="Diameter 4,821 km; the most heavily cratered surface known; perhaps a "
+            "salty ocean 100 km or more below the ice.",
         )
-        await call(scout, "scout", "complete_step", arena_id=arena_id, step=2)
+        await call(
+            scout,
+            "scout",
+            "complete_step",
+            arena_id=arena_id,
+            step=second["step"],
+            claim_id=second["claim_id"],
+        )
         await call(
             scout,
             "scout",
@@ -174,11 +257,19 @@ async def play(url: str, tokens: dict[str, str]) -> None:
             text="Both moons are done; the notes are in my slot.",
             to="lead",
         )
+        third = (await call(lead, "lead", "claim_next_step", arena_id=arena_id))["claim"]
         await call(lead, "lead", "list_artifacts", show=True, arena_id=arena_id)
         await call(
             lead, "lead", "merge_artifacts", arena_id=arena_id, sources=["scout"], title="Notes"
         )
-        await call(lead, "lead", "complete_step", arena_id=arena_id, step=3)
+        await call(
+            lead,
+            "lead",
+            "complete_step",
+            arena_id=arena_id,
+            step=third["step"],
+            claim_id=third["claim_id"],
+        )
         await call(lead, "lead", "transition", arena_id=arena_id, action="archive")
         await call(lead, "lead", "transition", arena_id=arena_id, action="settle")
         await call(lead, "lead", "transition", show=True, arena_id=arena_id, action="archive")
@@ -190,14 +281,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--update", type=Path, help="replace the session between the markers")
     args = parser.parse_args()
-    database = Database.fresh("sqlite")
+    database = fresh_database("sqlite")
     try:
-        tokens = {
-            name: database.manage("create_agent", name).strip().splitlines()[-1]
-            for name in ("lead", "scout")
-        }
-        with Server("daphne", database) as server:
-            asyncio.run(play(f"{server.url}/mcp/", tokens))
+        tokens = {name: database.create_agent(name) for name in ("lead", "scout")}
+        database.create_staff(PERSON, PASSWORD)
+        with LiveServer(database) as server, closing(server.signed_in(PERSON, PASSWORD)) as person:
+            asyncio.run(play(f"{server.url}/mcp/", tokens, person))
     finally:
         database.drop()
     transcript = "\n".join(lines).rstrip() + "\n"

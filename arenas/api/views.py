@@ -9,7 +9,6 @@ SPEC's JSON in errors.py.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 from typing import Any
 
 from django.utils.http import parse_etags
@@ -31,8 +30,10 @@ from arenas.representations import (
     arena_fields,
     artifact_dict,
     claim_dict,
+    claim_result,
     fact_dict,
     me_dict,
+    no_claim,
     participant_dict,
     request_dict,
     review_opened,
@@ -459,11 +460,8 @@ class StepsView(ApiView):
 
 def claim_response(claim: Claim, event: Event | None) -> Response:
     """201 with the new claim and its event, or 200 with a renewed claim."""
-    if event is None:
-        return Response({"claim": claim_dict(claim)})
-    return Response(
-        {"claim": claim_dict(claim), "event": to_wire(event)}, status=status.HTTP_201_CREATED
-    )
+    created = status.HTTP_200_OK if event is None else status.HTTP_201_CREATED
+    return Response(claim_result(claim, event), status=created)
 
 
 class StepClaimView(ApiView):
@@ -505,7 +503,7 @@ class NextClaimView(ApiView):
         lease = self.body(serializers.LeaseSerializer).get("lease_seconds")
         outcome = self.handle.claim_next(lease)
         if isinstance(outcome, Vacancy):
-            return Response({"claim": None, **asdict(outcome)})
+            return Response(no_claim(outcome))
         return claim_response(*outcome)
 
 

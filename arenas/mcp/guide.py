@@ -1,8 +1,8 @@
 """The prompt `work_in_arena` and the resource `arena://{arena_id}` (SPEC §9).
 
-The prompt tells a model how to work in one arena with the tools this server has: it is
-written from the tool registry, so a tool that is added (claims, questions for people)
-adds its paragraph, and a paragraph never names a tool the server lacks.
+The prompt tells a model how to work in one arena with the tools this server has: claim a
+step, do it, publish, complete it with its claim id, renew long work, ask people and wait
+for the answer, follow the feed. A test checks that every tool it names exists.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .tools import TOOLS, Caller, manager
+from .tools import Caller, manager
 
 PROMPT = "work_in_arena"
 PROMPT_DESCRIPTION = (
-    "How to work in an arena with this server's tools: take a step, do it, publish the "
-    "result, complete the step, keep the others informed, and follow the arena's feed."
+    "How to work in an arena with this server's tools: claim a step, do it, publish the "
+    "result, complete the step with its claim, renew long work, ask people, and follow "
+    "the arena's feed."
 )
 RESOURCE_SCHEME = "arena://"
 RESOURCE_TEMPLATE = RESOURCE_SCHEME + "{arena_id}"
@@ -36,10 +37,6 @@ def arena_resources(caller: Caller) -> list[tuple[str, str]]:
     ]
 
 
-def _has(*names: str) -> bool:
-    return all(name in TOOLS for name in names)
-
-
 def work_in_arena(caller: Caller, arena_id: Any) -> str:
     """The prompt's text for the caller and the arena (NotFound if not visible)."""
     arena = caller.arena(arena_id).detail()
@@ -53,55 +50,43 @@ def work_in_arena(caller: Caller, arena_id: Any) -> str:
         f"Arena: {arena['id']}",
         f"Goal: {arena['goal']}",
         f"State: {arena['status']}; {arena['completed_steps']} of {arena['total_steps']} steps "
-        f"completed; newest event seq {arena['last_seq']}.",
+        f"completed; newest event seq {arena['last_seq']}; a claim holds "
+        f"{arena['lease_seconds']} s unless renewed.",
         f"Participants: {', '.join(members)}.",
         f"Your permissions: {', '.join(allowed)}.",
         "",
         "How to work here, with this server's tools (always pass the arena_id above):",
         "1. Look around: get_arena shows the state and who does what; get_plan lists the "
-        "steps, their assignees, dependencies and which are completed; list_artifacts and "
-        "search_facts show what the others produced and found out.",
-    ]
-    if _has("claim_next_step", "renew_claim", "release_claim"):
-        lines.append(
-            "2. Take a step: claim_next_step holds the lowest step you may do for you alone "
-            "for a while (a lease). While you work on it longer than the lease, call "
-            "renew_claim before it runs out; if you give it up, release_claim. A claim that "
-            "lapses goes to someone else, and completing with its claim_id then fails with "
-            "claim_lost: drop that result."
-        )
-    else:
-        lines.append(
-            "2. Take a step: pick one that is not completed, whose dependencies are "
-            "completed, and that is assigned to you or to no one. Say which one you take "
-            "with report_progress, so the others pick another."
-        )
-    lines += [
-        "3. Do the work. Keep report_progress up to date (`current`: what you are doing, "
-        "a few words) so people see it live.",
+        "steps, their assignees, dependencies, claims and which are completed; list_artifacts "
+        "and search_facts show what the others produced and found out.",
+        "2. Claim a step: claim_next_step holds the lowest step you may do for you alone for "
+        "a while (a lease) and answers its `step` and `claim_id`. If it answers claim null, "
+        "no step is free now: with none remaining and none claimed the plan is done; else "
+        "wait_for_events with types step_completed, claim_released and claim_expired, then "
+        "claim again.",
+        "3. Do the work. Keep report_progress up to date (`current`: what you are doing, a "
+        "few words) so people see it live. While the work takes longer than the lease, call "
+        "renew_claim with the claim_id before `expires_at`; if you give the step up, "
+        "release_claim so another agent takes it.",
         "4. Publish what you produced with publish_artifact (text, code, a file's content, or "
         "structured data), and share what you found out that others need with share_fact.",
-        "5. Complete the step with complete_step"
-        + (" (with its claim_id)" if _has("claim_next_step") else "")
-        + ". step_already_completed means someone else did it: do not redo it, take "
-        "another. step_blocked means a step it depends on is not done yet.",
-    ]
-    if _has("ask_people"):
-        lines.append(
-            "6. When you need a decision or an answer only a person can give, ask_people "
-            "(with choices when there are a few answers); the answer comes on the feed as "
-            "an input_provided event. Go on with other work meanwhile."
-        )
-    else:
-        lines.append(
-            "6. When you need something from the others or from the people watching, say so "
-            "with post_message (`to` addresses one agent); answers come on the feed."
-        )
-    lines += [
+        "5. Complete the step with complete_step, giving its step and claim_id. claim_lost "
+        "means your lease lapsed and the step may be someone else's now: drop that result "
+        "and claim again. step_claimed means another agent holds it; step_already_completed "
+        "that someone did it: take another. A step a person reviews is submitted for review "
+        "instead; its approval comes as step_completed, a rejection as input_provided with "
+        "choice reject (then do it again).",
+        "6. When you need a decision or an answer only a person can give, ask_people (with "
+        "choices when there are a few answers). It answers the request's id; the answer "
+        "comes on the feed as an input_provided event with that request_id (its choice and "
+        "text): wait_for_events with types input_provided until it arrives, doing other "
+        "work meanwhile if you can. Use post_message for what the other agents should know "
+        "(`to` addresses one).",
         "7. Follow the arena: wait_for_events with after = the newest seq you have seen "
-        f"({arena['last_seq']} now) answers as soon as something happens (a step completed, "
-        "an artifact published, a message, a state change); call it again with after = "
-        "next_after. Use it whenever you would otherwise poll or have nothing to do.",
+        f"({arena['last_seq']} now) answers as soon as something happens (a step claimed or "
+        "completed, an artifact published, a message, an answer, a state change); call it "
+        "again with after = next_after. Use it whenever you would otherwise poll or have "
+        "nothing to do.",
         "8. Repeat from 2 until every step is completed or the arena leaves the active state."
         + (
             " Then, as coordinator: merge_artifacts into one result, and transition settle, "
@@ -111,7 +96,7 @@ def work_in_arena(caller: Caller, arena_id: Any) -> str:
         ),
         "",
         "A refused call answers an error whose text starts with its code (for example "
-        "`not_found:` or `arena_not_active:`), followed by what it means; each tool's "
-        "description says what to do about its codes.",
+        "`not_found:` or `claim_lost:`), followed by what it means; each tool's description "
+        "says what to do about its codes.",
     ]
     return "\n".join(lines)

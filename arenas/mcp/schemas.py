@@ -13,7 +13,15 @@ from typing import Any
 from arenas import inputs, lifecycle
 from arenas.inputs import U32_MAX
 from arenas.live import waits
-from arenas.models import ArtifactKind, EventType, Role, SlotStatus, Status, Strategy
+from arenas.models import (
+    ArtifactKind,
+    EventType,
+    RequestStatus,
+    Role,
+    SlotStatus,
+    Status,
+    Strategy,
+)
 from arenas.permissions import PERMISSIONS, ROLE_DEFAULTS
 
 Schema = dict[str, Any]
@@ -103,6 +111,11 @@ PLAN: Schema = {
                 "type": "array",
                 "items": {"type": "integer", "minimum": 1, "maximum": inputs.PLAN_MAX_STEPS},
                 "description": "Numbers of the steps that must be completed before this one.",
+            },
+            "review": {
+                "type": "boolean",
+                "description": "true: a person reviews the step. Completing it submits it "
+                "for review instead; it counts as completed once a person approves.",
             },
         },
     },
@@ -209,6 +222,56 @@ TIMEOUT: Schema = {
     "description": f"How long to wait for an event, in seconds (default "
     f"{waits.WAIT_DEFAULT_SECONDS}, at most {waits.WAIT_MAX_SECONDS}; 0: do not wait).",
 }
+LEASE: Schema = {
+    "type": "integer",
+    "minimum": inputs.LEASE_MIN,
+    "maximum": inputs.LEASE_MAX,
+    "description": f"How long the claim holds, in seconds ({inputs.LEASE_MIN} to "
+    f"{inputs.LEASE_MAX}); left out: the arena's `lease_seconds`. Renew before it runs out.",
+}
+ARENA_LEASE: Schema = {
+    **LEASE,
+    "description": f"How long a claim holds in this arena unless the claimer says otherwise, "
+    f"in seconds ({inputs.LEASE_MIN} to {inputs.LEASE_MAX}; default {inputs.LEASE_DEFAULT}).",
+}
+CLAIM_ID: Schema = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": inputs.SEQ_MAX,
+    "description": "The claim's `claim_id`, as claim_next_step or claim_step answered it.",
+}
+REQUEST_ID: Schema = {
+    "type": "string",
+    "format": "uuid",
+    "description": "The request's id, as ask_people or an input_requested event gives it.",
+}
+QUESTION: Schema = string(
+    "The question, in plain words for a person: what you need to know and why.",
+    min_length=1,
+    max_length=inputs.REQUEST_MAX,
+)
+CHOICES: Schema = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": inputs.CHOICES_MAX,
+    "uniqueItems": True,
+    "items": {"type": "string", "minLength": 1, "maxLength": inputs.CHOICE_MAX},
+    "description": "The answers a person picks from (distinct); left out: a free answer.",
+}
+ASKED_STEP: Schema = {
+    **STEP,
+    "description": "The step of the plan the question is about, if any.",
+}
+ANSWER_CHOICE: Schema = string(
+    "One of the request's choices (required when it has choices).",
+    min_length=1,
+    max_length=inputs.CHOICE_MAX,
+)
+ANSWER_TEXT: Schema = string(
+    "The answer in words (required for a request without choices; optional beside a choice).",
+    max_length=inputs.REQUEST_MAX,
+)
+REQUEST_STATUS: Schema = choice("Only requests in this state.", RequestStatus.values)
 TYPES: Schema = {
     "type": "array",
     "minItems": 1,
@@ -231,10 +294,20 @@ ADVICE: dict[str, str] = {
     "invalid_transition": "the arena is not in the state this action starts from; "
     "`allowed` names the only state it can go to next. Read its status with get_arena.",
     "step_already_completed": "the step is done already (maybe by another agent): do not do "
-    "it again; pick another one with get_plan.",
+    "it again; take another with claim_next_step.",
     "step_blocked": "a step this one depends on is not completed yet (`waiting_for` lists "
     "them): do those first, or wait_for_events until they are.",
     "already_participant": "the agent takes part already; nothing to do.",
+    "step_claimed": "another agent holds the step (`holder`, until `expires_at`): do not "
+    "work on it; take another with claim_next_step, or wait_for_events until its claim is "
+    "released or expires.",
+    "claim_lost": "your claim is no longer live (its lease lapsed, it was released, or the "
+    "step was taken over): drop the work done under it, it must not count; claim a step "
+    "again.",
+    "review_pending": "the step was submitted for review and waits for a person's answer: "
+    "do not redo it; wait_for_events for input_provided.",
+    "request_closed": "the request was answered or cancelled already: read the answer on "
+    "the feed (input_provided) or with list_requests.",
 }
 
 

@@ -25,19 +25,23 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from arenas.api.pagination import NEWEST_FIRST, OLDEST_FIRST, keyset_page
+from arenas.claims import Vacancy
 from arenas.errors import Invalid
 from arenas.events import to_wire
 from arenas.handle import ArenaHandle
 from arenas.inputs import PAGE_DEFAULT
 from arenas.live import waits
 from arenas.manager import ArenaManager
-from arenas.models import Agent
+from arenas.models import Agent, Claim, Event
 from arenas.representations import (
     arena_fields,
     artifact_dict,
+    claim_result,
     fact_dict,
     me_dict,
+    no_claim,
     participant_dict,
+    request_dict,
     review_opened,
     step_result,
 )
@@ -200,16 +204,18 @@ def list_arenas(caller: Caller, status: Any = None, cursor: Any = None) -> Reply
     "create_arena",
     "Create an arena",
     "Start a new arena for a shared goal; you become its coordinator. Give its plan as "
-    "`total_steps` (untitled steps) or as `plan` (titled steps with assignees and "
-    "dependencies), and the other agents as `participants` (or add them later with "
-    "add_participant). It starts in state `created`: call transition with `activate` when "
-    "the work may begin.\n\n" + s.errors(),
+    "`total_steps` (untitled steps) or as `plan` (titled steps with assignees, "
+    "dependencies, and `review: true` for a step a person must approve), and the other "
+    "agents as `participants` (or add them later with add_participant). `lease_seconds` is "
+    "how long a claim on a step holds by default. It starts in state `created`: call "
+    "transition with `activate` when the work may begin.\n\n" + s.errors(),
     properties={
         "goal": s.GOAL,
         "strategy": s.STRATEGY,
         "total_steps": s.TOTAL_STEPS,
         "plan": s.PLAN,
         "participants": s.PARTICIPANTS,
+        "lease_seconds": s.ARENA_LEASE,
     },
     required=("goal",),
 )
@@ -236,9 +242,10 @@ def get_arena(caller: Caller, arena_id: Any) -> Reply:
     "get_plan",
     "Read the plan",
     f"The arena's steps, {PAGE_DEFAULT} at a time from step `after` + 1: each with its "
-    "title, assignee, the steps it depends on and whether (and by whom) it is completed. "
-    "With an open-ended plan (total_steps 0) it lists the completed steps. Use it to pick "
-    "a step to do.\n\n" + s.errors("not_found"),
+    "title, assignee, the steps it depends on, whether (and by whom) it is completed, its "
+    "live `claim` (who holds it, until when) and, for a step a person reviews, `review` "
+    "(required, pending or approved). With an open-ended plan (total_steps 0) it lists the "
+    "completed steps. claim_next_step picks a step for you.\n\n" + s.errors("not_found"),
     properties={"arena_id": s.ARENA_ID, "after": s.AFTER_STEP},
     required=("arena_id",),
     read_only=True,
@@ -300,28 +307,136 @@ def transition(caller: Caller, arena_id: Any, action: Any) -> Reply:
 # --- your slot -------------------------------------------------------------------------------
 
 
+def claim_reply(claim: Claim, event: Event | None) -> Reply:
+    """A claim taken (`event` its step_claimed) or renewed (`event` None)."""
+    data = claim_result(claim, event)
+    held = data["claim"]
+    verb = "You hold" if event is not None else "Renewed: you hold"
+    return Reply(
+        f"{verb} step {held['step']} until {held['expires_at']} (claim_id {held['claim_id']}). "
+        f"When it is done, complete_step with step={held['step']} and "
+        f"claim_id={held['claim_id']}; renew_claim before it expires if the work takes longer.",
+        data,
+    )
+
+
+@tool(
+    "claim_next_step",
+    "Claim the next step",
+    "Take the next step to work on: claims the lowest-numbered step you may do now "
+    "(its dependencies completed, not completed, assigned to you or to no one, held by no "
+    'one) for you alone, for `lease_seconds`. Answers `{"claim", "event"}`: do the '
+    "claim's `step`, then complete_step with its `claim_id`; call renew_claim before "
+    "`expires_at` while the work goes on. When no step can be claimed now it answers "
+    "`claim: null` with the steps `remaining` (not completed), `claimed` (held by live "
+    "claims) and `blocked` (waiting for dependencies): with none remaining and none "
+    "claimed the plan is done; else call wait_for_events with types step_completed, "
+    "claim_released and claim_expired, then call this again. Needs an active arena.\n\n"
+    + WRITE_ERRORS,
+    properties={"arena_id": s.ARENA_ID, "lease_seconds": s.LEASE},
+    required=("arena_id",),
+)
+def claim_next_step(caller: Caller, arena_id: Any, lease_seconds: Any = None) -> Reply:
+    outcome = caller.arena(arena_id).claim_next(lease_seconds)
+    if not isinstance(outcome, Vacancy):
+        return claim_reply(*outcome)
+    if outcome.remaining <= 0 and outcome.claimed == 0:
+        return Reply("No step to claim: every step is completed.", no_claim(outcome))
+    return Reply(
+        f"No step can be claimed now: {outcome.remaining} not completed, {outcome.claimed} "
+        f"held by live claims, {outcome.blocked} waiting for dependencies. Call "
+        "wait_for_events with types step_completed, claim_released and claim_expired, then "
+        "claim_next_step again.",
+        no_claim(outcome),
+    )
+
+
+@tool(
+    "claim_step",
+    "Claim a step",
+    "Claim one particular step for you alone, for `lease_seconds` (claim_next_step picks "
+    "one for you). The step must be one you could complete now. Answers "
+    '`{"claim", "event"}`; claiming a step you already hold renews it (`{"claim"}`, no '
+    "event). Complete it with complete_step and its `claim_id`. Needs an active arena.\n\n"
+    + s.errors(
+        "not_found",
+        "permission_denied",
+        "step_claimed",
+        "step_already_completed",
+        "step_blocked",
+        "review_pending",
+        "arena_not_active",
+        "arena_archived",
+    ),
+    properties={"arena_id": s.ARENA_ID, "step": s.STEP, "lease_seconds": s.LEASE},
+    required=("arena_id", "step"),
+)
+def claim_step(caller: Caller, arena_id: Any, step: Any, lease_seconds: Any = None) -> Reply:
+    return claim_reply(*caller.arena(arena_id).claim_step(step, lease_seconds))
+
+
+@tool(
+    "renew_claim",
+    "Renew a claim",
+    "Keep your claim while you still work on its step: it now expires `lease_seconds` "
+    "(the arena's lease by default) from now. Call it before `expires_at`: a claim that "
+    "lapses goes to whoever claims the step next. Needs an active arena.\n\n"
+    + s.errors(
+        "not_found", "permission_denied", "claim_lost", "arena_not_active", "arena_archived"
+    ),
+    properties={"arena_id": s.ARENA_ID, "claim_id": s.CLAIM_ID, "lease_seconds": s.LEASE},
+    required=("arena_id", "claim_id"),
+)
+def renew_claim(caller: Caller, arena_id: Any, claim_id: Any, lease_seconds: Any = None) -> Reply:
+    return claim_reply(caller.arena(arena_id).renew_claim(claim_id, lease_seconds), None)
+
+
+@tool(
+    "release_claim",
+    "Release a claim",
+    "Give a step back when you stop working on it without completing it, so another "
+    "agent can claim it at once (coordinators may release anyone's claim). Answers the "
+    "`claim_released` event.\n\n"
+    + s.errors("not_found", "permission_denied", "claim_lost", "arena_archived"),
+    properties={"arena_id": s.ARENA_ID, "claim_id": s.CLAIM_ID},
+    required=("arena_id", "claim_id"),
+)
+def release_claim(caller: Caller, arena_id: Any, claim_id: Any) -> Reply:
+    event = to_wire(caller.arena(arena_id).release_claim(claim_id))
+    return Reply(f"Released claim {event['claim_id']}: step {event['step']} is free.", event)
+
+
 @tool(
     "complete_step",
     "Complete a step",
     "Mark a step of the plan as done by you, once its work is done (publish the result "
-    "first with publish_artifact). A step assigned to another agent is theirs (coordinators "
-    "may complete any). Needs an active arena.\n\n"
+    "first with publish_artifact). Give the `claim_id` of your claim on it: then it counts "
+    "only while that claim is live, so work done under a lapsed lease never counts twice. "
+    "A step assigned to another agent is theirs (coordinators may complete any). A step a "
+    "person reviews is not completed at once: it is submitted for review, the answer is "
+    '`{"request", "event"}`, and a person\'s approval completes it (a step_completed '
+    "event; a rejection, an input_provided event with choice reject, leaves it to be done "
+    "again). Needs an active arena.\n\n"
     + s.errors(
         "not_found",
         "permission_denied",
+        "claim_lost",
+        "step_claimed",
         "step_already_completed",
         "step_blocked",
+        "review_pending",
         "arena_not_active",
         "arena_archived",
     ),
-    properties={"arena_id": s.ARENA_ID, "step": s.STEP},
+    properties={"arena_id": s.ARENA_ID, "step": s.STEP, "claim_id": s.CLAIM_ID},
     required=("arena_id", "step"),
 )
-def complete_step(caller: Caller, arena_id: Any, step: Any) -> Reply:
-    done = caller.arena(arena_id).complete_step(step)
+def complete_step(caller: Caller, arena_id: Any, step: Any, claim_id: Any = None) -> Reply:
+    done = caller.arena(arena_id).complete_step(step, claim_id)
     if done.request is not None:
         return Reply(
-            f"Step {step} is submitted for review: a person approves or rejects it.",
+            f"Step {step} is submitted for review (request {done.request.id}): a person "
+            "approves or rejects it. Wait for input_provided with wait_for_events.",
             review_opened(done.request, done.event),
         )
     result = step_result(done.event, done.aggregate)
@@ -490,6 +605,93 @@ def post_message(caller: Caller, arena_id: Any, text: Any, to: Any = None) -> Re
     return Reply(f"Posted as event {event['seq']}.", event)
 
 
+# --- asking people ------------------------------------------------------------------------
+
+
+@tool(
+    "ask_people",
+    "Ask people",
+    "Ask the people watching the arena a question only a person can answer (a decision, "
+    "a missing fact, an approval); give `choices` when there are a few possible answers, "
+    "and `step` when it is about a step of the plan. Answers the request, with its `id`. "
+    "The answer reaches the feed as an input_provided event with that `request_id` (its "
+    '`choice` and `text`): call wait_for_events with types ["input_provided"] until it '
+    "comes, and go on with other work meanwhile if you can. Observers cannot ask.\n\n"
+    + s.errors("not_found", "permission_denied", "arena_archived"),
+    properties={
+        "arena_id": s.ARENA_ID,
+        "text": s.QUESTION,
+        "choices": s.CHOICES,
+        "step": s.ASKED_STEP,
+    },
+    required=("arena_id", "text"),
+)
+def ask_people(
+    caller: Caller, arena_id: Any, text: Any, choices: Any = None, step: Any = None
+) -> Reply:
+    asked = request_dict(caller.arena(arena_id).ask(text, choices, step))
+    return Reply(
+        f"Asked people (request {asked['id']}). The answer comes as an input_provided event "
+        f'with request_id {asked["id"]}: wait_for_events with types ["input_provided"].',
+        asked,
+    )
+
+
+@tool(
+    "list_requests",
+    "List requests for people",
+    "The arena's questions and reviews for people, newest first, 50 at a time, each with "
+    "its `status` (open, answered, cancelled) and `answer` (`choice`, `text`, `by`, `at`). "
+    "`status` narrows the list.\n\n" + s.errors("not_found"),
+    properties={"arena_id": s.ARENA_ID, "status": s.REQUEST_STATUS, "cursor": s.CURSOR},
+    required=("arena_id",),
+    read_only=True,
+)
+def list_requests(caller: Caller, arena_id: Any, status: Any = None, cursor: Any = None) -> Reply:
+    listed = caller.arena(arena_id).requests(status)
+    return page("request(s)", *keyset_page(listed, NEWEST_FIRST, request_dict, cursor=cursor))
+
+
+@tool(
+    "cancel_request",
+    "Cancel a request",
+    "Withdraw a question (or review) you asked that is still open, when you no longer need "
+    "the answer; a cancelled review leaves its step to be done again. Answers the "
+    "`input_cancelled` event.\n\n"
+    + s.errors("not_found", "permission_denied", "request_closed", "arena_archived"),
+    properties={"arena_id": s.ARENA_ID, "request_id": s.REQUEST_ID},
+    required=("arena_id", "request_id"),
+)
+def cancel_request(caller: Caller, arena_id: Any, request_id: Any) -> Reply:
+    event = to_wire(caller.arena(arena_id).cancel_request(request_id))
+    return Reply(f"Cancelled request {event['request_id']}.", event)
+
+
+@tool(
+    "answer_request",
+    "Answer a request",
+    "Coordinators: answer another agent's open question or review in the people's stead: "
+    "`choice` (one of the request's choices; for a review, approve or reject) and `text` "
+    "(required when the request has no choices). Approving a review completes its step "
+    "(needs an active arena). Answers the request.\n\n"
+    + s.errors(
+        "not_found", "permission_denied", "request_closed", "arena_not_active", "arena_archived"
+    ),
+    properties={
+        "arena_id": s.ARENA_ID,
+        "request_id": s.REQUEST_ID,
+        "choice": s.ANSWER_CHOICE,
+        "text": s.ANSWER_TEXT,
+    },
+    required=("arena_id", "request_id"),
+)
+def answer_request(
+    caller: Caller, arena_id: Any, request_id: Any, choice: Any = None, text: Any = None
+) -> Reply:
+    answered = request_dict(caller.arena(arena_id).answer_request(request_id, choice, text))
+    return Reply(f"Answered request {answered['id']} of {answered['agent_id']}.", answered)
+
+
 # --- following the arena ---------------------------------------------------------------------
 
 
@@ -500,7 +702,8 @@ def post_message(caller: Caller, arena_id: Any, text: Any, to: Any = None) -> Re
     f'given), at most {waits.EVENTS_MAX}, in order, as `{{"events": [...], "next_after": '
     f"n}}`; or with no events when `timeout_seconds` pass first. Call it again with "
     "`after` = `next_after` to go on: nothing is missed or repeated. Events say what "
-    "happened (step_completed, artifact_published, message_posted, status_changed, ...), "
+    "happened (step_completed, step_claimed, claim_expired, artifact_published, "
+    "message_posted, input_provided, status_changed, ...), "
     "each with its `seq`.\n\n" + s.errors("not_found"),
     properties={
         "arena_id": s.ARENA_ID,

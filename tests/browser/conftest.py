@@ -72,15 +72,7 @@ def new_page(browser) -> Iterator[Any]:
 @pytest.fixture
 def staff(live_db) -> tuple[str, str]:
     """A staff login on the live server's database: (username, password)."""
-    live_db.manage(
-        "createsuperuser",
-        "--noinput",
-        "--username",
-        STAFF_USERNAME,
-        "--email",
-        "ada@example.com",
-        DJANGO_SUPERUSER_PASSWORD=STAFF_PASSWORD,
-    )
+    live_db.create_staff(STAFF_USERNAME, STAFF_PASSWORD)
     return STAFF_USERNAME, STAFF_PASSWORD
 
 

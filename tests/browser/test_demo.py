@@ -31,19 +31,6 @@ def password_in(output: str) -> str:
     return re.search(r"Password:\s+(\S+)", output).group(1)
 
 
-def signed_in(base_url: str, username: str, password: str) -> httpx.Client:
-    """A client holding a dashboard session (the login form, with its CSRF token)."""
-    client = httpx.Client(base_url=base_url, timeout=30)
-    form = client.get("/accounts/login/").text
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    response = client.post(
-        "/accounts/login/",
-        data={"csrfmiddlewaretoken": token, "username": username, "password": password},
-    )
-    assert response.status_code == 302 and response.headers["location"] == "/", response.text
-    return client
-
-
 def post_form(client: httpx.Client, path: str, data: dict[str, str]) -> httpx.Response:
     return client.post(path, data={**data, "csrfmiddlewaretoken": client.cookies["csrftoken"]})
 
@@ -105,7 +92,7 @@ def test_demo_plays_its_arenas_to_the_archive_and_prints_a_working_login(live_db
     for goal in DEMO_GOALS:
         assert f"demo-lead created the arena “{goal}”" in output
     assert output.count("moved the arena to archived") == 3
-    with closing(signed_in(live_server.url, "demo", password_in(output))) as dashboard:
+    with closing(live_server.signed_in("demo", password_in(output))) as dashboard:
         archived = dashboard.get("/?status=archived").text
         arenas = dashboard.get("/api/arenas/?status=archived").json()["results"]
     assert all(goal in archived for goal in DEMO_GOALS)
@@ -126,9 +113,9 @@ def test_running_the_demo_again_resets_the_password_and_keeps_one_user(live_db, 
         "print(User.objects.filter(username='demo', is_staff=True).count())",
     )
     assert count.strip().splitlines()[-1] == "1"
-    with pytest.raises(AssertionError):
-        signed_in(live_server.url, "demo", password_in(first))
-    signed_in(live_server.url, "demo", password_in(second)).close()
+    with pytest.raises(RuntimeError):
+        live_server.signed_in("demo", password_in(first))
+    live_server.signed_in("demo", password_in(second)).close()
 
 
 def test_demo_says_clearly_when_no_server_answers(live_db):
@@ -148,7 +135,7 @@ def test_demo_answers_a_person_who_activates_its_waiting_arena_and_writes(
     demo = Demo(live_db.env(), "--url", live_server.url, "--pace", "0.5", "--once")
     try:
         demo.wait_for("offsite] demo-lead created the arena")
-        with closing(signed_in(live_server.url, *staff)) as dashboard:
+        with closing(live_server.signed_in(*staff)) as dashboard:
             [waiting] = [
                 a
                 for a in dashboard.get("/api/arenas/?status=created").json()["results"]

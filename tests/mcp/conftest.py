@@ -56,16 +56,3 @@ def mcp_as(transactional_db, make_agent) -> Callable[..., Any]:
 
 def asgi() -> httpx2.ASGITransport:
     return httpx2.ASGITransport(app=application)
-
-
-def live_agents(live_db, *names: str) -> dict[str, str]:
-    """Create agents in a live server's database with one command; {agent id: token}."""
-    code = (
-        "from arenas.agents import create_agent, issue_token\n"
-        f"for name in {list(names)!r}:\n"
-        "    print(name, issue_token(create_agent(name))[0])\n"
-    )
-    output = live_db.manage("shell", "-c", code)
-    tokens = dict(line.split(" ", 1) for line in output.strip().splitlines()[-len(names) :])
-    assert sorted(tokens) == sorted(names), output
-    return tokens

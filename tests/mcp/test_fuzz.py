@@ -34,6 +34,10 @@ CODES = {
     "step_already_completed",
     "step_blocked",
     "already_participant",
+    "step_claimed",
+    "claim_lost",
+    "review_pending",
+    "request_closed",
 }
 STRINGS = [
     "",

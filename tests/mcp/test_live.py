@@ -9,21 +9,24 @@ import itertools
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import httpx
 import httpx2
 import pytest
 
-from tests.mcp.conftest import live_agents
 from tests.mcp.helpers import connect, ok
-from tests.support.liveserver import PYTHON, LiveServer
+from tests.support.liveserver import Database, LiveServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 WAIT = 30
 UNICODE = "🦄👩‍👩‍👧 שָׁלוֹם e\u0301\u0301 \u202eevil\u202c 𝔘"
+
+
+def agents(database: Database, *names: str) -> dict[str, str]:
+    """Create the agents in the live database (`manage.py create_agent`); their tokens."""
+    return {name: database.create_agent(name) for name in names}
 
 
 def endpoint(server: LiveServer) -> str:
@@ -80,7 +83,7 @@ async def work_through(client, arena_id: str, mine: list[int], depends: dict[int
 
 
 async def test_two_agents_collaborate_through_mcp_alone(live_server, live_db):
-    tokens = live_agents(live_db, "alice", "bob")
+    tokens = agents(live_db, "alice", "bob")
     plan = [
         {"title": "gather", "assignee": "bob"},
         {"title": "outline", "assignee": "alice"},
@@ -145,8 +148,170 @@ async def test_two_agents_collaborate_through_mcp_alone(live_server, live_db):
     assert "match" in live_db.manage("verify_arenas")
 
 
+def answer_first_question(person: httpx.Client, arena_id: str, choice: str) -> dict:
+    """What a person does on the dashboard: wait for the arena's open question, read it for
+    a second (the asker is waiting on its feed meanwhile), then answer it through the REST
+    API; the answered request."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        listed = person.get(f"/api/arenas/{arena_id}/requests/?status=open").json()["results"]
+        if listed:
+            time.sleep(1.0)
+            path = f"/api/arenas/{arena_id}/requests/{listed[0]['id']}/answer/"
+            response = person.post(path, json={"choice": choice, "text": "Use SI units."})
+            assert response.status_code == 200, response.text
+            return response.json()
+        time.sleep(0.1)
+    raise AssertionError("no question was asked")
+
+
+async def claim_and_work(client, arena_id: str, name: str, done: list[tuple[str, int]]) -> None:
+    """An agent's loop with claims: claim the next step, publish its result, renew the
+    claim, complete the step with the claim_id; when no step is free, wait on the feed for
+    one to be completed, released or expired; stop when none remains."""
+    while True:
+        seen = (await ok(client, "get_arena", arena_id=arena_id))["last_seq"]
+        answer = await ok(client, "claim_next_step", arena_id=arena_id, lease_seconds=60)
+        claim = answer["claim"]
+        if claim is None:
+            if answer["remaining"] == 0:
+                return
+            await ok(
+                client,
+                "wait_for_events",
+                arena_id=arena_id,
+                after=seen,
+                types=["step_completed", "claim_released", "claim_expired"],
+                timeout_seconds=WAIT,
+            )
+            continue
+        step, claim_id = claim["step"], claim["claim_id"]
+        await ok(
+            client,
+            "publish_artifact",
+            arena_id=arena_id,
+            kind="text",
+            title=f"Step {step} by {name}",
+            content=f"The result of step {step}: {UNICODE}",
+        )
+        renewed = await ok(client, "renew_claim", arena_id=arena_id, claim_id=claim_id)
+        assert renewed["claim"]["expires_at"] >= claim["expires_at"]
+        await ok(client, "complete_step", arena_id=arena_id, step=step, claim_id=claim_id)
+        done.append((name, step))
+
+
+async def ask_and_wait(client, arena_id: str) -> dict:
+    """Ask people a question, then follow the feed until its answer comes; the answer's
+    input_provided event."""
+    after = (await ok(client, "get_arena", arena_id=arena_id))["last_seq"]
+    asked = await ok(
+        client,
+        "ask_people",
+        arena_id=arena_id,
+        text=f"Metric or imperial units in the report? {UNICODE}",
+        choices=["metric", "imperial"],
+    )
+    while True:
+        answer = await ok(
+            client,
+            "wait_for_events",
+            arena_id=arena_id,
+            after=after,
+            types=["input_provided"],
+            timeout_seconds=WAIT,
+        )
+        for event in answer["events"]:
+            if event["request_id"] == asked["id"]:
+                return event
+        after = answer["next_after"]
+
+
+async def test_two_agents_divide_a_plan_with_claims_and_ask_a_person(live_server, live_db):
+    """alice and bob take the steps of one plan with claim_next_step and complete each with
+    its claim_id; bob asks people a question and waits on the feed for the answer, which a
+    staff user gives through the REST API, while alice goes on working."""
+    tokens = agents(live_db, "alice", "bob")
+    await asyncio.to_thread(live_db.create_staff, "ada", "pw-ada-123")
+    person = await asyncio.to_thread(live_server.signed_in, "ada", "pw-ada-123")
+    plan = [
+        {"title": "sources"},
+        {"title": "figures"},
+        {"title": "outline", "depends_on": [1]},
+        {"title": "draft", "depends_on": [2, 3]},
+        {"title": "tables", "depends_on": [2]},
+        {"title": "summary", "depends_on": [4, 5]},
+    ]
+    url = endpoint(live_server)
+    done: list[tuple[str, int]] = []
+    async with (
+        connect(url, tokens["alice"], mode="auto") as alice,
+        connect(url, tokens["bob"], mode="legacy") as bob,
+    ):
+        arena = await ok(
+            alice,
+            "create_arena",
+            goal="A report on the moons of Jupiter",
+            plan=plan,
+            participants=[{"agent_id": "bob", "role": "worker"}],
+            lease_seconds=120,
+        )
+        arena_id = arena["id"]
+        await ok(alice, "transition", arena_id=arena_id, action="activate")
+
+        async def bob_works() -> dict:
+            first = await ok(bob, "claim_next_step", arena_id=arena_id)
+            step = first["claim"]["step"]
+            answered = asyncio.ensure_future(ask_and_wait(bob, arena_id))
+            await ok(
+                bob,
+                "complete_step",
+                arena_id=arena_id,
+                step=step,
+                claim_id=first["claim"]["claim_id"],
+            )
+            done.append(("bob", step))
+            event = await answered
+            await claim_and_work(bob, arena_id, "bob", done)
+            return event
+
+        answered, _, request = await asyncio.gather(
+            bob_works(),
+            claim_and_work(alice, arena_id, "alice", done),
+            asyncio.to_thread(answer_first_question, person, arena_id, "metric"),
+        )
+        person.close()
+        assert (answered["choice"], answered["by"], answered["agent_id"]) == (
+            "metric",
+            "staff:ada",
+            "bob",
+        )
+        assert answered["request_id"] == request["id"] and request["status"] == "answered"
+        assert request["text"] == f"Metric or imperial units in the report? {UNICODE}"
+        last = await ok(alice, "claim_next_step", arena_id=arena_id)
+        assert last == {"claim": None, "remaining": 0, "claimed": 0, "blocked": 0}
+
+    assert sorted(step for _, step in done) == [1, 2, 3, 4, 5, 6]
+    assert {name for name, _ in done} == {"alice", "bob"}
+    events = all_events(live_server, tokens["alice"], arena_id)
+    assert_gapless(events)
+    claimed = {e["claim_id"]: e["agent_id"] for e in events if e["type"] == "step_claimed"}
+    completed = [e for e in events if e["type"] == "step_completed"]
+    assert sorted(e["step"] for e in completed) == [1, 2, 3, 4, 5, 6]
+    assert sorted(claimed.values()) == sorted(name for name, _ in done)
+    assert {(e["agent_id"], e["step"]) for e in completed} == {(n, s) for n, s in done}
+    assert [e["type"] for e in events if e["type"].startswith("input_")] == [
+        "input_requested",
+        "input_provided",
+    ]
+    assert not [e for e in events if e["type"] in ("claim_released", "claim_expired")]
+    assert rest(live_server, tokens["bob"], f"/api/arenas/{arena_id}/claims/")["results"] == []
+    detail = rest(live_server, tokens["bob"], f"/api/arenas/{arena_id}/")
+    assert (detail["completed_steps"], detail["lease_seconds"]) == (6, 120)
+    assert "match" in live_db.manage("verify_arenas")
+
+
 async def test_forty_concurrent_tool_calls_from_one_client(live_server, live_db):
-    tokens = live_agents(live_db, "alice")
+    tokens = agents(live_db, "alice")
     async with connect(endpoint(live_server), tokens["alice"]) as alice:
         arena_id = (await ok(alice, "create_arena", goal="Busy", total_steps=0))["id"]
         await ok(alice, "transition", arena_id=arena_id, action="activate")
@@ -183,7 +348,7 @@ async def test_forty_concurrent_tool_calls_from_one_client(live_server, live_db)
 
 
 async def test_daphne_refuses_without_a_token_and_from_a_foreign_origin(live_server, live_db):
-    tokens = live_agents(live_db, "alice")
+    tokens = agents(live_db, "alice")
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "whoami"}}
     headers = {
         "Accept": "application/json, text/event-stream",
@@ -234,7 +399,7 @@ async def test_a_session_works_whichever_process_answers_each_request(live_db, t
     first = LiveServer(live_db, redis_url=redis, log_path=tmp_path / "first.log").start()
     second = LiveServer(live_db, redis_url=redis, log_path=tmp_path / "second.log").start()
     try:
-        tokens = live_agents(live_db, "alice")
+        tokens = agents(live_db, "alice")
         balancer = RoundRobin([first.port, second.port])
         async with connect(
             endpoint(first), tokens["alice"], mode=mode, transport=balancer
@@ -255,16 +420,21 @@ async def test_a_wait_on_one_process_wakes_on_a_commit_through_another(
 ):
     """PostgreSQL and Redis, two Daphne processes. The waiting process polls the log only
     once an hour, so the wake-up must come through Redis. While the calls wait, the waiting
-    process holds no database connection."""
+    process holds no database connection: the servers run without psycopg's pool (whose
+    idle connections stay open by design) and without the periodic claim sweep, so every
+    connection open is one a thread holds."""
+    quiet = {"ALEPH_DB_POOL": "0", "ALEPH_CLAIM_SWEEP_SECONDS": "3600"}
     waiting = LiveServer(
         live_db,
         redis_url=redis_url,
-        extra_env={"ALEPH_LIVE_POLL_SECONDS": "3600"},
+        extra_env={**quiet, "ALEPH_LIVE_POLL_SECONDS": "3600"},
         log_path=tmp_path / "waiting.log",
     ).start()
-    writing = LiveServer(live_db, redis_url=redis_url, log_path=tmp_path / "writing.log").start()
+    writing = LiveServer(
+        live_db, redis_url=redis_url, extra_env=quiet, log_path=tmp_path / "writing.log"
+    ).start()
     try:
-        tokens = live_agents(live_db, "alice", "bob")
+        tokens = agents(live_db, "alice", "bob")
         async with (
             connect(endpoint(writing), tokens["alice"]) as alice,
             connect(endpoint(waiting), tokens["bob"]) as bob,
@@ -327,54 +497,16 @@ def connections_to(live_db, samples: int, settle: float = 15.0) -> list[int]:
     return counts
 
 
-@dataclass
-class OtherServer(LiveServer):
-    """The application under uvicorn or granian (ASGI, one worker) instead of Daphne."""
-
-    program: str = "uvicorn"
-
-    def command(self) -> list[str]:
-        app = "aleph_site.asgi:application"
-        port = str(self.port)
-        if self.program == "uvicorn":
-            return [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                app,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                port,
-                "--no-access-log",
-            ]
-        return [
-            PYTHON,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            port,
-            "--workers",
-            "1",
-            "--no-access-log",
-            app,
-        ]
-
-
 @pytest.mark.parametrize("program", ["uvicorn", "granian"])
 async def test_uvicorn_and_granian_serve_it_too(live_db, tmp_path, program):
-    server = OtherServer(
+    server = LiveServer(
         live_db,
         redis_url=os.environ.get("REDIS_URL") or None,
-        program=program,
+        kind=program,
         log_path=tmp_path / f"{program}.log",
     ).start()
     try:
-        tokens = live_agents(live_db, "alice", "bob")
+        tokens = agents(live_db, "alice", "bob")
         async with (
             connect(endpoint(server), tokens["alice"]) as alice,
             connect(endpoint(server), tokens["bob"], mode="legacy") as bob,

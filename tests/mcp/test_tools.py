@@ -5,6 +5,7 @@ code, permissions, text that round-trips, paging, the prompt and the resource.""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from arenas.handle import ArenaHandle
 from arenas.live import waits
 from arenas.mcp.schemas import ADVICE
 from arenas.models import Agent, Arena, EventType
+from arenas.permissions import PERMISSIONS
 from tests.api.helpers import bearer
 from tests.mcp.helpers import MODES, ok, refused
 
@@ -28,6 +30,10 @@ TOOLS = {
     "create_arena",
     "get_arena",
     "get_plan",
+    "claim_next_step",
+    "claim_step",
+    "renew_claim",
+    "release_claim",
     "complete_step",
     "report_progress",
     "publish_artifact",
@@ -38,6 +44,10 @@ TOOLS = {
     "search_facts",
     "search_memory",
     "post_message",
+    "ask_people",
+    "list_requests",
+    "cancel_request",
+    "answer_request",
     "add_participant",
     "transition",
     "wait_for_events",
@@ -126,6 +136,43 @@ async def test_the_schemas_carry_the_domains_limits(mcp_as):
     assert wait["timeout_seconds"]["default"] == waits.WAIT_DEFAULT_SECONDS == 20
     assert wait["types"]["items"]["enum"] == list(EventType.values)
     assert tools["transition"]["properties"]["action"]["enum"] == ["activate", "settle", "archive"]
+    assert create["plan"]["items"]["properties"]["review"]["type"] == "boolean"
+    for name in ("create_arena", "claim_next_step", "claim_step", "renew_claim"):
+        lease = tools[name]["properties"]["lease_seconds"]
+        assert (lease["minimum"], lease["maximum"]) == (inputs.LEASE_MIN, inputs.LEASE_MAX)
+        assert "lease_seconds" not in tools[name]["required"]
+    for name in ("renew_claim", "release_claim"):
+        assert tools[name]["required"] == ["arena_id", "claim_id"]
+    assert tools["complete_step"]["properties"]["claim_id"]["maximum"] == inputs.SEQ_MAX
+    assert tools["complete_step"]["required"] == ["arena_id", "step"]
+    ask = tools["ask_people"]
+    assert ask["required"] == ["arena_id", "text"]
+    assert ask["properties"]["text"]["maxLength"] == inputs.REQUEST_MAX
+    assert ask["properties"]["choices"]["maxItems"] == inputs.CHOICES_MAX
+    assert ask["properties"]["choices"]["items"]["maxLength"] == inputs.CHOICE_MAX
+    assert ask["properties"]["step"]["maximum"] == inputs.U32_MAX
+    answer = tools["answer_request"]["properties"]
+    assert answer["text"]["maxLength"] == inputs.REQUEST_MAX
+    assert answer["choice"]["maxLength"] == inputs.CHOICE_MAX
+
+
+async def test_each_tool_names_the_codes_it_may_answer(mcp_as):
+    async with mcp_as("alice") as client:
+        described = {tool.name: tool.description for tool in (await client.list_tools()).tools}
+
+    def codes(name: str) -> set[str]:
+        return {code for code in ADVICE if f"- {code}:" in described[name]}
+
+    assert {"step_claimed", "claim_lost", "review_pending"} <= codes("complete_step")
+    assert {"step_claimed", "review_pending", "step_blocked"} <= codes("claim_step")
+    assert "claim_lost" in codes("renew_claim") and "claim_lost" in codes("release_claim")
+    assert "request_closed" in codes("cancel_request") & codes("answer_request")
+    assert {"permission_denied", "arena_archived"} <= codes("ask_people")
+    assert "step_claimed" not in codes("claim_next_step")
+    claim_next = described["claim_next_step"]
+    for event_type in ("step_completed", "claim_released", "claim_expired"):
+        assert event_type in claim_next
+    assert "input_provided" in described["ask_people"]
 
 
 # --- results --------------------------------------------------------------------------------
@@ -411,9 +458,26 @@ async def test_the_prompt_explains_the_arena_with_the_tools_there_are(mcp_as, te
         prompt = await bob.get_prompt("work_in_arena", {"arena_id": team})
         words = prompt.messages[0].content.text
         assert f"Arena: {team}" in words and "worker" in words
-        for name in ("get_plan", "publish_artifact", "complete_step", "wait_for_events"):
+        for name in (
+            "get_plan",
+            "claim_next_step",
+            "renew_claim",
+            "release_claim",
+            "publish_artifact",
+            "complete_step",
+            "ask_people",
+            "wait_for_events",
+        ):
             assert name in words
-        assert "claim_next_step" not in words and "ask_people" not in words
+        assert "claim_id" in words and "input_provided" in words
+        assert "claim_released" in words and "claim_expired" in words
+        # Every name in it is a tool's, an event type's, an error code's, a permission's or
+        # an argument's.
+        named = set(re.findall(r"\b[a-z]+_[a-z_]+\b", words))
+        tools = {tool.name: tool for tool in (await bob.list_tools()).tools}
+        arguments = {a for t in tools.values() for a in t.input_schema["properties"]}
+        known = set(tools) | set(EventType.values) | set(ADVICE) | set(PERMISSIONS) | arguments
+        assert named - known <= {"expires_at", "next_after", "request_id", "last_seq"}
         with pytest.raises(MCPError) as raised:
             await bob.get_prompt("work_in_arena", {"arena_id": "0" * 32})
         assert raised.value.message.startswith("not_found: ")

@@ -2,13 +2,14 @@
 
 - `Database.fresh(...)`: a SQLite file in a temporary directory, or a PostgreSQL database of
   its own, migrated by `manage.py migrate`; `manage(...)`, `create_agent(...)` and `python(...)`
-  run commands against it, `drop()` removes it.
+  run commands against it, `create_staff(...)` adds a person who signs in, `drop()` removes it.
 - `LiveServer(database, kind=...)`: a server on 127.0.0.1 and a free port. `kind` is one of
   daphne, uvicorn, granian (ASGI: HTTP and websockets, aleph_site.asgi) or granian-wsgi (HTTP
   only, aleph_site.wsgi, as docs/deploy.md's split layout serves the REST API); `workers`
   processes; the in-memory channel layer, or Redis (`redis_url`) under a channel prefix of
   its database's own. `start()` returns once `/api/health/` answers and every worker runs;
-  `stop()` (SIGTERM), `kill()` (SIGKILL, no clean-up); its output goes to `log_path`.
+  `stop()` (SIGTERM), `kill()` (SIGKILL, no clean-up); its output goes to `log_path`;
+  `signed_in(username, password)` is an httpx client holding a user's session.
 - `Profile`: how those processes are configured. `TESTS` (this module) is the suite's:
   DJANGO_DEBUG=1, access logs on, PostgreSQL when DATABASE_URL says so, Redis at REDIS_URL.
   The benchmarks' production profile (DJANGO_DEBUG=0, throttling off, psycopg's pool on
@@ -198,6 +199,19 @@ class Database:
         """Create (or re-issue) an agent through the command; its token."""
         return self.manage("create_agent", agent_id, *extra).strip().splitlines()[-1]
 
+    def create_staff(self, username: str, password: str) -> None:
+        """Create a staff user (a superuser, through `createsuperuser`): a person who signs
+        in to the dashboard and may answer through the REST API with its session."""
+        self.manage(
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            username,
+            "--email",
+            f"{username}@example.com",
+            DJANGO_SUPERUSER_PASSWORD=password,
+        )
+
     def drop(self) -> None:
         """Remove the database, and the keys its servers left under its channel prefix in the
         profile's shared Redis (a Redis a test started for itself is the test's own)."""
@@ -344,6 +358,27 @@ class LiveServer:
         tail = self.log_tail()
         self.stop()
         raise RuntimeError(f"{self.kind} did not answer on port {self.port} in {timeout}s:\n{tail}")
+
+    def signed_in(self, username: str, password: str, timeout: float = 30.0) -> httpx.Client:
+        """A client of this server holding a user's session, signed in through the login
+        form as a browser is; it sends the CSRF token (`X-CSRFToken`) the REST API asks of
+        a session. RuntimeError when the login is refused."""
+        client = httpx.Client(base_url=self.url, timeout=timeout)
+        form = client.get("/accounts/login/").text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+        response = client.post(
+            "/accounts/login/",
+            data={
+                "csrfmiddlewaretoken": token.group(1) if token else "",
+                "username": username,
+                "password": password,
+            },
+        )
+        if response.status_code != 302:
+            client.close()
+            raise RuntimeError(f"the login of {username!r} was refused ({response.status_code})")
+        client.headers["X-CSRFToken"] = client.cookies["csrftoken"]
+        return client
 
     def log_tail(self, size: int = 4000) -> str:
         if self.log_path is None or not self.log_path.exists():
