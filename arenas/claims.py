@@ -245,9 +245,13 @@ def next_step(arena: Arena, me: Participant) -> int | None:
 
 
 def vacancy(arena: Arena) -> Vacancy:
-    """What claims/next reports when it found nothing to claim."""
-    remaining = arena.total_steps - arena.completed_steps
+    """What claims/next reports when it found nothing to claim. An open-ended plan has no
+    last step: there, `remaining` counts the steps held by live claims, and none is
+    blocked (only its pipeline's next step is ever held back, by its claim)."""
     claimed = Claim.objects.filter(arena=arena, ended_at__isnull=True).count()
+    if arena.total_steps == 0:
+        return Vacancy(remaining=claimed, claimed=claimed, blocked=0)
+    remaining = arena.total_steps - arena.completed_steps
     if _titled(arena):
         blocked = sql.blocked_titled_steps(arena.id, arena.completed_prefix)
     elif arena.strategy == Strategy.PIPELINE:

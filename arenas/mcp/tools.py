@@ -340,7 +340,7 @@ def claim_next_step(caller: Caller, arena_id: Any, lease_seconds: Any = None) ->
     outcome = caller.arena(arena_id).claim_next(lease_seconds)
     if not isinstance(outcome, Vacancy):
         return claim_reply(*outcome)
-    if outcome.remaining <= 0 and outcome.claimed == 0:
+    if outcome.remaining == 0:
         return Reply("No step to claim: every step is completed.", no_claim(outcome))
     return Reply(
         f"No step can be claimed now: {outcome.remaining} not completed, {outcome.claimed} "

@@ -481,3 +481,11 @@ def test_next_expiry_may_lag_but_never_lets_a_lapsed_claim_go_unrecorded(team):
     assert lapse(601) == 0
     assert lapse(901) == 1
     assert Arena.objects.get(pk=team.arena_id).next_expiry_at is None
+
+
+def test_an_open_ended_pipeline_with_its_next_step_held_reports_that_claim(make_arena, manager):
+    arena_id = make_arena(status="active", strategy="pipeline", total_steps=0)
+    alice = manager.handle(arena_id, "alice")
+    alice.complete_step(1)
+    assert alice.claim_next()[0].step == 2
+    assert alice.claim_next() == claims.Vacancy(remaining=1, claimed=1, blocked=0)
