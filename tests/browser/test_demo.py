@@ -7,7 +7,6 @@ after `--answer-after`. The log (REST) is the evidence."""
 
 from __future__ import annotations
 
-import os
 import queue
 import re
 import signal
@@ -19,7 +18,7 @@ from contextlib import closing
 import httpx
 import pytest
 
-from tests.support.liveserver import PYTHON, ROOT, LiveServer, free_port
+from tests.support.liveserver import PYTHON, ROOT, free_port
 
 from .conftest import STAFF_USERNAME
 
@@ -41,17 +40,10 @@ WORKERS = {"demo-engineer", "demo-researcher", "demo-analyst"}
 
 
 @pytest.fixture
-def live_server(live_db, tmp_path):
-    """Daphne as the suite's `live_server`, with a claim sweep every second: the stalled
-    lease (5 s) is expired soon after it lapses."""
-    server = LiveServer(
-        live_db,
-        redis_url=os.environ.get("REDIS_URL") or None,
-        log_path=tmp_path / "daphne.log",
-        extra_env={"ALEPH_CLAIM_SWEEP_SECONDS": "1"},
-    ).start()
-    yield server
-    server.stop()
+def live_server_env() -> dict[str, str]:
+    """`live_server` sweeps claims every second: the stalled lease (5 s) is expired soon
+    after it lapses."""
+    return {"ALEPH_CLAIM_SWEEP_SECONDS": "1"}
 
 
 def password_in(output: str) -> str:
