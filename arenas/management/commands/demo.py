@@ -277,7 +277,7 @@ class Play:
         """`by` asks people; the request, once the terminal has said where to answer it."""
         self.watch(by)  # opened before asking: the answer cannot come before it
         request = self.clients[by].ask_people(self.arena_id, text, choices)
-        yield f"{by} asks people: “{text}” (choices: {', '.join(choices)})\n" + self.where(request)
+        yield f"{by} asks people: “{text}”\n" + self.where(request)
         return request
 
     def where(self, request: dict[str, Any]) -> str:
@@ -508,11 +508,11 @@ def caching_study(play: Play) -> Script:
     else:
         yield line + ": it waits on its feed for the step to come free"
         ended = yield from play.wait_for_expiry(ENGINEER, stalled)
-        by = "the server, with nobody writing" if ended["actor"] is None else ended["actor"]
-        yield (
-            f"{ENGINEER} sees on its feed: {ended['type']} of step {stalled['step']} "
-            f"(claim {stalled['claim_id']}, recorded by {by})"
-        )
+        seen = f"{ENGINEER} sees on its feed: {ended['type']} of step {stalled['step']}"
+        if ended["type"] == "claim_expired":
+            yield seen + f": the lease of claim {stalled['claim_id']} lapsed, the server ended it"
+        else:
+            yield seen + f" (claim {stalled['claim_id']}, by {ended['actor']})"
     try:
         play.clients[RESEARCHER].complete_step(play.arena_id, stalled["step"], stalled["claim_id"])
     except (ClaimLost, StepClaimed, StepAlreadyCompleted) as refused:
