@@ -1,5 +1,9 @@
 """`manage.py demo` against a real server: it plays its arenas to the archive over HTTP,
-gives a working staff login, answers the person in the loop, and stops cleanly."""
+gives a working staff login, answers the person in the loop, and stops cleanly. Its agents
+claim every step before completing it; one stalls, the server's sweep (every second here)
+expires its claim and another agent takes the step over; a review and a question wait for a
+person, who answers through the REST API with a staff session, or demo-lead answers them
+after `--answer-after`. The log (REST) is the evidence."""
 
 from __future__ import annotations
 
@@ -27,12 +31,101 @@ DEMO_GOALS = (
 )
 
 
+# The demo's plans (arenas/management/commands/demo.py): the caching arena's last step is the
+# one its researcher stalls on; the field guide's step 3 is reviewed.
+CACHING_STEPS = 8
+STALLED_STEP = 8
+REVIEWED_STEP = 3
+WORKERS = {"demo-engineer", "demo-researcher", "demo-analyst"}
+
+
+@pytest.fixture
+def live_server_env() -> dict[str, str]:
+    """`live_server` sweeps claims every second: the stalled lease (5 s) is expired soon
+    after it lapses."""
+    return {"ALEPH_CLAIM_SWEEP_SECONDS": "1"}
+
+
 def password_in(output: str) -> str:
     return re.search(r"Password:\s+(\S+)", output).group(1)
 
 
 def post_form(client: httpx.Client, path: str, data: dict[str, str]) -> httpx.Response:
     return client.post(path, data={**data, "csrfmiddlewaretoken": client.cookies["csrftoken"]})
+
+
+def events_of(client: httpx.Client, arena_id: str) -> list[dict]:
+    """Every event of the arena, through the REST API, checked gapless (1, 2, 3, ...)."""
+    events: list[dict] = []
+    after = 0
+    while after is not None:
+        page = client.get(f"/api/arenas/{arena_id}/events/?after={after}&limit=500").json()
+        events.extend(page["events"])
+        after = page["next_after"]
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert events[-1]["seq"] == page["last_seq"]
+    return events
+
+
+def demo_arenas(client: httpx.Client) -> dict[str, dict]:
+    """The demo's arenas of one round, by goal."""
+    arenas = client.get("/api/arenas/?status=archived").json()["results"]
+    return {arena["goal"]: arena for arena in arenas}
+
+
+def of(events: list[dict], type_: str, **fields) -> list[dict]:
+    return [
+        e for e in events if e["type"] == type_ and all(e.get(k) == v for k, v in fields.items())
+    ]
+
+
+def assert_each_step_claimed_then_completed_once(events: list[dict], total: int) -> None:
+    completed = of(events, "step_completed")
+    assert sorted(e["step"] for e in completed) == list(range(1, total + 1))
+    for done in completed:
+        assert of(
+            [e for e in events if e["seq"] < done["seq"]],
+            "step_claimed",
+            step=done["step"],
+            agent_id=done["agent_id"],
+        ), f"step {done['step']} was completed by {done['agent_id']} without a claim"
+
+
+def assert_the_stalled_claim_expired_and_was_taken_over(events: list[dict]) -> None:
+    """The researcher's claim on the last step lapses; the server records it with nobody
+    writing (the event before it is that claim); another worker claims and completes it."""
+    [expired] = of(events, "claim_expired")
+    assert expired["actor"] is None
+    assert (expired["step"], expired["agent_id"]) == (STALLED_STEP, "demo-researcher")
+    before = events[expired["seq"] - 2]
+    assert before["type"] == "step_claimed" and before["claim_id"] == expired["claim_id"]
+    after = [e for e in events if e["seq"] > expired["seq"]]
+    [taken] = of(after, "step_claimed", step=STALLED_STEP)
+    assert taken["agent_id"] in WORKERS - {"demo-researcher"}
+    [done] = of(after, "step_completed", step=STALLED_STEP)
+    assert done["agent_id"] == taken["agent_id"] and done["seq"] > taken["seq"]
+
+
+def answers_of(events: list[dict], kind: str) -> list[tuple[dict, dict]]:
+    """(input_requested, input_provided) of each request of `kind`, in order."""
+    pairs = []
+    for asked in of(events, "input_requested", kind=kind):
+        [answered] = of(events, "input_provided", request_id=asked["request_id"])
+        assert answered["seq"] > asked["seq"]
+        pairs.append((asked, answered))
+    return pairs
+
+
+def assert_review_approved_by(events: list[dict], by: str) -> None:
+    """The last review of step 3 is approved by `by`; its step_completed follows at once,
+    done by the writer, with the reviewer as its actor."""
+    asked, answered = answers_of(events, "review")[-1]
+    assert (asked["step"], asked["agent_id"]) == (REVIEWED_STEP, "demo-writer")
+    assert (answered["by"], answered["choice"]) == (by, "approve")
+    completed = events[answered["seq"]]  # the event after input_provided
+    assert completed["type"] == "step_completed"
+    assert (completed["step"], completed["agent_id"]) == (REVIEWED_STEP, "demo-writer")
+    assert completed["actor"] == by
 
 
 class Demo:
@@ -87,23 +180,45 @@ class Demo:
 
 
 def test_demo_plays_its_arenas_to_the_archive_and_prints_a_working_login(live_db, live_server):
-    output = live_db.manage("demo", "--url", live_server.url, "--pace", "0", "--once")
+    output = live_db.manage(
+        "demo", "--url", live_server.url, "--pace", "0", "--once", "--answer-after", "1"
+    )
 
     for goal in DEMO_GOALS:
         assert f"demo-lead created the arena “{goal}”" in output
     assert output.count("moved the arena to archived") == 3
     with closing(live_server.signed_in("demo", password_in(output))) as dashboard:
         archived = dashboard.get("/?status=archived").text
-        arenas = dashboard.get("/api/arenas/?status=archived").json()["results"]
+        arenas = demo_arenas(dashboard)
+        log = {goal: events_of(dashboard, arena["id"]) for goal, arena in arenas.items()}
     assert all(goal in archived for goal in DEMO_GOALS)
-    assert sorted(a["goal"] for a in arenas) == sorted(DEMO_GOALS)
-    assert all(a["completed_steps"] == a["total_steps"] for a in arenas)
+    assert sorted(arenas) == sorted(DEMO_GOALS)
+    assert all(a["completed_steps"] == a["total_steps"] for a in arenas.values())
+    for goal, events in log.items():
+        assert_each_step_claimed_then_completed_once(events, arenas[goal]["total_steps"])
+    guide, caching, _offsite = (log[goal] for goal in DEMO_GOALS)
+
+    assert arenas[DEMO_GOALS[1]]["total_steps"] == CACHING_STEPS
+    assert_the_stalled_claim_expired_and_was_taken_over(caching)
+    assert "stops renewing" in output and "refused (claim_lost)" in output
+
+    # Nobody answers: after --answer-after, demo-lead (a coordinator, not the asker) does.
+    assert_review_approved_by(guide, "demo-lead")
+    [(asked, answered)] = answers_of(caching, "question")
+    assert asked["agent_id"] == "demo-engineer" and asked["choices"]
+    assert (answered["by"], answered["choice"]) == ("demo-lead", "Ship TinyLFU now")
+    [decision] = of(caching, "message_posted", agent_id="demo-engineer")[-1:]
+    assert decision["seq"] > answered["seq"] and "TinyLFU ships" in decision["text"]
+    for arena_id in (arenas[DEMO_GOALS[0]]["id"], arenas[DEMO_GOALS[1]]["id"]):
+        assert f"open {live_server.url}/arenas/{arena_id}/ (signed in as demo)" in output
+    assert output.count("so as the arena's coordinator it answers") == 2
     live_db.manage("verify_arenas")
 
 
 def test_running_the_demo_again_resets_the_password_and_keeps_one_user(live_db, live_server):
-    first = live_db.manage("demo", "--url", live_server.url, "--pace", "0", "--once")
-    second = live_db.manage("demo", "--url", live_server.url, "--pace", "0", "--once")
+    quick = ("--pace", "0", "--once", "--answer-after", "0")
+    first = live_db.manage("demo", "--url", live_server.url, *quick)
+    second = live_db.manage("demo", "--url", live_server.url, *quick)
 
     assert password_in(first) != password_in(second)
     count = live_db.manage(
@@ -132,7 +247,9 @@ def test_demo_says_clearly_when_no_server_answers(live_db):
 def test_demo_answers_a_person_who_activates_its_waiting_arena_and_writes(
     live_db, live_server, staff
 ):
-    demo = Demo(live_db.env(), "--url", live_server.url, "--pace", "0.5", "--once")
+    demo = Demo(
+        live_db.env(), "--url", live_server.url, "--pace", "0.3", "--once", "--answer-after", "1"
+    )
     try:
         demo.wait_for("offsite] demo-lead created the arena")
         with closing(live_server.signed_in(*staff)) as dashboard:
@@ -151,6 +268,66 @@ def test_demo_answers_a_person_who_activates_its_waiting_arena_and_writes(
     finally:
         demo.stop()
     assert "Nobody came by" not in "".join(demo.output)
+
+
+def open_request(client: httpx.Client, kind: str, agent_id: str) -> dict:
+    """The one open request of `kind` by `agent_id` (the demo printed that it asked)."""
+    [request] = [
+        r
+        for r in client.get("/api/requests/?status=open").json()["results"]
+        if r["kind"] == kind and r["agent_id"] == agent_id
+    ]
+    return request
+
+
+def answer(client: httpx.Client, request: dict, choice: str, text: str = "") -> None:
+    path = f"/api/arenas/{request['arena_id']}/requests/{request['id']}/answer/"
+    response = client.post(path, json={"choice": choice, "text": text})
+    assert response.status_code == 200, response.text
+
+
+def test_a_person_answers_the_review_and_the_question_before_demo_lead_does(
+    live_db, live_server, staff
+):
+    """A person (staff, through the REST API with a session, as the arena page does) rejects
+    the first draft, approves the second, and decides the question: the agents hear it on
+    their feeds and act on it; demo-lead never answers in their place."""
+    demo = Demo(
+        live_db.env(), "--url", live_server.url, "--pace", "0", "--once", "--answer-after", "600"
+    )
+    try:
+        with closing(live_server.signed_in(*staff)) as person:
+            demo.wait_for("(draft 1) for review")
+            review = open_request(person, "review", "demo-writer")
+            answer(person, review, "reject", "Add the dunlin page.")
+            person_said = f"hears on its feed: staff:{STAFF_USERNAME} answered"
+            demo.wait_for(f"demo-writer {person_said} “reject”")
+            demo.wait_for("(draft 2) for review")
+            answer(person, open_request(person, "review", "demo-writer"), "approve")
+            demo.wait_for(f"staff:{STAFF_USERNAME} approved demo-writer's draft")
+
+            demo.wait_for("demo-engineer asks people")
+            question = open_request(person, "question", "demo-engineer")
+            answer(person, question, "Keep LRU for now", "Not before the holidays.")
+            demo.wait_for("LRU stays")
+            assert demo.finish() == 0
+
+            arenas = demo_arenas(person)
+            guide = events_of(person, arenas[DEMO_GOALS[0]]["id"])
+            caching = events_of(person, arenas[DEMO_GOALS[1]]["id"])
+    finally:
+        demo.stop()
+
+    output = "".join(demo.output)
+    assert "so as the arena's coordinator" not in output
+    [(_first, rejected), _second] = answers_of(guide, "review")
+    assert (rejected["by"], rejected["choice"]) == (f"staff:{STAFF_USERNAME}", "reject")
+    assert_review_approved_by(guide, f"staff:{STAFF_USERNAME}")
+    assert_each_step_claimed_then_completed_once(guide, 5)
+    [(_asked, answered)] = answers_of(caching, "question")
+    assert (answered["by"], answered["choice"]) == (f"staff:{STAFF_USERNAME}", "Keep LRU for now")
+    assert "LRU now, TinyLFU next" in output
+    live_db.manage("verify_arenas")
 
 
 def test_ctrl_c_stops_the_demo_cleanly(live_db, live_server):
