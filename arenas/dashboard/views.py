@@ -189,11 +189,13 @@ def request_counts(request: HttpRequest) -> JsonResponse:
 def request_answer(request: HttpRequest, arena_id: Any, request_id: Any) -> HttpResponse:
     """Staff answer a request from the arena page: a choice (a button) and/or text."""
 
+    text = request.POST.get("text")
+    if text is not None:
+        text = text.replace("\r\n", "\n")  # how browsers send a text box's line breaks
+
     def answer(handle: ArenaHandle) -> str:
         try:
-            answered = handle.answer_request(
-                request_id, request.POST.get("choice"), request.POST.get("text")
-            )
+            answered = handle.answer_request(request_id, request.POST.get("choice"), text)
         except NotFound:
             raise Http404("No such request.") from None
         except DomainError as error:

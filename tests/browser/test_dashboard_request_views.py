@@ -150,10 +150,8 @@ def test_staff_answer_with_a_choice_acting_as_staff(staff_client, asked):
     )
     page = staff_client.get(f"/arenas/{arena_id}/panels/").content.decode()
     assert 'data-status="answered"' in page
-    assert (
-        '<span class="mono event__staff">staff:ada</span>: <strong class="choice choice--picked">json</strong>'
-        in page
-    )
+    picked = '<strong class="choice choice--picked">json</strong>'
+    assert f'<span class="mono event__staff">staff:ada</span>: {picked}' in page
 
 
 def test_a_free_answer_needs_text(staff_client, asked):
