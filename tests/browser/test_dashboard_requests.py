@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from .conftest import log_in, screenshot, wait_until_live
+from .conftest import PHONE, log_in, screenshot, wait_until_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -281,6 +281,17 @@ def test_every_field_of_a_request_shows_as_text(new_page, live_server, staff, ma
         assert page.locator("#main b, #main i, #main img").count() == 0
     [event] = events_of(asker, arena_id, "input_provided")
     assert (event["choice"], event["text"]) == ("</textarea><b>bold</b>", HOSTILE)
+
+    # On a phone neither page scrolls sideways, long unbroken words included.
+    ask(asker, arena_id, "W" * 300, ["C" * 200])
+    phone = new_page(PHONE)
+    log_in(phone, live_server.url, *staff, path="/requests/")
+    for name, path in (("requests", "/requests/"), ("arena-requests", f"/arenas/{arena_id}/")):
+        phone.goto(live_server.url + path)
+        wait_until_live(phone)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{name} scrolls sideways on a phone"
+        screenshot(phone, f"{name}-phone")
 
 
 def test_a_person_without_staff_sees_only_their_agents_requests_and_cannot_answer(
