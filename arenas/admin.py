@@ -40,7 +40,9 @@ from .models import (
     ClaimEnd,
     Event,
     Fact,
+    InputRequest,
     Participant,
+    RequestStatus,
     Role,
     Status,
 )
@@ -445,6 +447,27 @@ class LiveClaimInline(ReadOnlyInline):
         return claims.live_now(super().get_queryset(request)).select_related("agent")
 
 
+class OpenRequestInline(ReadOnlyInline):
+    """The arena's open requests for people, oldest first, read-only: people answer them
+    on the dashboard's arena page (or an agent coordinator through the API), through the
+    domain; the request list has every request of the arena."""
+
+    model = InputRequest
+    fields = ["kind", "agent", "short_text", "choices", "step", "created_at"]
+    readonly_fields = fields
+    ordering = ["created_at", "id"]
+    verbose_name_plural = "Open requests for people (answer them on the dashboard's arena page)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InputRequest]:
+        return (
+            super().get_queryset(request).filter(status=RequestStatus.OPEN).select_related("agent")
+        )
+
+    @admin.display(description="Text")
+    def short_text(self, item: InputRequest) -> str:
+        return preview(item.text, 200)
+
+
 def lifecycle_action(action: str) -> Callable[..., None]:
     """The arena list's action that runs one lifecycle action on every selected arena."""
 
@@ -476,6 +499,7 @@ ARENA_READONLY = [
     "events_link",
     "lease_seconds",
     "claims_link",
+    "requests_link",
     "settle_report",
 ]
 
@@ -497,7 +521,7 @@ class ArenaAdmin(DomainWriteAdmin):
     list_filter = ["status", "strategy"]
     search_fields = ["goal", "id"]
     list_select_related = ["created_by"]
-    inlines = [ParticipantInline, LiveClaimInline]
+    inlines = [ParticipantInline, LiveClaimInline, OpenRequestInline]
     actions = [lifecycle_action(action) for action in lifecycle.ACTIONS]
     add_fieldsets = [(None, {"fields": ["goal", "strategy", "total_steps", "coordinator"]})]
 
@@ -550,6 +574,7 @@ class ArenaAdmin(DomainWriteAdmin):
                 },
             ),
             ("Claims", {"fields": ["lease_seconds", "claims_link"]}),
+            ("Requests for people", {"fields": ["requests_link"]}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Arena | None = None) -> list[str]:
@@ -593,6 +618,11 @@ class ArenaAdmin(DomainWriteAdmin):
     def claims_link(self, arena: Arena) -> str:
         url = reverse("admin:arenas_claim_changelist") + f"?arena__id__exact={arena.pk}"
         return format_html('<a href="{}">Every claim of this arena, live and ended</a>', url)
+
+    @admin.display(description="Requests")
+    def requests_link(self, arena: Arena) -> str:
+        url = reverse("admin:arenas_inputrequest_changelist") + f"?arena__id__exact={arena.pk}"
+        return format_html('<a href="{}">Every request of this arena, open and closed</a>', url)
 
     def get_urls(self) -> list:
         lifecycle_url = path(
@@ -746,6 +776,44 @@ def _release(handle: ArenaHandle, claim_id: int) -> str:
         f"Arena {handle.arena_id}: released claim {claim_id} of {event.data['agent_id']} "
         f"on step {event.data['step']}."
     )
+
+
+@admin.register(InputRequest)
+class InputRequestAdmin(ReadOnlyAdmin):
+    """Requests for people, read-only: they are answered on the dashboard (or by an agent
+    coordinator through the API) and cancelled by their asker, always through the domain.
+    Filtered to one arena (`?arena__id__exact=`) or by status and kind; newest first."""
+
+    list_display = ["short_text", "kind", "agent", "status", "step", "created_at", "arena"]
+    list_filter = ["status", "kind"]
+    search_fields = ["text", "agent__agent_id", "arena__id"]
+    fields = [
+        "id",
+        "arena",
+        "kind",
+        "agent",
+        "step",
+        "status",
+        "text",
+        "choices_json",
+        "answer_json",
+        "created_at",
+        "closed_at",
+    ]
+    readonly_fields = ["choices_json", "answer_json"]
+    list_select_related = ["arena", "agent"]
+
+    @admin.display(description="Text")
+    def short_text(self, item: InputRequest) -> str:
+        return preview(item.text, 80)
+
+    @admin.display(description="Choices")
+    def choices_json(self, item: InputRequest) -> str:
+        return "free answer" if item.choices is None else pretty_json(item.choices)
+
+    @admin.display(description="Answer")
+    def answer_json(self, item: InputRequest) -> str:
+        return "—" if item.answer is None else pretty_json(item.answer)
 
 
 @admin.register(Artifact)

@@ -237,6 +237,27 @@ class ArenaManager:
             listed = listed.filter(arena__in=self.arenas_for_user(user).values("id"))
         return _with_request_status(listed, status).order_by("-created_at", "id")
 
+    def request_counts(self, arena_id: Any) -> dict[str, int]:
+        """How many requests the arena has, and how many of them are open. Both only grow
+        or the second falls as the first stays: `2 * total - open` counts the request
+        events of the arena, so a change of either says the requests changed."""
+        counts = InputRequest.objects.filter(arena_id=arena_id).aggregate(
+            total=Count("id"), open=Count("id", filter=Q(status=RequestStatus.OPEN))
+        )
+        return {"open": counts["open"], "total": counts["total"]}
+
+    def request_counts_for_user(self, user: Any) -> dict[str, dict[str, int]]:
+        """`request_counts` of every arena with an open request the person may see, by
+        arena id (the dashboard header's count is the sum of their `open`)."""
+        with_open = self.requests_for_user(user, RequestStatus.OPEN).order_by().values("arena_id")
+        rows = (
+            InputRequest.objects.filter(arena_id__in=with_open)
+            .order_by()
+            .values("arena_id")
+            .annotate(total=Count("id"), open=Count("id", filter=Q(status=RequestStatus.OPEN)))
+        )
+        return {str(row["arena_id"]): {"open": row["open"], "total": row["total"]} for row in rows}
+
     def memory_facts(
         self, agent_id: str | None, tag: str | None = None, q: str | None = None
     ) -> QuerySet[Fact]:

@@ -8,6 +8,8 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.arena_list, name="arenas"),
+    path("requests/", views.request_inbox, name="requests"),
+    path("requests/counts/", views.request_counts, name="request_counts"),
     path("arenas/<uuid:arena_id>/", views.arena_detail, name="arena"),
     path("arenas/<uuid:arena_id>/panels/", views.arena_panels, name="arena_panels"),
     path(
@@ -21,5 +23,10 @@ urlpatterns = [
         "arenas/<uuid:arena_id>/claims/<int:claim_id>/release/",
         views.claim_release,
         name="release_claim",
+    ),
+    path(
+        "arenas/<uuid:arena_id>/requests/<uuid:request_id>/answer/",
+        views.request_answer,
+        name="answer_request",
     ),
 ]

@@ -2,10 +2,10 @@
 
 Every page needs a login. Reads go through `ArenaManager.user_handle` (staff see every arena,
 another user what an agent they own sees); writes (lifecycle actions, messages, releasing a
-claim) are staff's and go through `staff_handle`, whose domain errors come back as page
-messages. Live updates
-come from the websocket feed (`arenas/live/`); the JavaScript in `static/js/` re-fetches the
-panels fragment when an event arrives, so each panel has one renderer: its template.
+claim, answering a request) are staff's and go through `staff_handle`, whose domain errors
+come back as page messages. Live updates come from the websocket feeds (`arenas/live/`); the
+JavaScript in `static/js/` re-fetches the panels fragment when an event arrives, so each
+panel has one renderer: its template.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,10 +32,14 @@ from arenas.errors import DomainError, NotFound
 from arenas.events import timestamp, to_wire
 from arenas.handle import ArenaHandle
 from arenas.manager import ArenaManager
-from arenas.models import Status
+from arenas.models import InputRequest, RequestKind, RequestStatus, Status
 from arenas.representations import arena_summary, step_claim_dict
 
 ARENAS_PER_PAGE = 50
+REQUESTS_PER_PAGE = 50
+# The arena page lists every open request (up to this many) and the latest closed ones.
+OPEN_REQUESTS_SHOWN = 100
+CLOSED_REQUESTS_SHOWN = 20
 STEPS_SHOWN = 200
 FEED_INITIAL = 50
 # The arena page fetches its panels at least this often even when no event arrives, so
@@ -159,6 +163,51 @@ def artifact_detail(request: HttpRequest, arena_id: Any, artifact_id: Any) -> Ht
 
 
 @login_required
+@require_GET
+def request_inbox(request: HttpRequest) -> HttpResponse:
+    """`/requests/`: the open requests the person may see, newest first."""
+    listed = manager.requests_for_user(request.user, RequestStatus.OPEN).select_related("arena")
+    page = Paginator(listed, REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "dashboard/request_inbox.html",
+        {"page": page, "requests": [_request_item(item) for item in page]},
+    )
+
+
+@login_required
+@require_GET
+def request_counts(request: HttpRequest) -> JsonResponse:
+    """The header's count of open requests, with the counts of each arena that has one
+    (`ArenaManager.request_counts_for_user`), for the pages' live refresh."""
+    arenas = manager.request_counts_for_user(request.user)
+    return JsonResponse({"open": sum(c["open"] for c in arenas.values()), "arenas": arenas})
+
+
+@login_required
+@require_POST
+def request_answer(request: HttpRequest, arena_id: Any, request_id: Any) -> HttpResponse:
+    """Staff answer a request from the arena page: a choice (a button) and/or text."""
+
+    text = request.POST.get("text")
+    if text is not None:
+        text = text.replace("\r\n", "\n")  # how browsers send a text box's line breaks
+
+    def answer(handle: ArenaHandle) -> str:
+        try:
+            answered = handle.answer_request(request_id, request.POST.get("choice"), text)
+        except NotFound:
+            raise Http404("No such request.") from None
+        except DomainError as error:
+            raise DomainError(f"Not answered: {error.detail} ({error.code})") from error
+        reply = answered.answer
+        said = f"“{reply['choice']}”" if reply["choice"] is not None else "your answer"
+        return f"Answered {answered.agent_id} with {said}: the agent sees it on its feed."
+
+    return _steer(request, arena_id, answer)
+
+
+@login_required
 @require_POST
 def arena_transition(request: HttpRequest, arena_id: Any) -> HttpResponse:
     def act(handle: ArenaHandle) -> str:
@@ -217,6 +266,7 @@ def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
     for step in [*steps, *later]:
         if step["claim"] is not None:
             step["claim"]["until"] = _datetime(step["claim"]["expires_at"])
+    artifacts = list(handle.artifacts())
     total = arena["total_steps"]
     return {
         "arena": arena,
@@ -235,8 +285,48 @@ def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
         ],
         "steps": steps,
         "steps_truncated": more_after is not None,
-        "artifacts": list(handle.artifacts()),
+        "artifacts": artifacts,
         "facts": list(handle.facts()),
+        **_requests_context(handle, arena, artifacts),
+    }
+
+
+def _requests_context(
+    handle: ArenaHandle, arena: dict[str, Any], artifacts: list[Any]
+) -> dict[str, Any]:
+    """The arena's requests: the open ones (oldest first, the order they wait in) and the
+    latest closed ones; a review carries its submitter's artifacts and whether it is in the
+    arena now (its slot is on the page)."""
+    open_requests = list(
+        handle.requests(RequestStatus.OPEN).order_by("created_at", "id")[:OPEN_REQUESTS_SHOWN]
+    )
+    closed = list(
+        handle.requests()
+        .exclude(status=RequestStatus.OPEN)
+        .order_by("-closed_at", "id")[:CLOSED_REQUESTS_SHOWN]
+    )
+    present = {p["agent_id"] for p in arena["participants"]}
+    items = []
+    for request in [*open_requests, *closed]:
+        item = _request_item(request)
+        if request.kind == RequestKind.REVIEW:
+            item["artifacts"] = [a for a in artifacts if a.agent_id == request.agent_id]
+            item["in_arena"] = request.agent_id in present
+        items.append(item)
+    return {
+        "requests": items,
+        "open_request_count": handle.requests(RequestStatus.OPEN).count(),
+        "requests_truncated": len(open_requests) == OPEN_REQUESTS_SHOWN,
+    }
+
+
+def _request_item(request: InputRequest) -> dict[str, Any]:
+    """A request as the templates show it: the model and its answer's time as a datetime."""
+    answer = request.answer or {}
+    return {
+        "request": request,
+        "answered_at": _datetime(answer.get("at")),
+        "answer": answer,
     }
 
 

@@ -282,11 +282,12 @@ class ArenaFeedConsumer(LiveConsumer):
 
 
 class DashboardConsumer(LiveConsumer):
-    """`/ws/dashboard/` for session users: `{"type": "arena", "arena": <summary>}` whenever an
-    arena the user may see changes. Summaries are loaded once per process and change (the
-    hub shares them), and visibility is decided from the viewer ids loaded with them, so a
-    change costs the same whether one person or a thousand watch. A summary is never sent
-    older than one already sent for the same arena."""
+    """`/ws/dashboard/` for session users: `{"type": "arena", "arena": <summary>, "requests":
+    {"open", "total"}}` whenever an arena the user may see changes (the request counts keep
+    the header's count of open requests and the inbox live). Summaries are loaded once per
+    process and change (the hub shares them), and visibility is decided from the viewer ids
+    loaded with them, so a change costs the same whether one person or a thousand watch. A
+    summary is never sent older than one already sent for the same arena."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -312,13 +313,13 @@ class DashboardConsumer(LiveConsumer):
         line = await hub().line(message["arena_id"], message["seq"])
         if line is None:
             return
-        summary, viewers = line
+        summary, viewers, requests = line
         if not (self.user.is_staff or self.user.pk in viewers):
             return
         if self.sent.get(summary["id"], -1) >= summary["last_seq"]:
             return
         self.sent[summary["id"]] = summary["last_seq"]
-        await self.send_json({"type": "arena", "arena": summary})
+        await self.send_json({"type": "arena", "arena": summary, "requests": requests})
 
 
 class UnknownPathConsumer(LiveConsumer):

@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Line = tuple[dict[str, Any], frozenset[int]]
+# An arena's dashboard summary, the ids of the non-staff users who may see it, and its
+# request counts (`ArenaManager.request_counts`).
+Line = tuple[dict[str, Any], frozenset[int], dict[str, int]]
 # Dashboard summaries kept per process (the newest of each arena), least recent dropped first.
 LINES_MAX = 10_000
 # How far back a poll looks for arena changes, beyond two poll intervals (clock skew between
@@ -112,8 +114,9 @@ class Hub:
     # --- dashboard summaries ------------------------------------------------------------
 
     async def line(self, arena_id: str, seq: int) -> Line | None:
-        """The summary of an arena at `seq` or later and its non-staff viewers' ids, loaded
-        once per process however many dashboards ask; None if there is no such arena."""
+        """The summary of an arena at `seq` or later, its non-staff viewers' ids and its
+        request counts, loaded once per process however many dashboards ask; None if there
+        is no such arena."""
         cached = self._lines.get(arena_id)
         if cached is None or cached[0] < seq:
             future = asyncio.ensure_future(self._load_line(arena_id))
@@ -126,7 +129,7 @@ class Hub:
 
     async def _load_line(self, arena_id: str) -> Line | None:
         try:
-            return await database_sync_to_async(ArenaManager().summary_and_viewers)(arena_id)
+            return await database_sync_to_async(_load_line)(arena_id)
         except Exception:
             logger.warning("Could not load the summary of arena %s", arena_id, exc_info=True)
             self._lines.pop(arena_id, None)
@@ -183,6 +186,15 @@ class Hub:
         self._catch_ups.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.warning("A live catch-up failed", exc_info=task.exception())
+
+
+def _load_line(arena_id: str) -> Line | None:
+    manager = ArenaManager()
+    found = manager.summary_and_viewers(arena_id)
+    if found is None:
+        return None
+    summary, viewers = found
+    return summary, viewers, manager.request_counts(summary["id"])
 
 
 def _read(

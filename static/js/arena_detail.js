@@ -33,7 +33,12 @@
     step_claimed: "◷",
     claim_released: "↶",
     claim_expired: "⊘",
+    input_requested: "?",
+    input_provided: "↩",
+    input_cancelled: "✕",
   };
+  // Events whose sentence already names their actor.
+  const SAYS_WHO = new Set(["message_posted", "input_provided"]);
   // Events the system appends by itself (actor null), which say so.
   const BY_THE_SYSTEM = new Set(["claim_expired"]);
   const REFRESH_MS = config.refreshSeconds * 1000;
@@ -121,6 +126,20 @@
         return [who(e.agent_id), "’s claim on step " + e.step + " was released"];
       case "claim_expired":
         return [who(e.agent_id), "’s lease on step " + e.step + " expired"];
+      case "input_requested":
+        if (e.kind === "review") return [who(e.agent_id), " submitted step " + e.step + " for a person’s review"];
+        return [who(e.agent_id), " asked people", e.step === null || e.step === undefined ? "" : " about step " + e.step];
+      case "input_provided":
+        return [
+          who(e.by || e.actor),
+          " answered ",
+          who(e.agent_id),
+          e.choice === null || e.choice === undefined ? "" : ": ",
+          e.choice === null || e.choice === undefined ? "" : node("strong", "event__choice", e.choice),
+        ];
+      case "input_cancelled":
+        if (e.actor === e.agent_id) return [who(e.agent_id), " withdrew a request"];
+        return [who(e.agent_id), "’s request was cancelled"];
       case "arena_settled":
         return [
           "Settled: " + plural(e.facts_persisted, "fact") + " kept in long-term memory, ",
@@ -143,12 +162,20 @@
     for (const part of describe(e)) {
       sentence.append(part);
     }
-    if (e.type === "message_posted") {
+    if (e.type === "message_posted" || (e.type === "input_requested" && e.kind !== "review")) {
+      body.appendChild(node("p", "event__message", e.text));
+    }
+    if (e.type === "input_requested" && e.kind !== "review") {
+      body.appendChild(
+        node("p", "event__choices", e.choices ? "Choices: " + e.choices.join(" · ") : "Free answer")
+      );
+    }
+    if (e.type === "input_provided" && e.text) {
       body.appendChild(node("p", "event__message", e.text));
     }
     const meta = body.appendChild(node("p", "event__meta"));
     meta.append("#" + e.seq + " · ", clock(e.timestamp));
-    if (e.actor && e.actor !== e.agent_id && e.type !== "message_posted") {
+    if (e.actor && e.actor !== e.agent_id && !SAYS_WHO.has(e.type)) {
       meta.append(" · by ", who(e.actor));
     } else if (!e.actor && BY_THE_SYSTEM.has(e.type)) {
       meta.append(" · by ", node("span", "event__system", "the system"));

@@ -1,5 +1,6 @@
 /*
- * The arena list: each `{"type": "arena", "arena": <summary>}` from /ws/dashboard/ updates
+ * The arena list: each `{"type": "arena", "arena": <summary>}` from /ws/dashboard/ (the
+ * page's one dashboard feed, `Aleph.dashboardFeed`, which the header's count shares) updates
  * its row in place, inserts a new arena at the top of the first page, and removes a row
  * that no longer matches the status filter. Rows are clones of the server's row template,
  * filled with textContent. After every (re)connect the list is fetched once again, so
@@ -118,12 +119,15 @@
     }
   }
 
-  window.AlephLive = new window.Aleph.LiveSocket({
-    path: () => "/ws/dashboard/",
-    indicator: document.getElementById("connection"),
+  const feed = window.Aleph.dashboardFeed;
+  feed.indicator = document.getElementById("connection");
+  feed.listen({
     onOpen: resync,
     onMessage: (message) => {
       if (message.type === "arena" && message.arena) onSummary(message.arena);
     },
-  }).start();
+  });
+  document.addEventListener("DOMContentLoaded", () => {
+    window.AlephLive = feed.socket;
+  });
 })();

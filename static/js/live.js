@@ -7,6 +7,9 @@
  * again before reconnecting; and it reports its state on the page's connection indicator,
  * in text: "Live", "Reconnecting…" or "Offline…".
  *
+ * It also keeps the header's count of open requests live, over the dashboard feed
+ * (/ws/dashboard/), which every signed-in page opens once and pages may listen to.
+ *
  * Nothing here inserts data as HTML: text goes in with textContent, and server-rendered
  * fragments (escaped by Django's templates) are parsed with DOMParser, which runs no script.
  */
@@ -229,5 +232,133 @@
   setInterval(() => formatTimes(document), 10000);
   document.addEventListener("DOMContentLoaded", () => formatTimes(document));
 
-  window.Aleph = { LiveSocket, relativeTime, localDateTime, formatTimes, fetchDocument, readConfig };
+  // --- the dashboard feed and the header's count of open requests -------------------------
+
+  /**
+   * The page's one socket to /ws/dashboard/, started once the page's scripts have run (they
+   * are deferred, so before DOMContentLoaded). A page listens with
+   * `Aleph.dashboardFeed.listen({onMessage, onOpen})` and may give the feed its connection
+   * indicator (`indicator`); the header's count listens on every page.
+   */
+  const dashboardFeed = {
+    listeners: [],
+    indicator: null,
+    socket: null,
+    listen(listener) {
+      this.listeners.push(listener);
+    },
+    start() {
+      if (this.socket || !this.listeners.length) return;
+      this.socket = new LiveSocket({
+        path: () => "/ws/dashboard/",
+        indicator: this.indicator,
+        onOpen: () => {
+          for (const listener of this.listeners) if (listener.onOpen) listener.onOpen();
+        },
+        onMessage: (message) => {
+          for (const listener of this.listeners) if (listener.onMessage) listener.onMessage(message);
+        },
+      }).start();
+    },
+  };
+
+  /**
+   * The header's count of open requests. Each `{"type": "arena", ..., "requests": {"open",
+   * "total"}}` from the dashboard feed updates its arena's counts; the count is the sum of
+   * their `open`. `2 * total - open` (the arena's request events) only grows, so older
+   * counts never overwrite newer ones. After every (re)connect the counts are fetched again (the feed has
+   * no replay), keeping what the feed said meanwhile. Pages hear of every change with
+   * `Aleph.requestCounts.onChange(listener)` (the inbox re-fetches its list).
+   */
+  /** The number of request events behind an arena's counts: it never goes back. */
+  function mark(counts) {
+    return 2 * counts.total - counts.open;
+  }
+
+  const requestCounts = {
+    arenas: new Map(),
+    listeners: [],
+    heard: null,
+    onChange(listener) {
+      this.listeners.push(listener);
+    },
+    total() {
+      let sum = 0;
+      for (const counts of this.arenas.values()) sum += counts.open;
+      return sum;
+    },
+    /** Record an arena's counts unless older than those known; true when they are news
+     *  (an arena not known had no open request when the counts were last fetched). */
+    record(arenaId, counts) {
+      const known = this.arenas.get(arenaId);
+      if (known && mark(known) >= mark(counts)) return false;
+      this.arenas.set(arenaId, { open: counts.open, total: counts.total });
+      return known ? true : counts.open > 0;
+    },
+    show() {
+      const element = document.getElementById("requests-count");
+      if (!element) return;
+      const total = this.total();
+      element.textContent = String(total);
+      element.dataset.count = String(total);
+    },
+    changed() {
+      this.show();
+      for (const listener of this.listeners) listener();
+    },
+    heardOf(message) {
+      if (message.type !== "arena" || !message.arena || !message.requests) return;
+      if (this.heard) this.heard.add(message.arena.id);
+      if (this.record(message.arena.id, message.requests)) this.changed();
+    },
+    async resync() {
+      if (this.heard) return;
+      this.heard = new Set();
+      try {
+        const link = document.getElementById("requests-link");
+        const response = await fetch(link.dataset.countsUrl, {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        });
+        if (!response.ok || new URL(response.url).pathname.startsWith("/accounts/login")) {
+          throw new Error("Could not refresh the request counts (" + response.status + ")");
+        }
+        const fresh = (await response.json()).arenas;
+        const arenas = new Map();
+        for (const [id, counts] of Object.entries(fresh)) arenas.set(id, counts);
+        for (const id of this.heard) {
+          const mine = this.arenas.get(id);
+          const theirs = arenas.get(id);
+          if (mine && !(theirs && mark(theirs) >= mark(mine))) arenas.set(id, mine);
+        }
+        this.arenas = arenas;
+        this.changed();
+      } catch (error) {
+        console.warn(error);
+      } finally {
+        this.heard = null;
+      }
+    },
+  };
+
+  document.addEventListener("DOMContentLoaded", () => {
+    if (document.getElementById("requests-count")) {
+      dashboardFeed.listen({
+        onOpen: () => requestCounts.resync(),
+        onMessage: (message) => requestCounts.heardOf(message),
+      });
+    }
+    dashboardFeed.start();
+  });
+
+  window.Aleph = {
+    LiveSocket,
+    relativeTime,
+    localDateTime,
+    formatTimes,
+    fetchDocument,
+    readConfig,
+    dashboardFeed,
+    requestCounts,
+  };
 })();

@@ -36,9 +36,12 @@ def inline_management(prefix: str, forms: int) -> dict[str, str]:
     }
 
 
-def change_arena(client, arena_id, goal: str, *new_participants: dict[str, str], claims=()):
+def change_arena(
+    client, arena_id, goal: str, *new_participants: dict[str, str], claims=(), requests=()
+):
     """POST the arena's change page: the goal, `new_participants` as new inline rows, and
-    the live claims inline as the page showed it (`claims`: their primary keys)."""
+    the live claims and open requests inlines as the page showed them (`claims`,
+    `requests`: their primary keys)."""
     existing = Participant.objects.filter(arena_id=arena_id).count()
     data = {"goal": goal, **inline_management("participants", existing + len(new_participants))}
     data["participants-INITIAL_FORMS"] = str(existing)
@@ -48,6 +51,9 @@ def change_arena(client, arena_id, goal: str, *new_participants: dict[str, str],
     data.update(inline_management("claims", len(claims)))
     for index, pk in enumerate(claims):
         data.update({f"claims-{index}-id": str(pk), f"claims-{index}-arena": str(arena_id)})
+    data.update(inline_management("requests", len(requests)))
+    for index, pk in enumerate(requests):
+        data.update({f"requests-{index}-id": str(pk), f"requests-{index}-arena": str(arena_id)})
     return client.post(reverse("admin:arenas_arena_change", args=[arena_id]), data)
 
 
@@ -651,6 +657,112 @@ def test_artifacts_and_facts_are_viewable_and_read_only(admin_client, make_arena
         assert admin_client.post(delete, {"post": "yes"}).status_code == 403
 
 
+# --- requests for people ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def requests_of_every_state(make_arena, manager):
+    """An active arena of alice (coordinator) and bob (worker) with an open question, an
+    answered one, a cancelled one and an open review: (arena id, {name: request})."""
+    arena_id = make_arena(
+        status="active",
+        plan=[{"title": "Draft"}, {"title": "Check", "review": True}],
+        participants=[{"agent_id": "bob", "role": "worker"}],
+    )
+    alice, bob = manager.handle(arena_id, "alice"), manager.handle(arena_id, "bob")
+    asked = bob.ask("Which <b>colour</b>?", ["red", "<i>blue</i>"])
+    answered = bob.ask("Ship it?", ["yes", "no"])
+    alice.answer_request(answered.id, "yes", "Go <script>x</script>")
+    cancelled = bob.ask("Never mind this one")
+    bob.cancel_request(cancelled.id)
+    review = bob.complete_step(2).request
+    return arena_id, {"open": asked, "answered": answered, "cancelled": cancelled, "review": review}
+
+
+def listed_requests(client, **query) -> set[str]:
+    response = client.get(reverse("admin:arenas_inputrequest_changelist"), query)
+    assert response.status_code == 200
+    return {str(item.pk) for item in response.context["cl"].result_list}
+
+
+def test_the_request_list_filters_by_status_kind_and_arena(admin_client, requests_of_every_state):
+    arena_id, made = requests_of_every_state
+    ids = {name: str(item.id) for name, item in made.items()}
+    assert listed_requests(admin_client) == set(ids.values())
+    assert listed_requests(admin_client, status__exact="open") == {ids["open"], ids["review"]}
+    assert listed_requests(admin_client, kind__exact="review") == {ids["review"]}
+    assert listed_requests(admin_client, status__exact="cancelled") == {ids["cancelled"]}
+    assert listed_requests(admin_client, arena__id__exact=str(arena_id)) == set(ids.values())
+    assert listed_requests(admin_client, q="colour") == {ids["open"]}
+    page = admin_client.get(reverse("admin:arenas_inputrequest_changelist")).content.decode()
+    assert "Which &lt;b&gt;colour&lt;/b&gt;?" in page and "<b>colour" not in page
+
+
+def test_a_request_page_shows_its_answer_escaped(admin_client, requests_of_every_state):
+    _arena_id, made = requests_of_every_state
+    url = reverse("admin:arenas_inputrequest_change", args=[made["answered"].id])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "staff:" not in html  # answered by the coordinator alice
+    assert "&quot;by&quot;: &quot;alice&quot;" in html
+    assert "Go &lt;script&gt;x&lt;/script&gt;" in html and "<script>x" not in html
+    free = admin_client.get(
+        reverse("admin:arenas_inputrequest_change", args=[made["cancelled"].id])
+    )
+    assert "free answer" in free.content.decode()
+
+
+def test_requests_are_read_only_even_for_a_superuser(admin_client, requests_of_every_state):
+    arena_id, made = requests_of_every_state
+    asked = made["open"]
+    change = reverse("admin:arenas_inputrequest_change", args=[asked.id])
+    assert admin_client.get(reverse("admin:arenas_inputrequest_add")).status_code == 403
+    response = admin_client.post(change, {"text": "Rewritten", "status": "answered"})
+    assert response.status_code == 403
+    delete = reverse("admin:arenas_inputrequest_delete", args=[asked.id])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    listing = admin_client.get(reverse("admin:arenas_inputrequest_changelist"))
+    assert 'value="delete_selected"' not in listing.content.decode()
+    asked.refresh_from_db()
+    assert (asked.status, asked.text) == ("open", "Which <b>colour</b>?")
+    missing = "00000000-0000-0000-0000-000000000000"
+    admin_client.raise_request_exception = False
+    gone = admin_client.get(
+        reverse("admin:arenas_inputrequest_change", args=[missing]), follow=True
+    )
+    assert gone.status_code == 200
+    assert any("doesn’t exist" in m for m in messages_of(gone))
+    bad = admin_client.get("/admin/arenas/inputrequest/not-a-uuid/change/", follow=True)
+    assert bad.status_code == 200
+    assert any("doesn’t exist" in m for m in messages_of(bad))
+
+
+def test_the_arena_page_shows_its_open_requests_inline(admin_client, requests_of_every_state):
+    arena_id, made = requests_of_every_state
+    page = admin_client.get(reverse("admin:arenas_arena_change", args=[arena_id]))
+    assert page.status_code == 200
+    inline = next(
+        f for f in page.context["inline_admin_formsets"] if f.formset.prefix == "requests"
+    )
+    shown = {str(form.instance.pk) for form in inline.formset.forms}
+    assert shown == {str(made["open"].id), str(made["review"].id)}
+    html = page.content.decode()
+    link = reverse("admin:arenas_inputrequest_changelist") + f"?arena__id__exact={arena_id}"
+    assert link in html
+    assert "Which &lt;b&gt;colour&lt;/b&gt;?" in html and "<i>blue</i>" not in html
+    # Saving the page with the inline as shown changes no request.
+    response = change_arena(
+        admin_client,
+        arena_id,
+        "Find the answer",
+        requests=[made["review"].id, made["open"].id],
+    )
+    assert response.status_code == 302
+    made["open"].refresh_from_db()
+    assert made["open"].status == "open"
+
+
 # --- hostile ids and filters -----------------------------------------------------------------
 
 ADMIN_PATHS_WITH_NUL = [
@@ -670,6 +782,10 @@ ADMIN_PATHS_WITH_NUL = [
     "/admin/arenas/artifact/?kind=%00&q=%00",
     "/admin/arenas/claim/%00/change/",
     "/admin/arenas/claim/?q=%00&state=%00&end__exact=%00",
+    "/admin/arenas/inputrequest/%00/change/",
+    "/admin/arenas/inputrequest/a%00b/history/",
+    "/admin/arenas/inputrequest/?q=%00&status__exact=%00&kind__exact=%00",
+    "/admin/arenas/inputrequest/?arena__id__exact=%00",
 ]
 
 
