@@ -74,6 +74,7 @@ def test_claims_divide_steps_with_leases_and_fencing_tokens(live_server, tokens)
     assert second["step"] == 2
     lost = raised(lambda: ana.complete_step(arena_id, 1, claim_id=second["claim_id"]))
     assert isinstance(lost, ClaimLost) and lost.status == 409
+    assert lost.claim_id == second["claim_id"]
     done = ana.complete_step(arena_id, 1, claim_id=claim["claim_id"])
     assert done["aggregate"]["completed_steps"] == 1
 

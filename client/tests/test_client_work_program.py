@@ -114,6 +114,8 @@ class ScriptedArena:
             if event["type"] == "step_completed":  # a person approved the step's review
                 self.pending.discard(event["step"])
                 self.done.append(event["step"])
+            if event["type"] == "input_provided" and event.get("choice") == "reject":
+                self.pending.discard(event["step"])  # open to be done again
         return json.dumps(message)
 
     def run(self, program: Any) -> Any:
@@ -226,8 +228,8 @@ def test_a_review_step_is_submitted_and_the_loop_waits_for_its_approval():
     arena = ScriptedArena(2, reviews=frozenset({1}))
     arena.messages = [
         snapshot(),
-        event(13, "input_requested", request_id="q1"),  # a question: it frees no step
-        event(14, "step_completed", step=1),  # approved
+        event(11, "input_requested", request_id="q1"),  # a question: it frees no step
+        event(12, "step_completed", step=1),  # approved
     ]
 
     report = work(arena, lambda step: f"did {step.step}")
@@ -238,12 +240,28 @@ def test_a_review_step_is_submitted_and_the_loop_waits_for_its_approval():
     # waited on the feed: claim 1, claim 2, nothing, nothing (feed open), the plan done.
     assert [c["step"] for c in arena.completions()] == [1, 2]
     assert arena.claimed_next() == 5
-    assert arena.done == [2, 1]
+    assert arena.done == [2, 1] and len(arena.urls) == 1
+
+
+def test_a_rejected_review_step_is_done_and_submitted_again():
+    arena = ScriptedArena(1, reviews=frozenset({1}))
+    arena.messages = [
+        snapshot(),
+        event(11, "input_provided", choice="reject", step=1),
+        event(12, "step_completed", step=1),  # the second submission approved
+    ]
+    drafts = []
+
+    report = work(arena, lambda step: drafts.append(step.claim["claim_id"]) or len(drafts))
+
+    assert (report.submitted, report.completed, report.results) == ([1, 1], [], {1: 2})
+    assert len(drafts) == 2 and drafts[0] != drafts[1]
+    assert arena.done == [1] and len(arena.urls) == 1
 
 
 def test_a_completion_refused_for_an_open_review_abandons_the_result():
     arena = ScriptedArena(1, reviews=frozenset({1}))
-    arena.messages = [snapshot(), event(13, "step_completed", step=1)]
+    arena.messages = [snapshot(), event(11, "step_completed", step=1)]
 
     def do_step(step: Any) -> str:
         # Meanwhile another agent took the step over and submitted it for review.
