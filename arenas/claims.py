@@ -264,8 +264,10 @@ def vacancy(arena: Arena) -> Vacancy:
 def advance_prefix(arena: Arena) -> None:
     """Move `completed_prefix` up to the first step not completed (saved with the
     write). Completions in order keep it there as they go (`completed`); this catches up
-    with completions made out of order."""
-    arena.completed_prefix = sql.first_step(arena.id, arena.completed_prefix, False) - 1
+    with completions made out of order. While every completion lies within the prefix
+    (`completed_steps` counts them), step prefix + 1 is not completed: no statement."""
+    if arena.completed_steps > arena.completed_prefix:
+        arena.completed_prefix = sql.first_step(arena.id, arena.completed_prefix, False) - 1
 
 
 def completed(arena: Arena, step: int) -> None:

@@ -1,4 +1,5 @@
-"""What one step completion costs the server, in-process: CPU per call and SQL statements.
+"""What one step completion costs the server, in-process: CPU per call and SQL statements;
+and a claim cycle (`POST …/claims/next/`, then `POST …/steps/` with the claim's `claim_id`).
 
 No network and no ASGI server: Django's test client drives the real middleware, DRF view and
 domain over a fresh database, so the figures are the framework's and the application's own
@@ -29,7 +30,9 @@ def _cpu_per_call(fn, calls: int) -> float:
     return (time.process_time() - start) / calls
 
 
-def measure(database: common.Database, calls: int, profile: bool, sort: str = "cumulative") -> None:
+def measure(
+    database: common.Database, calls: int, profile: str | None, sort: str = "cumulative"
+) -> None:
     seed = common.run_in_tree(database, "arenas", count=3, agents=3)
     os.environ.update(database.env())  # Django in this process: the database, production settings
     import django
@@ -56,6 +59,25 @@ def measure(database: common.Database, calls: int, profile: bool, sort: str = "c
         response = client.post(path, {"step": next(steps)}, content_type="application/json")
         assert response.status_code == 201, response.content
 
+    # The claim cycle, in the third arena (its agent's own token).
+    third = seed["arenas"][2]
+    cycler = Client(
+        HTTP_AUTHORIZATION=f"Bearer {seed['tokens'][third['agent']]}", HTTP_HOST="127.0.0.1"
+    )
+    claims_path = f"/api/arenas/{third['id']}/claims/next/"
+    cycle_steps = f"/api/arenas/{third['id']}/steps/"
+
+    def claim_next():
+        response = cycler.post(claims_path, {}, content_type="application/json")
+        assert response.status_code == 201, response.content
+        return response.json()["claim"]
+
+    def cycle():
+        claim = claim_next()
+        body = {"step": claim["step"], "claim_id": claim["claim_id"]}
+        response = cycler.post(cycle_steps, body, content_type="application/json")
+        assert response.status_code == 201, response.content
+
     handle = ArenaManager().handle(other["id"], other["agent"])
     domain_steps = iter(range(1, 10**9))
 
@@ -70,10 +92,14 @@ def measure(database: common.Database, calls: int, profile: bool, sort: str = "c
     print(f"   statements per step completion: {len(queries.captured_queries)}")
     for q in queries.captured_queries:
         print(f"      {q['sql'][:150]}")
+    with CaptureQueriesContext(connection) as queries:
+        claim_next()
+    print(f"   statements per claims/next: {len(queries.captured_queries)}")
     floor = _cpu_per_call(health, calls)
     print(f"   GET /api/health/           {floor * 1e6:7.0f} µs CPU per request (the floor)")
     for name, fn in (
         ("POST …/steps/", step),
+        ("claim cycle (2 requests)", cycle),
         ("ArenaHandle.complete_step", domain),
         ("agents.authenticate", auth),
     ):
@@ -83,7 +109,7 @@ def measure(database: common.Database, calls: int, profile: bool, sort: str = "c
         profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the database
         profiler.enable()
         for _ in range(calls):
-            step()
+            (cycle if profile == "cycle" else step)()
         profiler.disable()
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).sort_stats(sort)
@@ -95,7 +121,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--calls", type=int, default=500)
-    parser.add_argument("--profile", action="store_true", help="print a CPU profile")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="step",
+        choices=["step", "cycle"],
+        help="print a CPU profile of step completions (or of claim cycles)",
+    )
     parser.add_argument("--sort", default="cumulative", help="profile order: cumulative, tottime")
     args = parser.parse_args()
     common.banner("write cost: CPU and SQL statements per step completion, in-process")

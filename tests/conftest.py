@@ -112,12 +112,22 @@ def _live_server_helper() -> None:
 
 
 @pytest.fixture
-def live_server(live_db, tmp_path):
+def live_server_env() -> dict[str, str]:
+    """Settings for `live_server`'s process; a test overrides it with
+    `@pytest.mark.parametrize("live_server_env", [{...}])`."""
+    return {}
+
+
+@pytest.fixture
+def live_server(live_db, tmp_path, live_server_env):
     """One Daphne process serving the app on a free port (Redis layer when REDIS_URL is set)."""
     from tests.support.liveserver import LiveServer
 
     server = LiveServer(
-        live_db, redis_url=os.environ.get("REDIS_URL") or None, log_path=tmp_path / "daphne.log"
+        live_db,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        log_path=tmp_path / "daphne.log",
+        extra_env=live_server_env,
     ).start()
     yield server
     server.stop()
