@@ -28,9 +28,9 @@ from .types import (
     Artifact,
     ArtifactKindEnum,
     ArtifactPage,
-    ClaimGranted,
+    ClaimHeld,
     ClaimPage,
-    ClaimRenewed,
+    ClaimTaken,
     Event,
     EventsPage,
     Fact,
@@ -38,7 +38,7 @@ from .types import (
     Health,
     Me,
     NewParticipant,
-    NothingToClaim,
+    NoClaim,
     Page,
     Participant,
     ParticipantPage,
@@ -46,7 +46,7 @@ from .types import (
     Request,
     RequestPage,
     RequestStatusEnum,
-    ReviewSubmitted,
+    ReviewOpened,
     RoleEnum,
     SlotStatusEnum,
     StepPage,
@@ -207,25 +207,25 @@ class Api:
         """The plan from step `after + 1`: each step's title, assignee, dependencies and
         completion (with an open-ended plan, the completed steps)."""
 
-    @endpoint("POST", ARENA + "/claims/next/", {201: ClaimGranted, 200: NothingToClaim})
+    @endpoint("POST", ARENA + "/claims/next/", {201: ClaimTaken, 200: NoClaim})
     def claim_next_step(
         self, arena_id: str, lease_seconds: int | None = None
-    ) -> ClaimGranted | NothingToClaim:
+    ) -> ClaimTaken | NoClaim:
         """Claim the lowest-numbered step the caller could complete now:
         `{"claim", "event"}`, or `{"claim": None, "remaining", "claimed", "blocked"}` when
         none can be claimed now."""
 
-    @endpoint("POST", ARENA + "/steps/{step}/claim/", {201: ClaimGranted, 200: ClaimRenewed})
+    @endpoint("POST", ARENA + "/steps/{step}/claim/", {201: ClaimTaken, 200: ClaimHeld})
     def claim_step(
         self, arena_id: str, step: int, lease_seconds: int | None = None
-    ) -> ClaimGranted | ClaimRenewed:
+    ) -> ClaimTaken | ClaimHeld:
         """Claim step `step` (renews it when the caller holds it already); another agent's
         live claim raises `StepClaimed` with its `holder`."""
 
-    @endpoint("POST", ARENA + "/claims/{claim_id}/renew/", {200: ClaimRenewed})
+    @endpoint("POST", ARENA + "/claims/{claim_id}/renew/", {200: ClaimHeld})
     def renew_claim(
         self, arena_id: str, claim_id: int, lease_seconds: int | None = None
-    ) -> ClaimRenewed:
+    ) -> ClaimHeld:
         """Extend the lease by `lease_seconds` (the arena's default when None);
         `ClaimLost` when the claim is no longer live."""
 
@@ -237,10 +237,10 @@ class Api:
     def list_claims(self, arena_id: str, limit: int | None = None) -> ClaimPage:
         """The live claims, by step."""
 
-    @endpoint("POST", ARENA + "/steps/", {201: StepResult, 202: ReviewSubmitted})
+    @endpoint("POST", ARENA + "/steps/", {201: StepResult, 202: ReviewOpened})
     def complete_step(
         self, arena_id: str, step: int, claim_id: int | None = None
-    ) -> StepResult | ReviewSubmitted:
+    ) -> StepResult | ReviewOpened:
         """Complete a step: `{"event", "aggregate"}`. A review step is submitted instead:
         `{"request", "event"}` (test `"request" in result`). With `claim_id`, only while
         that claim is live (`ClaimLost` otherwise)."""

@@ -150,7 +150,11 @@ class StepClaimed(Conflict):
 
 
 class ClaimLost(Conflict):
-    """`claim_lost`: the claim is no longer live (its lease lapsed or was taken over)."""
+    """`claim_lost`: the claim `claim_id` is no longer live (its lease lapsed or the step was
+    taken over)."""
+
+    extra = ("claim_id",)
+    claim_id: int | None
 
 
 class ReviewPending(Conflict):

@@ -48,6 +48,12 @@ ArtifactsMergedEventTypeEnum: TypeAlias = Literal["artifacts_merged"]
 CallerRoleEnum: TypeAlias = Literal["coordinator", "worker", "observer", "staff"]
 
 
+ClaimExpiredEventTypeEnum: TypeAlias = Literal["claim_expired"]
+
+
+ClaimReleasedEventTypeEnum: TypeAlias = Literal["claim_released"]
+
+
 FactSharedEventTypeEnum: TypeAlias = Literal["fact_shared"]
 
 
@@ -57,10 +63,31 @@ GoalUpdatedEventTypeEnum: TypeAlias = Literal["goal_updated"]
 HealthStatusEnum: TypeAlias = Literal["ok"]
 
 
+InputCancelledEventTypeEnum: TypeAlias = Literal["input_cancelled"]
+
+
+InputProvidedEventTypeEnum: TypeAlias = Literal["input_provided"]
+
+
+InputRequestedEventTypeEnum: TypeAlias = Literal["input_requested"]
+
+
 MessagePostedEventTypeEnum: TypeAlias = Literal["message_posted"]
 
 
+PresenceEnum: TypeAlias = Literal["online", "away", "offline"]
+
+
 ProgressUpdatedEventTypeEnum: TypeAlias = Literal["progress_updated"]
+
+
+RequestKindEnum: TypeAlias = Literal["question", "review"]
+
+
+RequestStatusEnum: TypeAlias = Literal["open", "answered", "cancelled"]
+
+
+ReviewStateEnum: TypeAlias = Literal["required", "pending", "approved"]
 
 
 RoleEnum: TypeAlias = Literal["coordinator", "worker", "observer"]
@@ -70,6 +97,9 @@ SlotStatusEnum: TypeAlias = Literal["idle", "working", "done", "failed"]
 
 
 StatusChangedEventTypeEnum: TypeAlias = Literal["status_changed"]
+
+
+StepClaimedEventTypeEnum: TypeAlias = Literal["step_claimed"]
 
 
 StepCompletedEventTypeEnum: TypeAlias = Literal["step_completed"]
@@ -110,6 +140,13 @@ class Aggregate(TypedDict):
     last_seq: int
 
 
+class Answer(TypedDict):
+    choice: str | None
+    text: str
+    by: str
+    at: str
+
+
 class Arena(TypedDict):
     id: str
     goal: str
@@ -124,6 +161,7 @@ class Arena(TypedDict):
     archived_at: str | None
     last_seq: int
     settle_report: SettleReport | None
+    lease_seconds: int
 
 
 class ArenaConfig(TypedDict):
@@ -134,6 +172,7 @@ class ArenaConfig(TypedDict):
     total_steps: NotRequired[int]
     plan: NotRequired[list[PlanStep]]
     participants: NotRequired[list[NewParticipant]]
+    lease_seconds: NotRequired[int]
 
 
 class ArenaCreatedEvent(TypedDict):
@@ -199,10 +238,52 @@ class ArtifactsMergedEvent(TypedDict):
     sources: list[str]
 
 
+class Claim(TypedDict):
+    claim_id: int
+    arena_id: str
+    step: int
+    agent_id: str
+    claimed_at: str
+    expires_at: str
+    renewed_at: str | None
+
+
+class ClaimExpiredEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: ClaimExpiredEventTypeEnum
+    step: int
+    agent_id: str
+    claim_id: int
+
+
+class ClaimHeld(TypedDict):
+    claim: Claim
+
+
+class ClaimReleasedEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: ClaimReleasedEventTypeEnum
+    step: int
+    agent_id: str
+    claim_id: int
+
+
+class ClaimTaken(TypedDict):
+    event: Event
+    claim: Claim
+
+
 class CompleteStep(TypedDict):
     """A JSON object with only the fields declared here."""
 
     step: int
+    claim_id: NotRequired[int]
 
 
 class Error(TypedDict):
@@ -215,6 +296,9 @@ class Error(TypedDict):
     requested: NotRequired[str]
     allowed: NotRequired[list[ArenaStatusEnum]]
     waiting_for: NotRequired[list[int]]
+    holder: NotRequired[str]
+    claim_id: NotRequired[int]
+    expires_at: NotRequired[str]
 
 
 class EventsPage(TypedDict):
@@ -263,6 +347,49 @@ class Health(TypedDict):
     status: HealthStatusEnum
 
 
+class InputCancelledEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: InputCancelledEventTypeEnum
+    request_id: str
+    agent_id: str
+
+
+class InputProvidedEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: InputProvidedEventTypeEnum
+    request_id: str
+    agent_id: str
+    by: str
+    choice: str | None
+    text: str
+
+
+class InputRequestedEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: InputRequestedEventTypeEnum
+    request_id: str
+    agent_id: str
+    kind: RequestKindEnum
+    text: str
+    choices: list[str] | None
+    step: int | None
+
+
+class Lease(TypedDict):
+    """An optional lease; the arena's `lease_seconds` when not given."""
+
+    lease_seconds: NotRequired[int]
+
+
 class Me(TypedDict):
     agent_id: str
     display_name: str
@@ -285,6 +412,13 @@ class MessagePostedEvent(TypedDict):
     agent_id: str | None
     to: str | None
     text: str
+
+
+class NewAnswer(TypedDict):
+    """A JSON object with only the fields declared here."""
+
+    choice: NotRequired[str | None]
+    text: NotRequired[str | None]
 
 
 class NewArtifact(TypedDict):
@@ -323,6 +457,21 @@ class NewParticipant(TypedDict):
     role: RoleEnum
 
 
+class NewRequest(TypedDict):
+    """A JSON object with only the fields declared here."""
+
+    text: str
+    choices: NotRequired[list[str] | None]
+    step: NotRequired[int | None]
+
+
+class NoClaim(TypedDict):
+    claim: Claim | None
+    remaining: int
+    claimed: int
+    blocked: int
+
+
 class Participant(TypedDict):
     agent_id: str
     role: RoleEnum
@@ -331,6 +480,8 @@ class Participant(TypedDict):
     current: str
     joined_at: str
     left_at: str | None
+    last_seen_at: str | None
+    presence: PresenceEnum
 
 
 class Permissions(TypedDict):
@@ -346,6 +497,7 @@ class PlanStep(TypedDict):
     title: NotRequired[str]
     assignee: NotRequired[str | None]
     depends_on: NotRequired[list[int]]
+    review: NotRequired[bool]
 
 
 class Progress(TypedDict):
@@ -364,6 +516,24 @@ class ProgressUpdatedEvent(TypedDict):
     agent_id: str
     current: str
     slot_status: SlotStatusEnum
+
+
+class Request(TypedDict):
+    id: str
+    arena_id: str
+    kind: RequestKindEnum
+    agent_id: str
+    text: str
+    choices: list[str] | None
+    step: int | None
+    status: RequestStatusEnum
+    answer: Answer | None
+    created_at: str
+
+
+class ReviewOpened(TypedDict):
+    event: Event
+    request: Request
 
 
 class SettleReport(TypedDict):
@@ -390,6 +560,26 @@ class Step(TypedDict):
     completed: bool
     completed_by: str | None
     completed_at: str | None
+    claim: StepClaim | None
+    review: ReviewStateEnum | None
+
+
+class StepClaim(TypedDict):
+    claim_id: int
+    agent_id: str
+    expires_at: str
+
+
+class StepClaimedEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: StepClaimedEventTypeEnum
+    step: int
+    agent_id: str
+    claim_id: int
+    expires_at: str
 
 
 class StepCompletedEvent(TypedDict):
@@ -428,6 +618,9 @@ ArenaPage: TypeAlias = Page[Arena]
 ArtifactPage: TypeAlias = Page[ArtifactSummary]
 
 
+ClaimPage: TypeAlias = Page[Claim]
+
+
 Event: TypeAlias = (
     ArenaCreatedEvent
     | AgentJoinedEvent
@@ -441,6 +634,12 @@ Event: TypeAlias = (
     | FactSharedEvent
     | MessagePostedEvent
     | ArenaSettledEvent
+    | StepClaimedEvent
+    | ClaimReleasedEvent
+    | ClaimExpiredEvent
+    | InputRequestedEvent
+    | InputProvidedEvent
+    | InputCancelledEvent
 )
 
 
@@ -450,83 +649,7 @@ FactPage: TypeAlias = Page[Fact]
 ParticipantPage: TypeAlias = Page[Participant]
 
 
-StepPage: TypeAlias = Page[Step]
-
-
-# SPEC §7–§8 shapes the server's document does not describe yet (client/tools/upcoming.json).
-
-
-RequestKindEnum: TypeAlias = Literal["question", "review"]
-
-
-RequestStatusEnum: TypeAlias = Literal["open", "answered", "cancelled"]
-
-
-class Answer(TypedDict):
-    choice: str | None
-    text: str
-    by: str
-    at: str
-
-
-class Claim(TypedDict):
-    """A lease on one step; `claim_id` is the fencing token (SPEC §7.1)."""
-
-    claim_id: int
-    arena_id: str
-    step: int
-    agent_id: str
-    claimed_at: str
-    expires_at: str
-    renewed_at: str | None
-
-
-class ClaimGranted(TypedDict):
-    """A new claim and its `step_claimed` event."""
-
-    claim: Claim
-    event: Event
-
-
-class ClaimRenewed(TypedDict):
-    """A renewed claim (no event)."""
-
-    claim: Claim
-
-
-class NothingToClaim(TypedDict):
-    """No step can be claimed now: the steps not completed; of them, held by a live claim;
-    waiting for dependencies."""
-
-    claim: None
-    remaining: int
-    claimed: int
-    blocked: int
-
-
-class Request(TypedDict):
-    """A question or review for people (SPEC §8)."""
-
-    id: str
-    arena_id: str
-    kind: RequestKindEnum
-    agent_id: str
-    text: str
-    choices: list[str] | None
-    step: int | None
-    status: RequestStatusEnum
-    answer: Answer | None
-    created_at: str
-
-
-class ReviewSubmitted(TypedDict):
-    """A review step submitted: its review request and the `input_requested` event."""
-
-    request: Request
-    event: Event
-
-
-ClaimPage: TypeAlias = Page[Claim]
-
-
 RequestPage: TypeAlias = Page[Request]
+
+
+StepPage: TypeAlias = Page[Step]

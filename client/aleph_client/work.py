@@ -8,6 +8,12 @@ and try again. The loop ends when every step is completed or the arena has left 
 (an arena still `created` is waited for). A lost claim (a renewal or the completion answers
 `ClaimLost`) abandons that step's result: another agent took the step over, and the fencing
 `claim_id` makes sure the work does not count twice.
+
+A review step (SPEC §8) is not completed by its worker: completing it answers 202 with
+`{"request", "event"}`, its claim ends, and the step waits for a person. The loop counts it
+`submitted` and goes on; claims/next offers no step whose review is open, so while only
+reviews remain it waits on the feed. An approval completes the step (`step_completed`); a
+rejection leaves it open, and the next claim takes it up again.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from .errors import (
     ArenaError,
     ArenaNotActive,
     ClaimLost,
+    ReviewPending,
     ServerError,
     StepAlreadyCompleted,
     Throttled,
@@ -144,7 +151,9 @@ def run_one(
         return
     try:
         done = yield from api.complete_step.program(arena_id, number, claim["claim_id"])
-    except (ClaimLost, StepAlreadyCompleted):
+    except (ClaimLost, StepAlreadyCompleted, ReviewPending):
+        # The claim lapsed and another agent did the step (completed it, or submitted it for
+        # review: the server checks the step before the claim).
         report.lost.append(number)
         return
     (report.submitted if "request" in done else report.completed).append(number)

@@ -11,7 +11,12 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import _live_server_helper, live_db, live_server  # noqa: F401 (fixtures)
+from tests.conftest import (  # noqa: F401 (fixtures)
+    _live_server_helper,
+    live_db,
+    live_server,
+    live_server_env,
+)
 
 MAKE_AGENTS = """
 import json, sys

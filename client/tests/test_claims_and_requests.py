@@ -4,12 +4,22 @@ and the errors of their codes (`step_claimed`, `claim_lost`, `review_pending`,
 
 from __future__ import annotations
 
+import typing
 from datetime import datetime
 
 import pytest
 from arena_helpers import raised
 
-from aleph_client import ArenaClient, ClaimLost, RequestClosed, ReviewPending, StepClaimed
+from aleph_client import (
+    ENDPOINTS,
+    ArenaClient,
+    ClaimLost,
+    RequestClosed,
+    ReviewPending,
+    StepClaimed,
+)
+from aleph_client.types import Request as PeopleRequest
+from aleph_client.types import ReviewOpened, ReviewStateEnum, StepResult
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -64,6 +74,7 @@ def test_claims_divide_steps_with_leases_and_fencing_tokens(live_server, tokens)
     assert second["step"] == 2
     lost = raised(lambda: ana.complete_step(arena_id, 1, claim_id=second["claim_id"]))
     assert isinstance(lost, ClaimLost) and lost.status == 409
+    assert lost.claim_id == second["claim_id"]
     done = ana.complete_step(arena_id, 1, claim_id=claim["claim_id"])
     assert done["aggregate"]["completed_steps"] == 1
 
@@ -111,9 +122,15 @@ def test_people_answer_questions_and_review_steps(live_server, tokens):
         raised(lambda: lead.answer_request(arena_id, withdrawn["id"], text="no")), RequestClosed
     )
 
+    assert ENDPOINTS["complete_step"].results == {201: StepResult, 202: ReviewOpened}
+    assert lead.get_plan(arena_id, limit=1)["results"][0]["review"] == "required"
     claim = ana.claim_step(arena_id, 1)["claim"]
     submitted = ana.complete_step(arena_id, 1, claim_id=claim["claim_id"])
     assert "request" in submitted and "aggregate" not in submitted
+    # The 202 answer has the fields of its type, ReviewOpened: {request, event}.
+    assert set(submitted) == ReviewOpened.__required_keys__
+    assert set(submitted["request"]) == PeopleRequest.__required_keys__
+    assert lead.list_claims(arena_id)["results"] == []  # the submission ended the claim
     review = submitted["request"]
     assert (review["kind"], review["step"], review["choices"]) == (
         "review",
@@ -124,10 +141,17 @@ def test_people_answer_questions_and_review_steps(live_server, tokens):
     assert isinstance(raised(lambda: ana.complete_step(arena_id, 1)), ReviewPending)
     assert isinstance(raised(lambda: ana.claim_step(arena_id, 1)), ReviewPending)
     assert lead.get_plan(arena_id, limit=1)["results"][0]["review"] == "pending"
+    assert lead.claim_next_step(arena_id) == {  # step 2 waits for step 1
+        "claim": None,
+        "remaining": 2,
+        "claimed": 0,
+        "blocked": 1,
+    }
 
     lead.answer_request(arena_id, review["id"], choice="approve")
     step_one = lead.get_plan(arena_id, limit=1)["results"][0]
     assert step_one["completed"] and step_one["review"] == "approved"
+    assert step_one["review"] in typing.get_args(ReviewStateEnum)
     events = lead.list_events(arena_id, after=0, limit=500)["events"]
     approval = [e for e in events if e["type"] == "step_completed"]
     assert [(e["step"], e["agent_id"], e["actor"]) for e in approval] == [(1, "ana", "lead")]

@@ -85,7 +85,9 @@ def test_each_error_code_of_the_server_raises_its_class_with_its_fields(live_ser
             errors.PayloadTooLarge,
             "payload_too_large",
             413,
-            lambda: ana.publish_artifact(arena_id, "text", "Big", "x" * 2**21),
+            # Past the request body limit (ALEPH_MAX_BODY_BYTES, 8 MiB); a content over its
+            # own limit (1 MiB) in a body under it is `invalid`.
+            lambda: ana.publish_artifact(arena_id, "text", "Big", "x" * 9 * 2**20),
         ),
     ]
     for cls, code, status, call in cases:
@@ -97,6 +99,8 @@ def test_each_error_code_of_the_server_raises_its_class_with_its_fields(live_ser
 
     invalid = raised(lambda: lead.create_arena(goal=""))
     assert isinstance(invalid, errors.Invalid) and "goal" in invalid.fields
+    content = raised(lambda: ana.publish_artifact(arena_id, "text", "Big", "x" * 2**21))
+    assert isinstance(content, errors.Invalid) and "content" in content.fields
     transition = raised(lambda: lead.transition(waiting, "settle"))
     assert isinstance(transition, errors.InvalidTransition)
     assert (transition.current, transition.allowed) == ("created", ["active"])

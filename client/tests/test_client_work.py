@@ -1,6 +1,8 @@
 """`client.work()` (SPEC §7, §10): workers divide a plan through claims, each step is
 completed once, a killed worker's step is taken over after its lease, a lost claim
-abandons its result, and the loop ends when the arena leaves `active`."""
+abandons its result, a review step is submitted and waited for (not claimed again) until a
+coordinator approves it, and the loop ends when the plan is done or the arena leaves
+`active`."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
+from arena_helpers import Forwarding
 
 from aleph_client import ArenaClient, AsyncArenaClient, ClaimedStep
 
@@ -161,3 +165,68 @@ def test_work_ends_when_the_arena_leaves_active(live_server, tokens):
     assert not worker.is_alive()
     assert time.monotonic() - started < 15  # woken by the feed, not by its 60 s timeout
     assert reports[0].status == "settling" and reports[0].completed == []
+
+
+def test_work_submits_a_review_step_and_finishes_when_a_coordinator_approves_it(
+    live_server, tokens
+):
+    keys = tokens("lead", "ana")
+    lead = ArenaClient(live_server.url, keys["lead"])
+    arena_id = lead.create_arena(
+        goal="Reviewed work",
+        plan=[
+            {"title": "Draft", "review": True},
+            {"title": "Polish"},
+            {"title": "Publish", "depends_on": [1]},
+        ],
+        participants=[{"agent_id": "ana", "role": "worker"}],
+    )["id"]
+    lead.transition(arena_id, "activate")
+    nothing = []  # the worker's claims/next answers that gave it no step
+    waiting = threading.Event()
+
+    def on_response(request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path.endswith("/claims/next/") and response.json().get("claim") is None:
+            nothing.append(response.json())
+            if len(nothing) == 2:
+                waiting.set()
+        return response
+
+    reports = []
+
+    def run() -> None:
+        with ArenaClient(live_server.url, keys["ana"], transport=Forwarding(on_response)) as ana:
+            reports.append(ana.work(arena_id, lambda step: f"did {step.title}", wait_seconds=60))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        # Steps 1 (submitted) and 2 done, step 3 waits for step 1's review: nothing to
+        # claim, then nothing again once the feed is open; then the worker waits on the feed.
+        assert waiting.wait(timeout=60)
+        time.sleep(1.0)  # room for a loop that would claim again while the review is open
+        assert nothing == [{"claim": None, "remaining": 2, "claimed": 0, "blocked": 1}] * 2
+        review = lead.list_requests(arena_id, status="open")["results"][0]
+        assert (review["kind"], review["step"], review["agent_id"]) == ("review", 1, "ana")
+        lead.answer_request(arena_id, review["id"], choice="approve")
+        worker.join(timeout=60)
+    finally:
+        if worker.is_alive():  # failed: end the worker's loop
+            lead.transition(arena_id, "settle")
+            worker.join(timeout=60)
+
+    assert not worker.is_alive()
+    report = reports[0]
+    assert (report.submitted, report.completed, report.lost) == ([1], [2, 3], [])
+    assert report.results == {1: "did Draft", 2: "did Polish", 3: "did Publish"}
+    assert report.status == "active"
+    events = step_events(lead, arena_id)
+    claimed = [e["step"] for e in events if e["type"] == "step_claimed"]
+    assert claimed == [1, 2, 3]  # step 1 once: not claimed again while its review was open
+    done = [e for e in events if e["type"] == "step_completed"]
+    assert [(e["step"], e["agent_id"], e["actor"]) for e in done] == [
+        (2, "ana", "ana"),
+        (1, "ana", "lead"),  # approved by the coordinator
+        (3, "ana", "ana"),
+    ]
+    assert lead.get_aggregate(arena_id)["completed_steps"] == 3

@@ -1,6 +1,7 @@
 """The worker loop's decisions, effect by effect, against a scripted arena (no server): it
 claims, renews beside the step, completes with the claim's id, waits on the feed when
 nothing can be claimed, abandons a lost claim, releases the claim of a step that failed,
+submits a review step and waits for a person's approval without claiming the step again,
 and stops when the plan is done or the arena leaves `active`. The same loop runs against
 live servers in test_client_work.py."""
 
@@ -24,8 +25,12 @@ class ScriptedArena:
     """Answers the loop's requests as SPEC §7 says, from a few dicts; `messages` is what
     its feed sends, and `on_message` may change the arena as each one is read."""
 
-    def __init__(self, steps: int, held: dict[int, str] | None = None) -> None:
+    def __init__(
+        self, steps: int, held: dict[int, str] | None = None, reviews: frozenset[int] = frozenset()
+    ) -> None:
         self.steps = steps
+        self.reviews = reviews  # the review steps (SPEC §8)
+        self.pending: set[int] = set()  # of them, those whose review is open
         self.done: list[int] = []
         self.claims = {step: (100 + step, agent) for step, agent in (held or {}).items()}
         self.seq = 10
@@ -49,7 +54,8 @@ class ScriptedArena:
         if path == "":
             return httpx.Response(200, json={"id": ARENA, "status": self.status})
         if path == "claims/next/":
-            free = [n for n in range(1, self.steps + 1) if n not in self.done + list(self.claims)]
+            taken = [*self.done, *self.claims, *self.pending]
+            free = [n for n in range(1, self.steps + 1) if n not in taken]
             if not free:
                 remaining = self.steps - len(self.done)
                 counts = {"remaining": remaining, "claimed": len(self.claims), "blocked": 0}
@@ -63,9 +69,15 @@ class ScriptedArena:
             return httpx.Response(200, json={"results": results, "next": None})
         live = {claim_id: step for step, (claim_id, agent) in self.claims.items() if agent == "me"}
         if path == "steps/":
+            if body["step"] in self.pending:  # the step is checked before the claim
+                return httpx.Response(409, json={"error": "review_pending", "detail": "Open."})
             if body.get("claim_id") not in live:
                 return httpx.Response(409, json={"error": "claim_lost", "detail": "Lost."})
             del self.claims[body["step"]]
+            if body["step"] in self.reviews:
+                self.pending.add(body["step"])
+                request = {"kind": "review", "step": body["step"], "status": "open"}
+                return httpx.Response(202, json={"request": request, "event": {}})
             self.done.append(body["step"])
             return httpx.Response(201, json={"event": {}, "aggregate": {}})
         claim_id = int(path.split("/")[1])
@@ -80,6 +92,9 @@ class ScriptedArena:
         return [
             b for method, path, b in self.requests if method == "POST" and path.endswith("/steps/")
         ]
+
+    def claimed_next(self) -> int:
+        return sum(1 for _, path, _ in self.requests if path.endswith("/claims/next/"))
 
     def renewed(self) -> list[int]:
         return [
@@ -96,6 +111,11 @@ class ScriptedArena:
                 del self.claims[event["step"]]
             if event["type"] == "status_changed":
                 self.status = event["to_status"]
+            if event["type"] == "step_completed":  # a person approved the step's review
+                self.pending.discard(event["step"])
+                self.done.append(event["step"])
+            if event["type"] == "input_provided" and event.get("choice") == "reject":
+                self.pending.discard(event["step"])  # open to be done again
         return json.dumps(message)
 
     def run(self, program: Any) -> Any:
@@ -202,3 +222,53 @@ def test_a_failing_step_releases_its_claim_and_ends_the_loop():
         work(arena, do_step)
     assert ("DELETE", f"/api/arenas/{ARENA}/claims/11/", {}) in arena.requests
     assert arena.claims == {} and arena.done == []
+
+
+def test_a_review_step_is_submitted_and_the_loop_waits_for_its_approval():
+    arena = ScriptedArena(2, reviews=frozenset({1}))
+    arena.messages = [
+        snapshot(),
+        event(11, "input_requested", request_id="q1"),  # a question: it frees no step
+        event(12, "step_completed", step=1),  # approved
+    ]
+
+    report = work(arena, lambda step: f"did {step.step}")
+
+    assert (report.submitted, report.completed, report.lost) == ([1], [2], [])
+    assert report.results == {1: "did 1", 2: "did 2"}
+    # Submitted once; while its review was open, claims/next offered nothing and the loop
+    # waited on the feed: claim 1, claim 2, nothing, nothing (feed open), the plan done.
+    assert [c["step"] for c in arena.completions()] == [1, 2]
+    assert arena.claimed_next() == 5
+    assert arena.done == [2, 1] and len(arena.urls) == 1
+
+
+def test_a_rejected_review_step_is_done_and_submitted_again():
+    arena = ScriptedArena(1, reviews=frozenset({1}))
+    arena.messages = [
+        snapshot(),
+        event(11, "input_provided", choice="reject", step=1),
+        event(12, "step_completed", step=1),  # the second submission approved
+    ]
+    drafts = []
+
+    report = work(arena, lambda step: drafts.append(step.claim["claim_id"]) or len(drafts))
+
+    assert (report.submitted, report.completed, report.results) == ([1, 1], [], {1: 2})
+    assert len(drafts) == 2 and drafts[0] != drafts[1]
+    assert arena.done == [1] and len(arena.urls) == 1
+
+
+def test_a_completion_refused_for_an_open_review_abandons_the_result():
+    arena = ScriptedArena(1, reviews=frozenset({1}))
+    arena.messages = [snapshot(), event(11, "step_completed", step=1)]
+
+    def do_step(step: Any) -> str:
+        # Meanwhile another agent took the step over and submitted it for review.
+        arena.pending.add(step.step)
+        return "late"
+
+    report = work(arena, do_step)
+
+    assert (report.lost, report.submitted, report.completed, report.results) == ([1], [], [], {})
+    assert arena.done == [1]

@@ -8,13 +8,13 @@ TypedDicts are generated from it, never written by hand:
 
 Every component schema becomes a type: an object a TypedDict (fields that are not required
 are `NotRequired`), an enum a `Literal`, a `oneOf` a union, and a list page
-(`{"results": [X], "next": url | null}`) the generic `Page[X]`.
+(`{"results": [X], "next": url | null}`) the generic `Page[X]`. A nullable value is
+`X | None`: drf-spectacular writes a nullable choice field as `oneOf: [XEnum, NullEnum]`
+(`NullEnum` being `{"enum": [null]}`), which becomes `XEnum | None`; `NullEnum` itself is
+no type of its own.
 
-`upcoming.json` (beside this script) holds, in the same OpenAPI form, components of SPEC
-§7–§8 that the server does not describe yet; one is used only while the document has no
-component of that name, so the document always wins. The server's test
-`tests/api/test_client_contract.py` regenerates this file and fails when it differs from
-the committed one.
+The server's test `tests/api/test_client_contract.py` regenerates this file and fails when
+it differs from the committed one.
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-UPCOMING = HERE / "upcoming.json"
-TARGET = HERE.parent / "aleph_client" / "types.py"
+TARGET = Path(__file__).resolve().parent.parent / "aleph_client" / "types.py"
 
 HEADER = '''"""The wire shapes of the Aleph Arena API, as TypedDicts.
 
@@ -63,31 +61,75 @@ def ref_name(ref: str) -> str:
 def type_of(schema: dict[str, Any]) -> str:
     """The Python type expression of one (property or item) schema."""
     if "$ref" in schema:
-        text = ref_name(schema["$ref"])
+        parts = [ref_name(schema["$ref"])]
     elif "allOf" in schema and len(schema["allOf"]) == 1:
-        text = type_of(schema["allOf"][0])
+        parts = [type_of(schema["allOf"][0])]
     elif "oneOf" in schema or "anyOf" in schema:
-        text = " | ".join(type_of(s) for s in schema.get("oneOf", schema.get("anyOf")))
+        parts = [type_of(s) for s in schema.get("oneOf", schema.get("anyOf"))]
     elif "enum" in schema:
-        if not any(value is not None for value in schema["enum"]):
-            return "None"
-        text = literal(schema["enum"])
+        parts = [literal(schema["enum"])]
     elif schema.get("type") == "array":
-        text = f"list[{type_of(schema.get('items', {}))}]"
+        parts = [f"list[{type_of(schema.get('items', {}))}]"]
     elif schema.get("type") == "object":
         values = schema.get("additionalProperties", True)
-        text = f"dict[str, {type_of(values) if isinstance(values, dict) and values else 'Any'}]"
+        parts = [f"dict[str, {type_of(values) if isinstance(values, dict) and values else 'Any'}]"]
     elif schema.get("type") in SCALARS:
-        text = SCALARS[schema["type"]]
+        parts = [SCALARS[schema["type"]]]
     else:
-        text = "Any"
-    if schema.get("nullable") and text != "Any":
-        text += " | None"
-    return text
+        return "Any"
+    if schema.get("nullable"):
+        parts.append("None")
+    return union(parts)
+
+
+def union(parts: list[str]) -> str:
+    """`A | B | None` of type expressions that may be unions themselves: each member once,
+    None last."""
+    members = list(dict.fromkeys(m for part in parts for m in top_level(part)))
+    if "Any" in members:
+        return "Any"
+    return " | ".join([m for m in members if m != "None"] + ["None"] * ("None" in members))
+
+
+def top_level(text: str) -> list[str]:
+    """The members of a union expression, split at its ` | ` outside brackets only."""
+    members, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if depth == 0 and text.startswith(" | ", index):
+            members.append(text[start:index])
+            start = index + 3
+    return [*members, text[start:]]
 
 
 def literal(values: list[Any]) -> str:
-    return "Literal[" + ", ".join(json.dumps(v) for v in values if v is not None) + "]"
+    """`Literal[...]` of an enum's values; a null among them is `| None` (an enum of null
+    alone is `None`)."""
+    named = [json.dumps(v) for v in values if v is not None]
+    parts = [f"Literal[{', '.join(named)}]"] if named else []
+    return union(parts + ["None"] * (None in values))
+
+
+def null_enum(schema: dict[str, Any]) -> bool:
+    """Whether a component is an enum of null alone (drf-spectacular's `NullEnum`)."""
+    return "enum" in schema and all(value is None for value in schema["enum"])
+
+
+def without_null_enums(schemas: dict[str, Any]) -> dict[str, Any]:
+    """The components with every reference to an enum of null alone written out in place
+    (`{"enum": [null]}`, which is `None`), and those enums dropped."""
+    nulls = {f"#/components/schemas/{name}" for name, s in schemas.items() if null_enum(s)}
+
+    def inline(value: Any) -> Any:
+        if isinstance(value, dict):
+            if value.get("$ref") in nulls:
+                return {"enum": [None]}
+            return {key: inline(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [inline(item) for item in value]
+        return value
+
+    return {name: inline(s) for name, s in schemas.items() if not null_enum(s)}
 
 
 def page_item(schema: dict[str, Any]) -> str | None:
@@ -104,7 +146,7 @@ def definition(name: str, schema: dict[str, Any], components: dict[str, Any]) ->
     if "enum" in schema:
         return "literal", f"{name}: TypeAlias = {literal(schema['enum'])}\n"
     if "oneOf" in schema:
-        members = "\n    | ".join(type_of(s) for s in schema["oneOf"])
+        members = union([type_of(s) for s in schema["oneOf"]]).replace(" | ", "\n    | ")
         return "alias", f"{name}: TypeAlias = (\n    {members}\n)\n"
     item = page_item(schema)
     if item is not None:
@@ -156,22 +198,11 @@ def typed_dict(
     return "".join(lines)
 
 
-def generate(document: dict[str, Any], upcoming: dict[str, Any] | None = None) -> str:
-    """The text of types.py for this OpenAPI document (and the upcoming components)."""
-    served = document.get("components", {}).get("schemas", {})
-    pending = {
-        name: schema
-        for name, schema in (upcoming or {}).get("components", {}).get("schemas", {}).items()
-        if name not in served
-    }
+def generate(document: dict[str, Any]) -> str:
+    """The text of types.py for this OpenAPI document."""
+    served = without_null_enums(document.get("components", {}).get("schemas", {}))
     parts = [HEADER, "\n\n" + typed_dict("Page", PAGE, {}, bases="TypedDict, Generic[T]")]
     parts += section(served, served)
-    if pending:
-        parts.append(
-            "\n\n# SPEC §7–§8 shapes the server's document does not describe yet "
-            "(client/tools/upcoming.json).\n"
-        )
-        parts += section(pending, {**served, **pending})
     return "".join(parts)
 
 
@@ -191,16 +222,12 @@ def section(schemas: dict[str, Any], components: dict[str, Any]) -> list[str]:
     return ["\n\n" + kinds[name][1] for name in names]
 
 
-def upcoming_components() -> dict[str, Any]:
-    return json.loads(UPCOMING.read_text(encoding="utf-8"))
-
-
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: generate_types.py OPENAPI_JSON", file=sys.stderr)
         return 2
     document = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
-    TARGET.write_text(generate(document, upcoming_components()), encoding="utf-8")
+    TARGET.write_text(generate(document), encoding="utf-8")
     print(f"wrote {TARGET}")
     return 0
 
