@@ -7,35 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.messages import get_messages
 
 from arenas.models import Event, InputRequest
 
+from .conftest import flashes
+
 HOSTILE = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
 MISSING = "00000000-0000-0000-0000-000000000000"
-
-
-@pytest.fixture
-def staff_client(client, db):
-    user = get_user_model().objects.create_user("ada", password="pw", is_staff=True)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def owner(db):
-    return get_user_model().objects.create_user("olga", password="pw")
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
-def flashes(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 @pytest.fixture

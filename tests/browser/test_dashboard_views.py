@@ -8,37 +8,15 @@ import uuid
 from datetime import datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.messages import get_messages
 from django.utils import timezone
 
 from arenas.events import timestamp
 from arenas.models import Agent, Arena, Claim, Event
 from tests.domain.helpers import arena_row, assert_replay_matches
 
+from .conftest import flashes
+
 HOSTILE_GOAL = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
-
-
-@pytest.fixture
-def staff_client(client, db):
-    user = get_user_model().objects.create_user("ada", password="pw", is_staff=True)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def owner(db):
-    return get_user_model().objects.create_user("olga", password="pw")
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
-def flashes(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 @pytest.mark.parametrize("path", ["/", "/?status=active", "/arenas/{id}/", "/arenas/{id}/panels/"])
