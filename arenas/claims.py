@@ -98,7 +98,7 @@ def live_on(arena: Arena, step: int) -> Claim | None:
     """The step's live claim (after `expire_due`), or None."""
     if arena.next_expiry_at is None:
         return None
-    return Claim.objects.filter(arena=arena, step=step, ended_at__isnull=True).first()
+    return sql.live_claim_on(arena.id, step)
 
 
 def require_unclaimed(arena: Arena, me: Participant, step: int) -> Claim | None:
@@ -206,12 +206,12 @@ def end_with_completion(
     it (ClaimLost); the caller's own live claim on it ends (`end`), without an event.
     With a `claim_id`, the usual case, one statement ends the named claim if it is the
     caller's live claim on the step; the checks that name the refusal run only when not."""
-    if claim_id is not None and arena.next_expiry_at is not None:
-        mine = Claim.objects.filter(
-            arena=arena, step=step, claim_id=claim_id, agent_id=me.agent_id, ended_at=None
-        )
-        if mine.update(ended_at=timezone.now(), end=end):
-            return
+    if (
+        claim_id is not None
+        and arena.next_expiry_at is not None
+        and sql.end_claim(arena.id, step, claim_id, me.agent_id, end, timezone.now())
+    ):
+        return
     held = require_unclaimed(arena, me, step)
     if claim_id is not None:
         raise ClaimLost(

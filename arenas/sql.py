@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -75,6 +76,7 @@ PARTICIPANT_COLUMNS = _columns(Participant)
 AGENT_COLUMNS = _columns(Agent)
 TOKEN_COLUMNS = _columns(AgentToken)
 STEP_COLUMNS = _columns(Step)
+CLAIM_COLUMNS = _columns(Claim)
 
 
 # --- authentication ----------------------------------------------------------------------
@@ -455,6 +457,73 @@ def blocked_titled_steps(arena_id: uuid.UUID, after: int) -> int:
     on PostgreSQL (bench/sql.py: 1.2 ms against 5.0 ms on a 50-step plan) and is off the
     write path (claims/next when it finds nothing)."""
     return sum(1 for step in _titled_candidates_orm(arena_id, after) if step.waits)
+
+
+def _live_claim_on_orm(arena_id: uuid.UUID, step: int) -> Claim | None:
+    return Claim.objects.filter(arena_id=arena_id, step=step, ended_at__isnull=True).first()
+
+
+@statement(orm=_live_claim_on_orm)
+def live_claim_on(arena_id: uuid.UUID, step: int) -> Claim | None:
+    """The step's live claim, or None (the database holds at most one: `claim_live_step`).
+    On the path of every completion while the arena has live claims.
+
+    ORM: `Claim.objects.filter(arena_id=arena_id, step=step, ended_at__isnull=True)
+    .first()`.
+
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 94 against 453,
+    PostgreSQL 68 against 439."""
+    row = _one(
+        """
+        SELECT id, arena_id, claim_id, step, agent_id, claimed_at, expires_at, renewed_at,
+               ended_at, "end"
+        FROM arenas_claim
+        WHERE arena_id = %s AND step = %s AND ended_at IS NULL
+        """,
+        [_lookup(Arena, "id", arena_id), step],
+    )
+    return None if row is None else _load(Claim, CLAIM_COLUMNS, row)
+
+
+def _end_claim_orm(
+    arena_id: uuid.UUID, step: int, claim_id: int, agent_id: str, end: str, at: datetime
+) -> bool:
+    return bool(
+        Claim.objects.filter(
+            arena_id=arena_id, step=step, claim_id=claim_id, agent_id=agent_id, ended_at=None
+        ).update(ended_at=at, end=end)
+    )
+
+
+@statement(orm=_end_claim_orm)
+def end_claim(
+    arena_id: uuid.UUID, step: int, claim_id: int, agent_id: str, end: str, at: datetime
+) -> bool:
+    """End claim `claim_id` (as `end`, at `at`) if it is `agent_id`'s live claim on `step`:
+    whether it was. The fenced completion's one statement (`claims.end_with_completion`).
+
+    ORM: `Claim.objects.filter(arena_id=…, step=…, claim_id=…, agent_id=…,
+    ended_at=None).update(ended_at=at, end=end)`.
+
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 18 against 309,
+    PostgreSQL 46 against 264."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE arenas_claim SET ended_at = %s, "end" = %s
+            WHERE arena_id = %s AND step = %s AND claim_id = %s AND agent_id = %s
+              AND ended_at IS NULL
+            """,
+            [
+                _field(Claim, "ended_at").get_db_prep_save(at, connection),
+                end,
+                _lookup(Arena, "id", arena_id),
+                step,
+                claim_id,
+                agent_id,
+            ],
+        )
+        return cursor.rowcount > 0
 
 
 # --- writes --------------------------------------------------------------------------------

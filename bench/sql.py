@@ -46,6 +46,7 @@ def measure(database: common.Database, calls: int) -> None:
 
     django.setup()
     from django.db import connection, transaction
+    from django.utils import timezone
 
     from arenas import agents, sql
     from arenas.manager import ArenaManager
@@ -73,6 +74,7 @@ def measure(database: common.Database, calls: int) -> None:
     worker.act("activate")
     for step in range(1, 501):
         worker.complete_step(step)
+    held, _event = worker.claim_step(501)  # live: ending it in a batch is rolled back
     digest = agents.digest(token)
     arena = sql.lock_arena(arena_id)
     cases: list[tuple[str, Callable[..., Any], Callable[[], tuple]]] = [
@@ -90,6 +92,12 @@ def measure(database: common.Database, calls: int) -> None:
             "first_claimable_titled_step",
             sql.first_claimable_titled_step,
             lambda: (arena_id, 20, agent.agent_id, False),
+        ),
+        ("live_claim_on", sql.live_claim_on, lambda: (untitled, 501)),
+        (
+            "end_claim",
+            sql.end_claim,
+            lambda: (untitled, 501, held.claim_id, agent.agent_id, "completed", timezone.now()),
         ),
     ]
     assert {name for name, *_ in cases} == {f.__name__ for f in sql.STATEMENTS}, (

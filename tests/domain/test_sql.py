@@ -12,7 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from arenas import agents, sql
-from arenas.models import Arena, Participant
+from arenas.models import Arena, Claim, Participant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,6 +71,8 @@ def test_every_statement_is_compared_here():
         "save_arena",
         "first_step",
         "first_claimable_titled_step",
+        "live_claim_on",
+        "end_claim",
     }
     assert {f.__name__ for f in sql.STATEMENTS} == compared
 
@@ -219,3 +221,28 @@ def test_first_claimable_titled_step(work, agent_id, coordinator, after):
 def test_blocked_titled_steps_wait_for_a_dependency(work, after, blocked):
     """Steps 2 (after 1) and 5 (after 4 and 1) wait: neither 1 nor 4 is completed."""
     assert sql.blocked_titled_steps(work["titled"], after) == blocked
+
+
+@pytest.mark.parametrize("step", [3, 6, 7, 8])
+def test_live_claim_on(work, step):
+    mine, orm = both(sql.live_claim_on, work["untitled"], step)
+    assert columns(mine) == columns(orm)
+    assert (mine is None) == (step in (6, 8))  # 6 was released, 8 never claimed
+
+
+def test_end_claim_ends_only_the_agents_live_claim_on_the_step(work):
+    """The statement on live claim 3 of step 3, its ORM equivalent on step 7's: the same
+    refusals, then the same row."""
+    at = timezone.now()
+    ended = []
+    for function, step in ((sql.end_claim, 3), (sql.end_claim.orm, 7)):
+        claim = Claim.objects.get(arena_id=work["untitled"], step=step, ended_at=None)
+        args = (work["untitled"], step)
+        assert function(*args, claim.claim_id, "alice", "completed", at) is False  # not hers
+        assert function(*args, claim.claim_id + 100, "bob", "completed", at) is False
+        assert function(work["untitled"], step + 1, claim.claim_id, "bob", "completed", at) is False
+        assert function(*args, claim.claim_id, "bob", "completed", at) is True
+        assert function(*args, claim.claim_id, "bob", "completed", at) is False  # ended
+        claim.refresh_from_db()
+        ended.append((claim.end, claim.ended_at))
+    assert ended == [("completed", at), ("completed", at)]
