@@ -437,6 +437,7 @@ def test_a_person_answers_on_the_dashboard_and_the_agents_go_on_live(
             wait_for_count(page, 0)
         live_event(page, "step_claimed", f"{REVIEWER} claimed step 4")
         live_event(page, "step_completed", f"{REVIEWER} completed step 4 (4 of 5)")
+        page.locator("[data-panel=plan] li[data-step='4'].plan__step--done").wait_for()
         assert page.evaluate("window.__notReloaded") is True
         screenshot(page, "demo-review-approved")
 
