@@ -2,8 +2,8 @@
 gives a working staff login, answers the person in the loop, and stops cleanly. Its agents
 claim every step before completing it; one stalls, the server's sweep (every second here)
 expires its claim and another agent takes the step over; a review and a question wait for a
-person, who answers through the REST API with a staff session, or demo-lead answers them
-after `--answer-after`. The log (REST) is the evidence."""
+person, who answers through the REST API with a staff session or on the arena pages in
+Chromium, or demo-lead answers them after `--answer-after`. The log (REST) is the evidence."""
 
 from __future__ import annotations
 
