@@ -141,6 +141,15 @@ def wait_until_live(page) -> None:
     page.wait_for_function("document.getElementById('connection').dataset.state === 'connected'")
 
 
+def wait_for_count(page, count: int) -> None:
+    """Until the header's count of open requests shows `count`."""
+    page.wait_for_function(
+        "count => document.getElementById('requests-count').dataset.count === String(count)",
+        arg=count,
+    )
+    assert page.locator("#requests-count").inner_text() == str(count)
+
+
 def screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

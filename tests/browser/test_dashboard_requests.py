@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from .conftest import PHONE, log_in, screenshot, wait_until_live
+from .conftest import PHONE, log_in, screenshot, wait_for_count, wait_until_live
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -36,14 +36,6 @@ def working_arena(make_live_agent, goal: str = "Sort the harbour logs", **config
     )
     lead.act(arena_id, "activate")
     return lead, bob, arena_id
-
-
-def wait_for_count(page, count: int) -> None:
-    page.wait_for_function(
-        "count => document.getElementById('requests-count').dataset.count === String(count)",
-        arg=count,
-    )
-    assert page.locator("#requests-count").inner_text() == str(count)
 
 
 def inbox_ids(page) -> list[str]:

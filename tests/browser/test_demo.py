@@ -2,8 +2,8 @@
 gives a working staff login, answers the person in the loop, and stops cleanly. Its agents
 claim every step before completing it; one stalls, the server's sweep (every second here)
 expires its claim and another agent takes the step over; a review and a question wait for a
-person, who answers through the REST API with a staff session, or demo-lead answers them
-after `--answer-after`. The log (REST) is the evidence."""
+person, who answers through the REST API with a staff session or on the arena pages in
+Chromium, or demo-lead answers them after `--answer-after`. The log (REST) is the evidence."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ import signal
 import subprocess
 import threading
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 
 import httpx
 import pytest
 
 from tests.support.liveserver import PYTHON, ROOT, free_port
 
-from .conftest import STAFF_USERNAME
+from .conftest import STAFF_USERNAME, log_in, screenshot, wait_for_count, wait_until_live
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -37,6 +38,9 @@ CACHING_STEPS = 8
 STALLED_STEP = 8
 REVIEWED_STEP = 3
 WORKERS = {"demo-engineer", "demo-researcher", "demo-analyst"}
+DEMO_USERNAME = "demo"
+ENGINEER, WRITER, REVIEWER = "demo-engineer", "demo-writer", "demo-reviewer"
+KEEP = "Keep LRU for now"  # the engineer's question's other choice than demo-lead's
 
 
 @pytest.fixture
@@ -172,6 +176,16 @@ class Demo:
         while not self.lines.empty():
             self.output.append(self.lines.get())
         return code
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The demo's agents frozen (SIGSTOP) until the block ends (SIGCONT): what they do
+        next comes after whatever the block did, say a page that is live by then."""
+        self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -327,6 +341,126 @@ def test_a_person_answers_the_review_and_the_question_before_demo_lead_does(
     [(_asked, answered)] = answers_of(caching, "question")
     assert (answered["by"], answered["choice"]) == (f"staff:{STAFF_USERNAME}", "Keep LRU for now")
     assert "LRU now, TinyLFU next" in output
+    live_db.manage("verify_arenas")
+
+
+def live_event(page, type_: str, text: str):
+    """The feed's event of `type_` holding `text` that arrived over the live feed (not
+    rendered with the page), once it is there."""
+    item = page.locator(f"#feed > li.event--{type_}.event--new").filter(has_text=text)
+    item.wait_for()
+    return item
+
+
+def feed_line(page, type_: str, text: str) -> str:
+    """The one line of the page's feed of `type_` holding `text`, its spaces collapsed."""
+    item = page.locator(f"#feed > li.event--{type_}").filter(has_text=text)
+    return " ".join(item.inner_text().split())
+
+
+@pytest.mark.browser
+def test_a_person_answers_on_the_dashboard_and_the_agents_go_on_live(
+    new_page, live_db, live_server
+):
+    """What the demo shows a newcomer, in Chromium: signed in with the login the demo
+    prints, the person sees the header's request count rise live, follows the inbox to the
+    arena page, decides the engineer's question and approves the writer's draft with their
+    buttons, and watches the agents' next moves arrive on the page's live feed. The demo's
+    agents are frozen while the page reloads after each answer, so what they do next can
+    only reach the page live; --answer-after 600 keeps demo-lead from answering."""
+    demo = Demo(
+        live_db.env(), "--url", live_server.url, "--pace", "0.1", "--once", "--answer-after", "600"
+    )
+    person = f"staff:{DEMO_USERNAME}"
+    try:
+        password = password_in(demo.wait_for("Password:"))
+        with demo.paused():  # before its agents ask anything
+            page = new_page()
+            log_in(page, live_server.url, DEMO_USERNAME, password, path="/requests/")
+            wait_until_live(page)
+            wait_for_count(page, 0)
+            assert page.locator("#request-empty").is_visible()
+            page.evaluate("window.__notReloaded = true")
+
+        demo.wait_for("(draft 1) for review")
+        wait_for_count(page, 1)
+        demo.wait_for("demo-engineer asks people")
+        wait_for_count(page, 2)
+        question = page.locator("#request-list > li").filter(has_text=ENGINEER)
+        question.locator(".choice").filter(has_text=KEEP).wait_for()
+        assert page.locator("#request-list > li").count() == 2
+        assert page.evaluate("window.__notReloaded") is True
+        screenshot(page, "demo-requests-inbox")
+
+        question_id = question.get_attribute("data-request-id")
+        caching_id = question.get_attribute("data-arena-id")
+        question.locator(".request__arena a").click()
+        page.wait_for_url(f"{live_server.url}/arenas/{caching_id}/#request-{question_id}")
+        item = page.locator(f"[data-panel=requests] li[data-request-id='{question_id}']")
+        with demo.paused():
+            item.get_by_role("button", name=KEEP).click()
+            page.get_by_role("status").filter(
+                has_text=f"Answered {ENGINEER} with “{KEEP}”"
+            ).wait_for()
+            wait_until_live(page)
+            page.evaluate("window.__notReloaded = true")
+            answered = feed_line(page, "input_provided", KEEP)
+            assert f"{person} answered {ENGINEER}: {KEEP}" in answered
+            wait_for_count(page, 1)
+        decided = live_event(page, "message_posted", "LRU stays")
+        assert f"Decided by {person}: LRU stays" in decided.inner_text()
+        live_event(page, "artifact_published", "cache.toml")
+        assert page.evaluate("window.__notReloaded") is True
+        screenshot(page, "demo-question-answered")
+
+        page.locator("#requests-link").click()
+        page.wait_for_url(f"{live_server.url}/requests/")
+        review = page.locator("#request-list > li").filter(has_text=WRITER)
+        review_id = review.get_attribute("data-request-id")
+        guide_id = review.get_attribute("data-arena-id")
+        review.locator(".request__arena a").click()
+        page.wait_for_url(f"{live_server.url}/arenas/{guide_id}/#request-{review_id}")
+        item = page.locator(f"[data-panel=requests] li[data-request-id='{review_id}']")
+        with demo.paused():
+            item.get_by_role("button", name="approve").click()
+            page.get_by_role("status").filter(
+                has_text=f"Answered {WRITER} with “approve”"
+            ).wait_for()
+            wait_until_live(page)
+            page.evaluate("window.__notReloaded = true")
+            assert f"{person} answered {WRITER}: approve" in feed_line(
+                page, "input_provided", "approve"
+            )
+            completed = feed_line(page, "step_completed", "completed step 3")
+            assert f"{WRITER} completed step 3 (3 of 5)" in completed
+            assert f"by {person}" in completed
+            wait_for_count(page, 0)
+        live_event(page, "step_claimed", f"{REVIEWER} claimed step 4")
+        live_event(page, "step_completed", f"{REVIEWER} completed step 4 (4 of 5)")
+        page.locator("[data-panel=plan] li[data-step='4'].plan__step--done").wait_for()
+        assert page.evaluate("window.__notReloaded") is True
+        screenshot(page, "demo-review-approved")
+
+        assert demo.finish() == 0
+        with closing(live_server.signed_in(DEMO_USERNAME, password)) as rest:
+            arenas = demo_arenas(rest)
+            log = {goal: events_of(rest, arena["id"]) for goal, arena in arenas.items()}
+    finally:
+        demo.stop()
+
+    output = "".join(demo.output)
+    assert "so as the arena's coordinator" not in output
+    assert sorted(log) == sorted(DEMO_GOALS)
+    guide, caching, _offsite = (log[goal] for goal in DEMO_GOALS)
+    assert {arenas[DEMO_GOALS[0]]["id"], arenas[DEMO_GOALS[1]]["id"]} == {guide_id, caching_id}
+    answers = [e for events in log.values() for e in of(events, "input_provided")]
+    assert sorted((e["by"], e["choice"]) for e in answers) == [(person, KEEP), (person, "approve")]
+    assert_review_approved_by(guide, person)
+    assert_each_step_claimed_then_completed_once(guide, 5)
+    [(_asked, answered)] = answers_of(caching, "question")
+    assert answered["request_id"] == question_id
+    [decision] = of(caching, "message_posted", agent_id=ENGINEER)
+    assert decision["seq"] > answered["seq"] and "LRU stays" in decision["text"]
     live_db.manage("verify_arenas")
 
 
