@@ -8,6 +8,7 @@ import contextlib
 import inspect
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -137,6 +138,13 @@ class Cutter:
                 target.sendall(data)
         with contextlib.suppress(OSError):
             target.shutdown(socket.SHUT_WR)
+
+    def wait_for_connections(self, count: int, timeout: float = 30) -> None:
+        """Until `count` connections in all have been made through the proxy."""
+        deadline = time.monotonic() + timeout
+        while self.connections < count:
+            assert time.monotonic() < deadline, f"{self.connections} connections, not {count}"
+            time.sleep(0.01)
 
     def cut(self) -> None:
         """Break every open connection at once: both sides see the TCP connection end

@@ -59,10 +59,14 @@ def test_each_event_arrives_once_in_order_across_dropped_connections(live_server
     arena_id = open_arena(writer)
 
     def post_and_cut() -> None:
+        cuts = 0
         for n in range(60):
             writer.post_message(arena_id, f"message {n}")
             if n % 10 == 5:
+                # Each cut breaks a live connection: the reader's, once it is back.
+                proxy.wait_for_connections(cuts + 1)
                 proxy.cut()
+                cuts += 1
 
     seqs = []
     with ArenaClient(proxy.url, token) as reader, reader.feed(arena_id) as feed:
