@@ -104,6 +104,11 @@ class Nginx:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+        # Shown with a failing test's output: what nginx saw of the clients and upstreams.
+        for name in ("error.log", "access.log"):
+            log = self.directory / name
+            if log.exists():
+                print(f"--- nginx {name}\n{log.read_text()[-20_000:]}")
 
 
 @pytest.fixture
