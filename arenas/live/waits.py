@@ -9,9 +9,8 @@ the websocket feed (`consumers.py`). A wait:
 2. only then reads the log past `after`: events there answer at once;
 3. else sleeps until a doorbell rings. A doorbell whose event is the next `seq` answers with
    that event as the layer carried it, with no database read, so one commit wakes a thousand
-   waits cheaply: they share one answer (`Shared`, whose tool result is built once), and
-   are rung a slice at a time (`WAKE_SLICE`), so that the first answers leave while the
-   others are woken. One that skips ahead means a doorbell went missing, and the wait reads
+   waits cheaply: they share one answer (`Shared`, whose tool result is built once). One
+   that skips ahead means a doorbell went missing, and the wait reads
    the log again. So does a wait the process's catch-up poll (`hub.Hub`) finds behind the
    arena's committed head: a doorbell the layer lost, or a channel layer that is down, costs
    at most about one poll interval (`ALEPH_LIVE_POLL_SECONDS`), never an event.
@@ -54,11 +53,6 @@ EVENTS_MAX = 100
 SEQ_MAX = 2**63 - 1
 # Doorbells kept for one wait between two looks; past that the wait reads the log instead.
 RUNG_MAX = 1000
-# A doorbell rings the waits of its arena this many at a time, and lets the event loop run
-# WAKE_YIELDS rounds between two slices, long enough for the woken calls to send their
-# answers: they leave in turn, rather than all at the end.
-WAKE_SLICE = 50
-WAKE_YIELDS = 8
 
 Wire = dict[str, Any]
 # Reads the log: the wire dicts of the arena's events with `seq > after`, in seq order, at
@@ -308,13 +302,8 @@ class Doorbells:
             event = message.get("event") if message.get("type") == "arena.event" else None
             if isinstance(event, dict):
                 shared = Shared(events=[event], next_after=event.get("seq"))
-                waiting = list(self.waits.get(str(event.get("arena_id")), ()))
-                for start in range(0, len(waiting), WAKE_SLICE):
-                    if start:
-                        for _ in range(WAKE_YIELDS):
-                            await asyncio.sleep(0)
-                    for wait in waiting[start : start + WAKE_SLICE]:
-                        wait.ring(event, shared)
+                for wait in list(self.waits.get(str(event.get("arena_id")), ())):
+                    wait.ring(event, shared)
 
 
 _doorbells: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Doorbells] = (
