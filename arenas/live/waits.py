@@ -10,10 +10,10 @@ the websocket feed (`consumers.py`). A wait:
 3. else sleeps until a doorbell rings. A doorbell whose event is the next `seq` answers with
    that event as the layer carried it, with no database read, so one commit wakes a thousand
    waits cheaply: they share one answer (`Shared`, whose tool result is built once). One
-   that skips ahead means a doorbell went missing, and the wait reads
-   the log again. So does a wait the process's catch-up poll (`hub.Hub`) finds behind the
-   arena's committed head: a doorbell the layer lost, or a channel layer that is down, costs
-   at most about one poll interval (`ALEPH_LIVE_POLL_SECONDS`), never an event.
+   that skips ahead means a doorbell went missing, and the wait reads the log again. So
+   does a wait the process's catch-up poll (`hub.Hub`) finds behind the arena's committed
+   head: a doorbell the layer lost, or a channel layer that is down, costs at most about
+   one poll interval (`ALEPH_LIVE_POLL_SECONDS`), never an event.
 
 Joining before reading means an event committed while the wait starts is either in that
 read or rings afterwards. Between reads a wait holds no database connection: the reads run
