@@ -9,10 +9,11 @@ the websocket feed (`consumers.py`). A wait:
 2. only then reads the log past `after`: events there answer at once;
 3. else sleeps until a doorbell rings. A doorbell whose event is the next `seq` answers with
    that event as the layer carried it, with no database read, so one commit wakes a thousand
-   waits cheaply; one that skips ahead means a doorbell went missing, and the wait reads the
-   log again. So does a wait the process's catch-up poll (`hub.Hub`) finds behind the
-   arena's committed head: a doorbell the layer lost, or a channel layer that is down, costs
-   at most about one poll interval (`ALEPH_LIVE_POLL_SECONDS`), never an event.
+   waits cheaply: they share one answer (`Shared`, whose tool result is built once). One
+   that skips ahead means a doorbell went missing, and the wait reads the log again. So
+   does a wait the process's catch-up poll (`hub.Hub`) finds behind the arena's committed
+   head: a doorbell the layer lost, or a channel layer that is down, costs at most about
+   one poll interval (`ALEPH_LIVE_POLL_SECONDS`), never an event.
 
 Joining before reading means an event committed while the wait starts is either in that
 read or rings afterwards. Between reads a wait holds no database connection: the reads run
@@ -57,6 +58,12 @@ Wire = dict[str, Any]
 # Reads the log: the wire dicts of the arena's events with `seq > after`, in seq order, at
 # most `log.PAGE` of them (fewer only at the end of the log).
 LogReader = Callable[[int], Awaitable[list[Wire]]]
+
+
+class Shared(dict[str, Any]):
+    """The answer of every wait that a doorbell answers with its event alone: one object
+    for all of them, which its readers must not change, so that what is made of it (the MCP
+    tool's result) can be made once."""
 
 
 @dataclass(frozen=True)
@@ -119,7 +126,7 @@ class _Wait:
         self.request = request
         self.after = request.after
         self.stale = False
-        self._rung: deque[Wire] = deque()
+        self._rung: deque[tuple[Wire, Shared]] = deque()
         self._bell = asyncio.Event()
 
     def answer(self, events: list[Wire]) -> Wire:
@@ -152,29 +159,30 @@ class _Wait:
 
     async def sleep(self, timeout: float) -> None:
         with suppress(TimeoutError):
-            await asyncio.wait_for(self._bell.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._bell.wait()
         self._bell.clear()
 
     def take_rung(self) -> Wire | None:
         """Look at the doorbells rung since the last look, in seq order: an answer when
         they continue the sequence and one matches; a gap makes the wait stale."""
-        rung = sorted(self._rung, key=lambda event: event["seq"])
+        rung = sorted(self._rung, key=lambda bell: bell[0]["seq"])
         self._rung.clear()
-        for event in rung:
+        for event, shared in rung:
             if event["seq"] > self.after + 1:
                 self.stale = True
                 return None
-            answer = self._advance([event])
-            if answer is not None:
-                return answer
+            if self._advance([event]) is not None:
+                return shared  # what `_advance` answered: this event alone
         return None
 
-    def ring(self, event: Wire) -> None:
-        """A doorbell of this wait's arena (called on the event loop)."""
+    def ring(self, event: Wire, shared: Shared) -> None:
+        """A doorbell of this wait's arena (called on the event loop), with the answer it
+        brings (`shared`: `event` alone, `next_after` its seq)."""
         if event["seq"] <= self.after:
             return
         if len(self._rung) < RUNG_MAX:
-            self._rung.append(event)
+            self._rung.append((event, shared))
         else:
             self.stale = True
         self._bell.set()
@@ -293,8 +301,9 @@ class Doorbells:
                 continue
             event = message.get("event") if message.get("type") == "arena.event" else None
             if isinstance(event, dict):
+                shared = Shared(events=[event], next_after=event.get("seq"))
                 for wait in list(self.waits.get(str(event.get("arena_id")), ())):
-                    wait.ring(event)
+                    wait.ring(event, shared)
 
 
 _doorbells: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Doorbells] = (

@@ -29,7 +29,7 @@ from arenas.errors import DomainError, NotFound
 from arenas.models import Agent
 
 from . import guide
-from .tools import TOOLS, Caller, Reply, call, in_thread
+from .tools import TOOLS, Caller, Once, Reply, call, in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,13 @@ def refusal_text(error: DomainError) -> str:
     return f"{error.code}: {error.detail}{suffix}"
 
 
-def tool_result(reply: Reply) -> types.CallToolResult:
+def tool_result(reply: Reply) -> types.CallToolResult | dict[str, Any]:
+    """The tool result of `reply`. A shared reply's is made once for all the calls that
+    share it, in its wire form (the SDK accepts a handler's result as a dict as well)."""
+    return _shared_result(reply) if reply.shared else _result(reply)
+
+
+def _result(reply: Reply) -> types.CallToolResult:
     return types.CallToolResult(
         content=[
             types.TextContent(text=reply.text),
@@ -85,6 +91,11 @@ def tool_result(reply: Reply) -> types.CallToolResult:
         ],
         structured_content=reply.data,
     )
+
+
+_shared_result = Once(
+    lambda reply: _result(reply).model_dump(by_alias=True, mode="json", exclude_none=True)
+)
 
 
 def tool_error(error: DomainError) -> types.CallToolResult:
@@ -125,7 +136,7 @@ async def list_tools(
 
 async def call_tool(
     ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
-) -> types.CallToolResult:
+) -> types.CallToolResult | dict[str, Any]:
     agent = agent_of(ctx)
     if params.name not in TOOLS:
         raise MCPError(types.INVALID_PARAMS, f"Unknown tool: {params.name}")

@@ -18,6 +18,7 @@ returns, so no connection is held while a call waits.
 from __future__ import annotations
 
 import inspect
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,10 +56,33 @@ WRITE_ERRORS = s.errors("not_found", "permission_denied", "arena_not_active", "a
 
 @dataclass(frozen=True)
 class Reply:
-    """A tool's answer: a short text for the model and the JSON of the REST API."""
+    """A tool's answer: a short text for the model and the JSON of the REST API. A shared
+    reply is the same object for many calls (`wait_for_events` woken by one doorbell): what
+    is made of it is made once (`once`), and nothing may change it."""
 
     text: str
     data: dict[str, Any]
+    shared: bool = field(default=False, compare=False)
+
+
+class Once:
+    """What `make` makes of each of the last `size` objects given, made once per object
+    (known by identity; each is held while remembered, so its id stays its own)."""
+
+    def __init__(self, make: Callable[[Any], Any], size: int = 64) -> None:
+        self._make = make
+        self._size = size
+        self._made: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+
+    def __call__(self, given: Any) -> Any:
+        known = self._made.get(id(given))
+        if known is not None and known[0] is given:
+            return known[1]
+        made = self._make(given)
+        self._made[id(given)] = (given, made)
+        while len(self._made) > self._size:
+            self._made.popitem(last=False)
+        return made
 
 
 @dataclass(frozen=True)
@@ -735,12 +759,23 @@ async def wait_for_events(
         return [to_wire(event) for event in handle.events(after, waits.PAGE)]
 
     answer = await waits.wait_for_events(handle.arena_id, request, lambda a: in_thread(read, a))
+    if isinstance(answer, waits.Shared):
+        return _shared_events_reply(answer)
+    return events_reply(answer)
+
+
+def events_reply(answer: dict[str, Any], shared: bool = False) -> Reply:
     events = answer["events"]
     if not events:
-        return Reply(f"No new events; next_after={answer['next_after']}.", answer)
+        return Reply(f"No new events; next_after={answer['next_after']}.", answer, shared)
     kinds = ", ".join(sorted({event["type"] for event in events}))
     return Reply(
         f"{len(events)} event(s) ({kinds}), seq {events[0]['seq']}–{events[-1]['seq']}; "
         f"next_after={answer['next_after']}.",
         answer,
+        shared,
     )
+
+
+# The reply of an answer that a doorbell brought to every wait of its arena, made once.
+_shared_events_reply = Once(lambda answer: events_reply(answer, shared=True))

@@ -89,6 +89,39 @@ async def test_a_commit_wakes_a_waiting_call_with_its_event(mcp_as, arena, setti
     assert_no_doorbells_left(arena)
 
 
+async def test_one_commit_wakes_many_waits_each_with_its_event(mcp_as, arena, settings):
+    """The waits a doorbell answers share one answer: every one answers with the event,
+    the same result, and one whose types the event misses goes on waiting."""
+    settings.ALEPH_LIVE_POLL_SECONDS = 3600  # the doorbell alone can wake them
+    after = await head(arena)
+    arguments = {"arena_id": arena, "after": after, "timeout_seconds": WAIT}
+    async with mcp_as("bob") as bob:
+        calls = [
+            asyncio.ensure_future(bob.call_tool("wait_for_events", arguments)) for _ in range(100)
+        ]
+        filtered = asyncio.ensure_future(
+            ok(bob, "wait_for_events", **arguments, types=["step_completed"])
+        )
+        await asyncio.sleep(0.5)
+        async with mcp_as("alice") as alice:
+            posted = await ok(alice, "post_message", arena_id=arena, text="everyone")
+            results = await asyncio.wait_for(asyncio.gather(*calls), WAIT)
+            assert not filtered.done()
+            done = await ok(alice, "complete_step", arena_id=arena, step=4)
+        answer = await asyncio.wait_for(filtered, WAIT)
+    expected = {"events": [posted], "next_after": posted["seq"]}
+    for result in results:
+        assert not result.is_error and result.structured_content == expected
+        assert [c.text for c in result.content] == [c.text for c in results[0].content]
+    assert results[0].content[0].text == (
+        f"1 event(s) (message_posted), seq {posted['seq']}–{posted['seq']}; "
+        f"next_after={posted['seq']}."
+    )
+    assert answer == {"events": [done["event"]], "next_after": done["event"]["seq"]}
+    await settle()
+    assert_no_doorbells_left(arena)
+
+
 async def test_an_event_committed_as_the_wait_starts_is_not_missed(mcp_as, arena):
     """Commits race with the start of many waits; each wait answers with the next event."""
     after = await head(arena)
