@@ -4,9 +4,8 @@ Everything else uses the ORM. These statements are on the path every write takes
 (authenticating the token, locking the arena, reading the caller's participation and the
 plan, finding the step to claim, saving the arena): the ORM builds each statement anew on
 every call (cloning the queryset, compiling it, instantiating the rows), which costs several
-times the statement itself there. Where the ORM does as well, it is used: inserting a
-completion or an event with `save(force_insert=True)` costs within 15–65 µs of a literal
-INSERT, and counting a plan's blocked steps (`blocked_titled_steps`) is faster through it.
+times the statement itself there. Where the ORM does as well, it is used: counting a plan's
+blocked steps (`blocked_titled_steps`) is faster through it.
 Each function says what it saves, as measured by `bench/sql.py` (µs per call, this function
 against its ORM equivalent, on the 2-core development machine; docs/performance.md).
 
@@ -26,7 +25,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -39,6 +38,7 @@ from .models import (
     AgentToken,
     Arena,
     Claim,
+    Event,
     InputRequest,
     Participant,
     RequestKind,
@@ -98,8 +98,8 @@ def token_holder(digest: str) -> AgentToken | None:
     ORM: `AgentToken.objects.select_related("agent").filter(digest=digest,
     revoked_at__isnull=True, agent__is_active=True).first()`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 33 against 1053,
-    PostgreSQL 170 against 1141."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 29 against 355,
+    PostgreSQL 114 against 494."""
     row = _one(
         """
         SELECT t.id, t.agent_id, t.digest, t.prefix, t.created_at, t.last_used_at, t.revoked_at,
@@ -142,8 +142,8 @@ def lock_arena(arena_id: uuid.UUID) -> Arena | None:
 
     ORM: `Arena.objects.select_for_update().filter(pk=arena_id).first()`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 74 against 562,
-    PostgreSQL 91 against 498."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 30 against 239,
+    PostgreSQL 119 against 362."""
     row = _one(_LOCK_ARENA_BY_VENDOR[connection.vendor], [_lookup(Arena, "id", arena_id)])
     return None if row is None else _load(Arena, ARENA_COLUMNS, row)
 
@@ -163,8 +163,8 @@ def participation(arena_id: uuid.UUID, agent_id: str) -> Participant | None:
     ORM: `Participant.objects.filter(arena_id=arena_id, agent_id=agent_id,
     left_at__isnull=True).first()`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 77 against 822,
-    PostgreSQL 82 against 723."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 26 against 318,
+    PostgreSQL 109 against 437."""
     row = _one(
         """
         SELECT id, arena_id, agent_id, role, can_write_own_slot, can_read_other_slots,
@@ -191,8 +191,8 @@ def is_participant(arena_id: uuid.UUID, agent_id: str) -> bool:
     ORM: `Participant.objects.filter(arena_id=arena_id, agent_id=agent_id,
     left_at__isnull=True).exists()`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 12 against 341,
-    PostgreSQL 52 against 369."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 12 against 167,
+    PostgreSQL 80 against 284."""
     row = _one(
         """
         SELECT 1 FROM arenas_participant
@@ -209,8 +209,8 @@ def arena_exists(arena_id: uuid.UUID) -> bool:
 
     ORM: `Arena.objects.filter(pk=arena_id).exists()`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 18 against 159,
-    PostgreSQL 37 against 204."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 11 against 93,
+    PostgreSQL 106 against 195."""
     return (
         _one("SELECT 1 FROM arenas_arena WHERE id = %s", [_lookup(Arena, "id", arena_id)])
         is not None
@@ -234,8 +234,8 @@ def current_agent_ids(arena_id: uuid.UUID) -> list[str]:
     ORM: `sorted(Participant.objects.filter(arena_id=arena_id,
     left_at__isnull=True).values_list("agent_id", flat=True))`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 26 against 317,
-    PostgreSQL 37 against 590."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 12 against 193,
+    PostgreSQL 80 against 304."""
     rows = _all(
         "SELECT agent_id FROM arenas_participant WHERE arena_id = %s AND left_at IS NULL",
         [_lookup(Arena, "id", arena_id)],
@@ -254,8 +254,8 @@ def planned_step(arena_id: uuid.UUID, number: int) -> Step | None:
 
     ORM: `Step.objects.filter(arena_id=arena_id, number=number).first()`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 22 against 591,
-    PostgreSQL 295 against 1240."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 22 against 249,
+    PostgreSQL 102 against 383."""
     row = _one(
         """
         SELECT id, arena_id, number, title, assignee_id, depends_on, review
@@ -296,8 +296,8 @@ def completed_among(arena_id: uuid.UUID, numbers: Sequence[int]) -> set[int]:
     ORM: `set(StepCompletion.objects.filter(arena_id=arena_id,
     step__in=numbers).values_list("step", flat=True))`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 66 against 472,
-    PostgreSQL 189 against 473."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 17 against 193,
+    PostgreSQL 105 against 301."""
     steps: Any = list(numbers) if connection.vendor == "postgresql" else json.dumps(list(numbers))
     rows = _all(_COMPLETED_AMONG[connection.vendor], [_lookup(Arena, "id", arena_id), steps])
     return {row[0] for row in rows}
@@ -332,8 +332,8 @@ def first_step(arena_id: uuid.UUID, after: int, free_of_claims: bool) -> int:
     ORM: the completions (and live claims) after `after` as a set, and the first number
     after `after` not in it (`_first_step_orm`).
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 41 against 419,
-    PostgreSQL 109 against 615."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 21 against 392,
+    PostgreSQL 95 against 614."""
     key = _lookup(Arena, "id", arena_id)
     row = _one(
         """
@@ -442,8 +442,8 @@ def first_claimable_titled_step(
     ORM: the plan's steps in order, with the completions and live claims as sets
     (`_first_claimable_titled_step_orm`).
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 21 against 1254,
-    PostgreSQL 150 against 1612."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 21 against 1025,
+    PostgreSQL 168 against 1574."""
     row = _one(
         _FIRST_CLAIMABLE_TITLED_STEP_BY_VENDOR[connection.vendor],
         [_lookup(Arena, "id", arena_id), after, agent_id, coordinator],
@@ -471,8 +471,8 @@ def live_claim_on(arena_id: uuid.UUID, step: int) -> Claim | None:
     ORM: `Claim.objects.filter(arena_id=arena_id, step=step, ended_at__isnull=True)
     .first()`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 94 against 453,
-    PostgreSQL 68 against 439."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 25 against 299,
+    PostgreSQL 112 against 420."""
     row = _one(
         """
         SELECT id, arena_id, claim_id, step, agent_id, claimed_at, expires_at, renewed_at,
@@ -505,8 +505,8 @@ def end_claim(
     ORM: `Claim.objects.filter(arena_id=…, step=…, claim_id=…, agent_id=…,
     ended_at=None).update(ended_at=at, end=end)`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 18 against 309,
-    PostgreSQL 46 against 264."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 19 against 192,
+    PostgreSQL 86 against 287."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -527,6 +527,57 @@ def end_claim(
 
 
 # --- writes --------------------------------------------------------------------------------
+
+
+def _insert_completion_orm(completion: StepCompletion) -> StepCompletion:
+    completion.save(force_insert=True)
+    return completion
+
+
+@statement(orm=_insert_completion_orm)
+def insert_completion(completion: StepCompletion) -> StepCompletion:
+    """INSERT a new completion (every field set by the caller, `completed_at` included);
+    its `id` is set.
+
+    ORM: `completion.save(force_insert=True)`.
+
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 34 against 59,
+    PostgreSQL 117 against 149."""
+    completion.id = _insert(
+        """
+        INSERT INTO arenas_stepcompletion (arena_id, step, agent_id, completed_at)
+        VALUES (%s, %s, %s, %s)
+        """,
+        completion,
+        ("arena_id", "step", "agent_id", "completed_at"),
+    )
+    _saved(completion)
+    return completion
+
+
+def _insert_event_orm(event: Event) -> Event:
+    event.save(force_insert=True)
+    return event
+
+
+@statement(orm=_insert_event_orm)
+def insert_event(event: Event) -> Event:
+    """INSERT a new event of the log (every field set by the caller); its `id` is set.
+
+    ORM: `event.save(force_insert=True)`.
+
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 43 against 67,
+    PostgreSQL 138 against 166."""
+    event.id = _insert(
+        """
+        INSERT INTO arenas_event (arena_id, seq, type, timestamp, actor, data)
+        VALUES (%s, %s, %s, %s, %s, %s)
+        """,
+        event,
+        ("arena_id", "seq", "type", "timestamp", "actor", "data"),
+    )
+    _saved(event)
+    return event
 
 
 ARENA_MUTABLE_COLUMNS = (
@@ -555,8 +606,8 @@ def save_arena(arena: Arena) -> None:
 
     ORM: `arena.save(update_fields=ARENA_MUTABLE_COLUMNS)`.
 
-    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 50 against 180,
-    PostgreSQL 168 against 287."""
+    Measured (bench/sql.py, µs per call, this against the ORM): SQLite 46 against 111,
+    PostgreSQL 148 against 295."""
     params = [_stored(arena, name) for name in ARENA_MUTABLE_COLUMNS]
     params.append(_lookup(Arena, "id", arena.id))
     _execute(
@@ -589,6 +640,22 @@ def _all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
 def _execute(sql: str, params: Sequence[Any]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _insert(sql: str, instance: Model, attnames: Iterable[str]) -> int:
+    """Run an INSERT of `instance`'s `attnames`; the new row's auto id."""
+    params = [_stored(instance, name) for name in attnames]
+    with connection.cursor() as cursor:
+        if connection.features.can_return_columns_from_insert:
+            cursor.execute(sql.rstrip() + " RETURNING id", params)
+            return cursor.fetchone()[0]
+        cursor.execute(sql, params)
+        return cursor.lastrowid
+
+
+def _saved(instance: Model) -> None:
+    instance._state.adding = False
+    instance._state.db = connection.alias
 
 
 def _field(model: type[Model], attname: str) -> Any:

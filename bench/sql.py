@@ -5,8 +5,9 @@ fresh database, in the same run.
 In-process, no server: Django is set up against a fresh database (SQLite file, or a
 PostgreSQL database of its own with the pool and prepared statements as in production), an
 arena with a titled plan is created through the domain, and each pair is timed over
-`--calls` calls after a warm-up (the statement prepared on PostgreSQL). The one write
-(the arena update) runs inside one transaction per batch that is rolled back.
+`--calls` calls after a warm-up (the statement prepared on PostgreSQL). Writes (the
+inserts, the arena update, ending a claim) run inside one transaction per batch that is
+rolled back.
 
     .venv/bin/python bench/sql.py                 # SQLite and PostgreSQL
     .venv/bin/python bench/sql.py --db postgres --calls 5000
@@ -50,6 +51,7 @@ def measure(database: common.Database, calls: int) -> None:
 
     from arenas import agents, sql
     from arenas.manager import ArenaManager
+    from arenas.models import Event, StepCompletion
 
     agent = agents.create_agent(f"bench-{uuid.uuid4().hex[:8]}")
     token, _ = agents.issue_token(agent)
@@ -77,6 +79,24 @@ def measure(database: common.Database, calls: int) -> None:
     held, _event = worker.claim_step(501)  # live: ending it in a batch is rolled back
     digest = agents.digest(token)
     arena = sql.lock_arena(arena_id)
+    seq = iter(range(10**6, 10**9))
+    step = iter(range(10**6, 10**9))
+
+    def event() -> Event:
+        return Event(
+            arena_id=arena_id,
+            seq=next(seq),
+            type="message_posted",
+            timestamp=timezone.now(),
+            actor=agent.agent_id,
+            data={"agent_id": agent.agent_id, "to": None, "text": "hello"},
+        )
+
+    def completion() -> StepCompletion:
+        return StepCompletion(
+            arena_id=arena_id, step=next(step), agent_id=agent.agent_id, completed_at=timezone.now()
+        )
+
     cases: list[tuple[str, Callable[..., Any], Callable[[], tuple]]] = [
         ("token_holder", sql.token_holder, lambda: (digest,)),
         ("lock_arena", sql.lock_arena, lambda: (arena_id,)),
@@ -86,6 +106,8 @@ def measure(database: common.Database, calls: int) -> None:
         ("current_agent_ids", sql.current_agent_ids, lambda: (arena_id,)),
         ("planned_step", sql.planned_step, lambda: (arena_id, 30)),
         ("completed_among", sql.completed_among, lambda: (arena_id, [21, 20])),
+        ("insert_completion", sql.insert_completion, lambda: (completion(),)),
+        ("insert_event", sql.insert_event, lambda: (event(),)),
         ("save_arena", sql.save_arena, lambda: (arena,)),
         ("first_step", sql.first_step, lambda: (untitled, 490, True)),
         (

@@ -12,7 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from arenas import agents, sql
-from arenas.models import Arena, Claim, Participant
+from arenas.models import Arena, Claim, Event, Participant, StepCompletion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,6 +68,8 @@ def test_every_statement_is_compared_here():
         "current_agent_ids",
         "planned_step",
         "completed_among",
+        "insert_completion",
+        "insert_event",
         "save_arena",
         "first_step",
         "first_claimable_titled_step",
@@ -125,6 +127,42 @@ def test_planned_step(world, number):
 def test_completed_among(world, numbers):
     mine, orm = both(sql.completed_among, world["arena_id"], numbers)
     assert mine == orm
+
+
+def test_insert_completion(world):
+    now = timezone.now()
+    rows = []
+    for function, step in ((sql.insert_completion, 2), (sql.insert_completion.orm, 3)):
+        row = function(
+            StepCompletion(arena_id=world["arena_id"], step=step, agent_id="bob", completed_at=now)
+        )
+        assert row.pk is not None and not row._state.adding
+        rows.append(columns(StepCompletion.objects.get(pk=row.pk)))
+    ignored = ("id", "step")
+    assert {k: v for k, v in rows[0].items() if k not in ignored} == {
+        k: v for k, v in rows[1].items() if k not in ignored
+    }
+    assert rows[0]["completed_at"] == now
+
+
+def test_insert_event(world):
+    data = {"agent_id": "alice", "to": None, "text": "é 🧪 \u202e"}
+    rows = []
+    for function, seq in ((sql.insert_event, 1000), (sql.insert_event.orm, 1001)):
+        event = function(
+            Event(
+                arena_id=world["arena_id"],
+                seq=seq,
+                type="message_posted",
+                timestamp=timezone.now(),
+                actor="alice",
+                data=data,
+            )
+        )
+        stored = columns(Event.objects.get(pk=event.pk))
+        rows.append({k: v for k, v in stored.items() if k not in ("id", "seq", "timestamp")})
+    assert rows[0] == rows[1]
+    assert rows[0]["data"] == data
 
 
 def test_save_arena(world):
