@@ -658,7 +658,9 @@ def _saved(instance: Model) -> None:
     instance._state.db = connection.alias
 
 
+@cache
 def _field(model: type[Model], attname: str) -> Any:
+    """The model's field stored in column `attname` (found once per process)."""
     return next(f for f in model._meta.concrete_fields if f.attname == attname)
 
 
