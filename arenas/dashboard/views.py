@@ -115,7 +115,6 @@ def arena_detail(request: HttpRequest, arena_id: Any) -> HttpResponse:
     arena = context["arena"]
     feed = handle.events(after=max(0, arena["last_seq"] - FEED_INITIAL), limit=FEED_INITIAL)
     context.update(
-        message_limit=inputs.MESSAGE_MAX,
         live_config={
             "arenaId": arena["id"],
             "panelsUrl": reverse("dashboard:arena_panels", args=[arena["id"]]),
@@ -288,6 +287,8 @@ def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
         "artifacts": artifacts,
         "facts": list(handle.facts()),
         **_requests_context(handle, arena, artifacts),
+        "message_limit": inputs.MESSAGE_MAX,
+        "answer_limit": inputs.REQUEST_MAX,
     }
 
 
@@ -313,10 +314,14 @@ def _requests_context(
             item["artifacts"] = [a for a in artifacts if a.agent_id == request.agent_id]
             item["in_arena"] = request.agent_id in present
         items.append(item)
+    truncated = len(open_requests) == OPEN_REQUESTS_SHOWN
     return {
         "requests": items,
-        "open_request_count": handle.requests(RequestStatus.OPEN).count(),
-        "requests_truncated": len(open_requests) == OPEN_REQUESTS_SHOWN,
+        "open_request_count": (
+            handle.requests(RequestStatus.OPEN).count() if truncated else len(open_requests)
+        ),
+        "open_requests_shown": len(open_requests),
+        "requests_truncated": truncated,
     }
 
 

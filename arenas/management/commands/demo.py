@@ -36,7 +36,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -111,9 +111,16 @@ class Watch:
         with self.lock:
             return self.events[index:]
 
-    def find(self, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
-        """The first event received that is `wanted`, or None (yet)."""
-        found = next((event for event in self.since(0) if wanted(event)), None)
+    def find(self, types: tuple[str, ...], **fields: Any) -> dict[str, Any] | None:
+        """The first event received of one of `types` with these `fields`, or None (yet)."""
+        found = next(
+            (
+                event
+                for event in self.since(0)
+                if event["type"] in types and all(event.get(k) == v for k, v in fields.items())
+            ),
+            None,
+        )
         if found is None and self.error is not None:
             raise self.error
         return found
@@ -262,16 +269,10 @@ class Play:
     def wait_for_expiry(self, by: str, claim: dict[str, Any]) -> Script:
         """`by` waits on its feed until the server records that `claim` lapsed; the event."""
         watch = self.watch(by)
-        while True:
-            event = watch.find(
-                lambda e: (
-                    e["type"] in ("claim_expired", "claim_released")
-                    and e["claim_id"] == claim["claim_id"]
-                )
-            )
-            if event is not None:
-                return event
+        ends = ("claim_expired", "claim_released")
+        while (event := watch.find(ends, claim_id=claim["claim_id"])) is None:
             yield None
+        return event
 
     def ask(self, by: str, text: str, choices: list[str]) -> Script:
         """`by` asks people; the request, once the terminal has said where to answer it."""
@@ -296,13 +297,9 @@ class Play:
         watch = self.watch(asker)
         deadline = time.monotonic() + self.answer_after
         answered = False
+        closes = ("input_provided", "input_cancelled")
         while True:
-            event = watch.find(
-                lambda e: (
-                    e["type"] in ("input_provided", "input_cancelled")
-                    and e["request_id"] == request["id"]
-                )
-            )
+            event = watch.find(closes, request_id=request["id"])
             if event is not None:
                 break
             if answered or time.monotonic() < deadline:
