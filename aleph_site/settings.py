@@ -213,6 +213,9 @@ else:
     }
 # Every poll, each process checks its feeds against the log for lost doorbells (docs/live.md).
 ALEPH_LIVE_POLL_SECONDS = float(os.environ.get("ALEPH_LIVE_POLL_SECONDS", "2"))
+# Threads of each process for the live side's database work (handshakes, snapshots, replays,
+# the poll, the claim sweep): at most this many of its database connections (arenas/live/db.py).
+ALEPH_LIVE_DB_THREADS = int(os.environ.get("ALEPH_LIVE_DB_THREADS", "8"))
 # Every sweep, each process records the expiry of lapsed claims (arenas/live/sweeper.py).
 ALEPH_CLAIM_SWEEP_SECONDS = float(os.environ.get("ALEPH_CLAIM_SWEEP_SECONDS", "5"))
 

@@ -51,8 +51,8 @@ def members(group: str) -> set[str]:
 
 
 def assert_no_doorbells_left(arena_id: str) -> None:
-    bells = waits.doorbells()
-    assert bells.waits == {} and bells._members == set() and not hub().feeds
+    bells = hub().doorbells
+    assert not hub().feeds and bells.members == frozenset()
     assert members(arena_group(arena_id)) == set()
     assert bells._channel is None and bells._receiver is None
 
@@ -254,7 +254,7 @@ async def test_with_the_channel_layer_down_a_wait_polls_the_log(mcp_as, arena):
         answer = await asyncio.wait_for(waiting, WAIT)
     assert [e["text"] for e in answer["events"]] == ["the layer is down"]
     await settle()
-    assert waits.doorbells().waits == {} and not hub().feeds
+    assert not hub().feeds
 
 
 async def test_cancelled_waits_leave_no_membership_behind(arena):
