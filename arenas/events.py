@@ -260,6 +260,7 @@ class LayerHealth:
         )
 
     def answered(self) -> None:
+        self.silent_until = 0.0
         if self.down_since is None:
             return
         logger.warning(

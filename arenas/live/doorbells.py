@@ -15,9 +15,10 @@ of it once, however many receive it: the websocket frame (encoded to its text on
 same ASGI message written to every feed) and the answer of the waits it answers.
 
 Memberships change only in `_sync`, one call at a time, which brings the layer in line with
-what is wanted now; a layer that fails or does not answer is left alone for a while
-(`events.LayerHealth`, shared with announcements), and followers are then served by the
-hub's poll of the log.
+what is wanted now. A join that fails (the layer is down or does not answer) leaves its
+followers to the hub's poll of the log; it is tried again by the next follower of the arena
+and by the hub's poll, unless the layer is being left alone after failing
+(`events.LayerHealth`, shared with announcements).
 """
 
 from __future__ import annotations
@@ -142,8 +143,7 @@ class Doorbells:
         call is matched by one `unwant`, whether or not the join is awaited."""
         self._wanted[group] += 1
         join = self._joins.get(group)
-        silent = (layer := get_channel_layer()) is not None and layer_health(layer).silent()
-        if join is None or (join.done() and not join.result() and not silent):
+        if join is None or (join.done() and not join.result() and not self._silent()):
             join = self._joins[group] = self._spawn(self._sync(group))
         return join
 
@@ -161,6 +161,20 @@ class Doorbells:
             self._members.discard(group)
             self._joins[group] = self._spawn(self._sync(group))
 
+    def retry(self) -> None:
+        """Try again to join the wanted groups a failed join left out, unless the layer is
+        being left alone after failing."""
+        if self._silent():
+            return
+        for group in self._wanted:
+            join = self._joins.get(group)
+            if group not in self._members and (join is None or join.done()):
+                self._joins[group] = self._spawn(self._sync(group))
+
+    def _silent(self) -> bool:
+        layer = get_channel_layer()
+        return layer is not None and layer_health(layer).silent()
+
     def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
@@ -175,8 +189,6 @@ class Doorbells:
             health = layer_health(layer) if layer is not None else None
             try:
                 if wanted and group not in self._members and layer is not None:
-                    if health.silent():
-                        return False
                     await answered_within(self._add(layer, group), ANNOUNCE_TIMEOUT_SECONDS)
                     self._members.add(group)
                     health.answered()

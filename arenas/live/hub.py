@@ -290,6 +290,7 @@ class Hub:
         if time.monotonic() >= self._presence_due:
             self._presence_due = time.monotonic() + PRESENCE_SECONDS
             watchers = self.agents_watching()
+        self.doorbells.retry()
         started = time.monotonic()
         heads, changed = await in_thread(_read, list(self.feeds), since, watchers)
         for arena_id, head in heads.items():
