@@ -91,6 +91,7 @@ def _line(name: str, result: Result, floor: float | None, note: str) -> str:
     return (
         f"   {name:<34} {result.deliveries_per_s:8.0f} deliveries/s{ratio}  "
         f"server CPU {result.server_cpu / per * 1e6:4.0f} µs/delivery  "
+        f"writes p50 {common.percentile(result.write_times, 50) * 1000:4.0f} ms  "
         f"missing {result.missing} dup {result.duplicates} order {result.out_of_order}  "
         f"({note})"
     )
