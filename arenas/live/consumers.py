@@ -259,12 +259,18 @@ class ArenaFeedConsumer(LiveConsumer):
 
     def ring(self, bell: Bell) -> None:
         """The hot path: the next event goes out at once; anything else waits its turn."""
-        if self.closed or bell.seq <= self.last_sent:
+        seq = bell.seq
+        if (
+            seq != self.last_sent + 1
+            or self.working
+            or self.closed
+            or self._writing is not None
+            or (bell.departure and self.may_lose_sight(bell.event))
+        ):
+            if not self.closed and seq > self.last_sent:
+                self._hold(bell)
             return
-        if self.working or bell.seq != self.last_sent + 1 or self.may_lose_sight(bell.event):
-            self._hold(bell)
-            return
-        self.last_sent = bell.seq
+        self.last_sent = seq
         self.write(bell.message)
 
     def observe_head(self, head: int) -> bool:

@@ -34,6 +34,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from arenas.events import ANNOUNCE_TIMEOUT_SECONDS, answered_within, layer_health
+from arenas.models import EventType
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +52,13 @@ class Bell:
     carried it or the log holds it; read-only), when it was rung or read (`at`, a
     `time.monotonic()`: the event was committed before), and what is made of it once."""
 
-    __slots__ = ("event", "seq", "at", "_message", "_answer")
+    __slots__ = ("event", "seq", "at", "departure", "_message", "_answer")
 
     def __init__(self, event: Wire) -> None:
         self.event = event
         self.seq: int = event["seq"]
         self.at = time.monotonic()
+        self.departure = event["type"] == EventType.AGENT_LEFT  # a viewer may lose sight
         self._message: dict[str, str] | None = None
         self._answer: Shared | None = None
 
