@@ -123,24 +123,25 @@ async def _until_hung_up(handling: Any, receive: Any, hung_up: asyncio.Event) ->
     once: a `wait_for_events` call whose client is gone ends instead of running on to its
     timeout. Once the body is read, nothing but the client hanging up comes from `receive`
     (which is read here alone; the SDK is told through `hung_up`)."""
-    serving = asyncio.ensure_future(handling)
-    listening = asyncio.ensure_future(_hang_up(receive, hung_up))
-    try:
-        await asyncio.wait((serving, listening), return_when=asyncio.FIRST_COMPLETED)
-        if serving.done():
-            serving.result()
-        else:
+    serving = asyncio.current_task()
+    served = False
+
+    async def listen() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        hung_up.set()
+        if not served:
             serving.cancel()
-            await asyncio.wait((serving,))
+
+    listening = asyncio.ensure_future(listen())
+    try:
+        await handling
+    except asyncio.CancelledError:
+        if not hung_up.is_set() or serving.uncancel() > 0:
+            raise
     finally:
-        serving.cancel()
+        served = True
         listening.cancel()
-
-
-async def _hang_up(receive: Any, hung_up: asyncio.Event) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    hung_up.set()
 
 
 def _headers(scope: Scope) -> dict[bytes, str]:
