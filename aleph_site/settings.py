@@ -314,10 +314,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"once_per_minute": {"()": "arenas.live.layers.OncePerMinute"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # The MCP SDK logs every stateless request at INFO ("Terminating session: None").
         "mcp": {"level": "WARNING"},
+        # While Redis is down, channels_redis logs a traceback every second.
+        "channels_redis.pubsub": {"filters": ["once_per_minute"]},
     },
 }

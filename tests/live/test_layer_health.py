@@ -8,7 +8,6 @@ import asyncio
 import logging
 import time
 
-import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
@@ -38,7 +37,9 @@ async def test_a_busy_event_loop_is_not_taken_for_a_dead_channel_layer(settings,
     """The loop is held for longer than the announcement timeout while the layer carries a
     doorbell (other work the process had to do): the doorbell is carried, and the next ones
     are announced as well instead of being skipped for a while."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tests.live.layers.BusyLayer", "CONFIG": LAYER}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "tests.live.layers.BusyLayer", "CONFIG": LAYER}
+    }
     layer = get_channel_layer()
     assert layer.busy_sends * layer.busy_seconds > events.ANNOUNCE_TIMEOUT_SECONDS
     with caplog.at_level(logging.WARNING, logger="arenas.events"):

@@ -142,6 +142,9 @@ def test_writes_succeed_while_redis_is_down_and_feeds_catch_up_when_it_returns(
 
     assert feed_during_outage(server, tokens["worker-a"], arena_id, seen["seq"]) == written
 
+    log = server.log_path.read_text()
+    assert log.count("Unexpected exception in receive task") <= 1, log
+
     private_redis.start()
     with feed(server, tokens["worker-a"], arena_id, after=seen["seq"]) as websocket:
         assert receive_events(websocket, 10) == written
