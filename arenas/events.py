@@ -75,13 +75,19 @@ def timestamp(value: datetime) -> str:
 
 
 def to_wire(event: Event) -> dict[str, Any]:
+    """The event as every door sends it. Its fields come in the order of FIELDS, whether
+    the event was just appended or read back (PostgreSQL's jsonb stores keys in an order of
+    its own), so the same event encodes to the same text on every path."""
+    data = event.data
+    ordered = {name: data[name] for name in FIELDS.get(event.type, ()) if name in data}
     return {
         "arena_id": str(event.arena_id),
         "seq": event.seq,
         "type": event.type,
         "timestamp": timestamp(event.timestamp),
         "actor": event.actor,
-        **event.data,
+        **ordered,
+        **data,
     }
 
 
