@@ -213,6 +213,9 @@ else:
     }
 # Every poll, each process checks its feeds against the log for lost doorbells (docs/live.md).
 ALEPH_LIVE_POLL_SECONDS = float(os.environ.get("ALEPH_LIVE_POLL_SECONDS", "2"))
+# Threads of each process for the live side's database work (handshakes, snapshots, replays,
+# the poll, the claim sweep): at most this many of its database connections (arenas/live/db.py).
+ALEPH_LIVE_DB_THREADS = int(os.environ.get("ALEPH_LIVE_DB_THREADS", "8"))
 # Every sweep, each process records the expiry of lapsed claims (arenas/live/sweeper.py).
 ALEPH_CLAIM_SWEEP_SECONDS = float(os.environ.get("ALEPH_CLAIM_SWEEP_SECONDS", "5"))
 
@@ -311,10 +314,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"once_per_minute": {"()": "arenas.live.layers.OncePerMinute"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # The MCP SDK logs every stateless request at INFO ("Terminating session: None").
         "mcp": {"level": "WARNING"},
+        # While Redis is down, channels_redis logs a traceback every second.
+        "channels_redis.pubsub": {"filters": ["once_per_minute"]},
     },
 }

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
+import weakref
+from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +29,7 @@ from . import sql
 from .models import Arena, Event, EventType
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FIELDS: dict[str, tuple[str, ...]] = {
     EventType.ARENA_CREATED: ("goal", "strategy", "total_steps", "created_by"),
@@ -49,13 +53,15 @@ FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 DASHBOARD_GROUP = "dashboard"
-# An unreachable channel layer must not hold a committed write's response for long.
+# How long the channel layer is given to answer (a doorbell's publish, a group join) in time
+# the event loop was free to hear it, before it is taken for down.
 ANNOUNCE_TIMEOUT_SECONDS = 2.0
-# A layer that did not answer within the timeout (a Redis host that is down or cut off) is
-# skipped for this long: otherwise every write would wait out the timeout, holding its
-# response and its database connection. Feeds make up skipped doorbells from the log.
+# A layer that failed or did not answer (Redis stopped, or its host down or cut off) is left
+# alone for this long: otherwise every doorbell would wait out the timeout or fail again.
+# Feeds and waits read the events it did not carry from the log.
 SILENT_LAYER_SKIP_SECONDS = 10.0
-_skip_layer_until = 0.0
+# How often the event loop's attention is checked while the layer is awaited.
+LOOP_TICK_SECONDS = 0.1
 
 
 def arena_group(arena_id: Any) -> str:
@@ -69,13 +75,19 @@ def timestamp(value: datetime) -> str:
 
 
 def to_wire(event: Event) -> dict[str, Any]:
+    """The event as every door sends it. Its fields come in the order of FIELDS, whether
+    the event was just appended or read back (PostgreSQL's jsonb stores keys in an order of
+    its own), so the same event encodes to the same text on every path."""
+    data = event.data
+    ordered = {name: data[name] for name in FIELDS.get(event.type, ()) if name in data}
     return {
         "arena_id": str(event.arena_id),
         "seq": event.seq,
         "type": event.type,
         "timestamp": timestamp(event.timestamp),
         "actor": event.actor,
-        **event.data,
+        **ordered,
+        **data,
     }
 
 
@@ -110,32 +122,64 @@ def append(arena: Arena, type: str, actor: str | None, **fields: Any) -> Event:
 
 def announce(wire: dict[str, Any]) -> None:
     """Ring the doorbell for a committed event: the arena's group gets the event, the
-    dashboard group the arena id. Failures are logged, never raised: the write is already
-    committed and consumers recover missed events from the log. After a timeout the layer
-    is left alone for SILENT_LAYER_SKIP_SECONDS, so a hung Redis delays one write, not all."""
-    global _skip_layer_until
+    dashboard group the arena id. Never raises and never waits for the channel layer: the
+    write is committed, and whatever the layer does not carry feeds and waits read from the
+    log.
+
+    Called after the commit in the thread that wrote. Under ASGI that thread was started by
+    the server's event loop, and the ringing is handed to that loop and left to it (in call
+    order, so one thread's doorbells ring in commit order); a process without an event loop
+    (WSGI, `announce_from_own_loop`) hands it to its own loop thread. Elsewhere (a
+    management command) the ringing runs here, on a loop of its own."""
     layer = get_channel_layer()
-    if layer is None or time.monotonic() < _skip_layer_until:
+    if layer is None:
+        return
+    loop = _own_loop or _caller_loop()
+    if loop is None:
+        async_to_sync(ring)(layer, wire)
+    else:
+        loop.call_soon_threadsafe(_ring_soon, layer, wire)
+
+
+def _caller_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop that called into this thread through `sync_to_async` (which
+    records it, as `async_to_sync` finds it), if any."""
+    threadlocal = SyncToAsync.threadlocal
+    if getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(threadlocal, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
+
+
+def _ring_soon(layer: Any, wire: dict[str, Any]) -> None:
+    task = asyncio.get_running_loop().create_task(ring(layer, wire))
+    _ringing.add(task)
+    task.add_done_callback(_ringing.discard)
+
+
+_ringing: set[asyncio.Task[None]] = set()
+
+
+async def ring(layer: Any, wire: dict[str, Any]) -> None:
+    """Publish the event's doorbells, unless the layer is being left alone after failing;
+    a failure is logged once per outage (`LayerHealth`), never raised."""
+    health = layer_health(layer)
+    if health.skipping():
         return
     try:
-        if _own_loop is None:
-            async_to_sync(_send)(layer, wire)
-        else:
-            asyncio.run_coroutine_threadsafe(_send(layer, wire), _own_loop).result()
-    except TimeoutError:
-        _skip_layer_until = time.monotonic() + SILENT_LAYER_SKIP_SECONDS
-        logger.warning(
-            "The channel layer did not answer within %ss for event %s/%s: "
-            "not announcing events for %ss",
-            ANNOUNCE_TIMEOUT_SECONDS,
-            wire["arena_id"],
-            wire["seq"],
-            SILENT_LAYER_SKIP_SECONDS,
-        )
-    except Exception:
-        logger.warning(
-            "Could not announce event %s/%s", wire["arena_id"], wire["seq"], exc_info=True
-        )
+        await answered_within(_send_both(layer, wire), ANNOUNCE_TIMEOUT_SECONDS)
+    except Exception as error:
+        health.failed("announcing an event", error)
+    else:
+        health.answered()
+
+
+async def _send_both(layer: Any, wire: dict[str, Any]) -> None:
+    await layer.group_send(arena_group(wire["arena_id"]), {"type": "arena.event", "event": wire})
+    await layer.group_send(
+        DASHBOARD_GROUP,
+        {"type": "arena.changed", "arena_id": wire["arena_id"], "seq": wire["seq"]},
+    )
 
 
 def announce_from_own_loop() -> None:
@@ -158,13 +202,101 @@ _own_loop: asyncio.AbstractEventLoop | None = None
 _own_loop_lock = threading.Lock()
 
 
-async def _send(layer, wire: dict[str, Any]) -> None:
-    await asyncio.wait_for(_send_both(layer, wire), timeout=ANNOUNCE_TIMEOUT_SECONDS)
+# --- the channel layer's health, as one process sees it ------------------------------------
 
 
-async def _send_both(layer, wire: dict[str, Any]) -> None:
-    await layer.group_send(arena_group(wire["arena_id"]), {"type": "arena.event", "event": wire})
-    await layer.group_send(
-        DASHBOARD_GROUP,
-        {"type": "arena.changed", "arena_id": wire["arena_id"], "seq": wire["seq"]},
-    )
+async def answered_within(awaitable: Awaitable[T], seconds: float) -> T:
+    """Await `awaitable`; TimeoutError once it has had `seconds` of the event loop's attention
+    without finishing.
+
+    The attention is counted in ticks of LOOP_TICK_SECONDS, and a tick that comes late (the
+    loop was running other work: a thousand feeds to write to, a burst of requests) counts
+    only its own length: an answer that had arrived meanwhile would have been read within
+    a pass or two of the loop. So an overloaded process waits longer in wall-clock time, and
+    is never taken for a dead layer."""
+    task = asyncio.ensure_future(awaitable)
+    given = 0.0
+    try:
+        while True:
+            done, _ = await asyncio.wait((task,), timeout=LOOP_TICK_SECONDS)
+            if done:
+                return task.result()
+            given += LOOP_TICK_SECONDS
+            if given >= seconds:
+                raise TimeoutError(f"no answer within {seconds}s")
+    finally:
+        task.cancel()
+
+
+class LayerHealth:
+    """Whether this process leaves its channel layer alone after a failure, and the log of
+    it: one line when an outage starts (no traceback: Redis being down is expected), one
+    when the layer answers again, with the count of doorbells not rung meanwhile."""
+
+    def __init__(self) -> None:
+        self.silent_until = 0.0
+        self.down_since: float | None = None
+        self.missed = 0
+
+    def skipping(self) -> bool:
+        """True while the layer is left alone (counted as a doorbell not rung)."""
+        if time.monotonic() < self.silent_until:
+            self.missed += 1
+            return True
+        return False
+
+    def silent(self) -> bool:
+        return time.monotonic() < self.silent_until
+
+    def failed(self, doing: str, error: BaseException) -> None:
+        now = time.monotonic()
+        self.silent_until = now + SILENT_LAYER_SKIP_SECONDS
+        self.missed += 1
+        if self.down_since is not None:
+            return
+        self.down_since = now
+        expected = isinstance(error, (OSError, TimeoutError, *_REDIS_ERRORS))
+        logger.warning(
+            "The channel layer failed %s (%s): leaving it alone for %ss at a time until it "
+            "answers; feeds and waits read events from the log meanwhile",
+            doing,
+            _describe(error),
+            SILENT_LAYER_SKIP_SECONDS,
+            exc_info=None if expected else error,
+        )
+
+    def answered(self) -> None:
+        self.silent_until = 0.0
+        if self.down_since is None:
+            return
+        logger.warning(
+            "The channel layer answers again after %.0fs; %d doorbell(s) were not rung "
+            "meanwhile (their events were read from the log)",
+            time.monotonic() - self.down_since,
+            self.missed,
+        )
+        self.down_since = None
+        self.missed = 0
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+try:
+    from redis.exceptions import RedisError
+
+    _REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError,)
+except ImportError:  # pragma: no cover - redis comes with channels_redis
+    _REDIS_ERRORS = ()
+
+
+_health: weakref.WeakKeyDictionary[Any, LayerHealth] = weakref.WeakKeyDictionary()
+
+
+def layer_health(layer: Any) -> LayerHealth:
+    """This process's view of a channel layer (its announcements and doorbells share it)."""
+    health = _health.get(layer)
+    if health is None:
+        health = _health[layer] = LayerHealth()
+    return health

@@ -28,9 +28,10 @@ import common
 MEMBERS = 10
 
 
-def _writer_main(conn, port: int, token: str, arena_id: str) -> None:
-    """The writer process: on ("write", count, interval) complete `count` steps, one every
-    `interval` seconds (0: back to back); answer [(seq, sent, answered, status), ...]."""
+def _writer_main(conn, port: int, token: str, arena_id: str, first_step: int = 1) -> None:
+    """The writer process: on ("write", count, interval) complete `count` steps (the first
+    `first_step`), one every `interval` seconds (0: back to back); answer
+    [(seq, sent, answered, status), ...]."""
 
     async def write(count: int, interval: float, first_step: int) -> list[tuple]:
         client = common.HttpConnection(port, token)
@@ -49,7 +50,7 @@ def _writer_main(conn, port: int, token: str, arena_id: str) -> None:
         await client.close()
         return done
 
-    step = 1
+    step = first_step
     while True:
         message = conn.recv()
         if message[0] == "stop":

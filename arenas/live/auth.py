@@ -3,29 +3,35 @@
 Two ways in (SPEC §3):
 - Agents send `Authorization: Bearer <token>` in the handshake. They need no `Origin`: a
   bearer token cannot be sent by a foreign web page, so there is nothing to forge.
-- Browsers send their session cookie (read by Channels' `AuthMiddlewareStack`, which wraps
-  the router). A cookie is sent by the browser whatever page opened the socket, so a cookie
-  handshake is accepted only when its `Origin` names an allowed host (`ALLOWED_HOSTS`
-  semantics, as Django applies them to `Host`). A cookie handshake without `Origin` is
-  refused too: every browser sends one, so its absence means a non-browser client, which
-  should use a bearer token.
+- Browsers send their session cookie, whose user is found as Django's own
+  `AuthenticationMiddleware` finds it. A cookie is sent by the browser whatever page opened
+  the socket, so a cookie handshake is accepted only when its `Origin` names an allowed
+  host (`ALLOWED_HOSTS` semantics, as Django applies them to `Host`). A cookie handshake
+  without `Origin` is refused too: every browser sends one, so its absence means a
+  non-browser client, which should use a bearer token.
 
 An `Authorization` header decides alone: a bad token is a 4401 even when a valid session
-cookie comes with it. Credentials are checked once, at the handshake; a token revoked later
-takes effect when the socket reconnects.
+cookie comes with it (and the session is not read). Credentials are checked once, at the
+handshake; a token revoked later takes effect when the socket reconnects. The lookups run on
+the live side's database threads (`db.in_thread`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
 from django.http.request import split_domain_port, validate_host
 
 from arenas import agents
+
+from .db import in_thread
 
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
@@ -98,13 +104,23 @@ async def identify(scope: dict[str, Any]) -> Viewer:
         scheme, _, token = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Refusal(UNAUTHENTICATED, "not_authenticated")
-        agent = await database_sync_to_async(agents.authenticate)(token.strip())
+        agent = await in_thread(agents.authenticate, token.strip())
         if agent is None:
             raise Refusal(UNAUTHENTICATED, "not_authenticated")
         return Viewer(agent_id=agent.agent_id)
-    user = scope.get("user")
+    session_key = parse_cookie(header(scope, b"cookie") or "").get(settings.SESSION_COOKIE_NAME)
+    user = await in_thread(session_user, session_key) if session_key else None
     if user is None or not user.is_authenticated:
         raise Refusal(UNAUTHENTICATED, "not_authenticated")
     if not origin_allowed(header(scope, b"origin")):
         raise Refusal(FORBIDDEN, "permission_denied")
     return Viewer(user=user)
+
+
+def session_user(session_key: str) -> Any:
+    """The user signed in to the session `session_key` (AnonymousUser for none, an expired
+    one, or one whose password has changed since), as Django's `AuthenticationMiddleware`
+    finds it."""
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return get_user(request)

@@ -1,16 +1,29 @@
-"""The live feed's per-process hub: it makes up for doorbells the channel layer lost, and
-shares dashboard summaries between the consumers of one process.
+"""The live feed's per-process hub: who in this process follows what, the doorbells that
+reach them, and the reads they share.
 
-While any consumer is connected, the hub polls the database every
-`settings.ALEPH_LIVE_POLL_SECONDS` seconds with one query pair for the whole process (not one
-per subscriber):
-- the committed `last_seq` of every arena with a follower here (a websocket feed, or a
-  `wait_for_events` call of the MCP server, `waits.py`); a follower told a head it has not
+Followers are websocket feeds (`consumers.ArenaFeedConsumer`) and `wait_for_events` calls
+(`waits.py`), each following one arena; dashboards (`consumers.DashboardConsumer`) follow
+every arena their person may see. The hub holds them, and through its `Doorbells` the
+process's one channel is in each followed arena's group (and the dashboard group while a
+dashboard is open). A doorbell is handed to every follower of its arena in turn, as one
+`Bell`: no copy, no queue and no task per subscriber.
+
+What every subscriber of the process would otherwise read alone is read once and shared:
+- pages of an arena's log (`events_after`), for feeds that replay, fill a gap or catch up:
+  one read serves every feed that asks for the same page and may use a read that started
+  then;
+- whether a viewer still sees an arena after an `agent_left` (`sight`): one read of the
+  arena's current participants per departure;
+- dashboard summaries (`line`): one per arena change, whatever the number of dashboards.
+
+While anything follows, the hub polls the database every `settings.ALEPH_LIVE_POLL_SECONDS`
+with one query pair for the whole process:
+- the committed `last_seq` of every followed arena; a follower told a head it has not
   reached decides whether it missed a doorbell (a feed waits one poll first, which keeps
-  doorbells that are merely in flight from causing database reads) and catches up from the
-  log.
+  doorbells merely in flight from causing reads) and catches up from the log, and the
+  process's channel joins that arena's group again (the layer may have dropped it);
 - for dashboards, the arenas with recent events; an arena whose `last_seq` is past the
-  newest summary this process loaded missed its doorbell and is announced to the dashboards.
+  newest summary this process loaded missed its doorbell and is shown to the dashboards.
 
 Every PRESENCE_SECONDS it also marks the agents with an open feed here as seen (presence,
 SPEC §7.3: an open feed counts as being there), in one statement for the whole process.
@@ -21,24 +34,25 @@ One hub per event loop (Daphne runs one; tests run one per test).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import weakref
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
 from arenas import agents
+from arenas.events import DASHBOARD_GROUP, arena_group
 from arenas.manager import ArenaManager
 
 from . import log
-
-if TYPE_CHECKING:
-    from .consumers import DashboardConsumer
+from .db import in_thread
+from .doorbells import Bell, Doorbells
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +66,8 @@ LINES_MAX = 10_000
 CHANGE_WINDOW_SLACK = timedelta(seconds=5)
 # How often the agents with an open feed are marked as seen (SPEC §7.3: at least every 30 s).
 PRESENCE_SECONDS = 20.0
+# Followers rung before the fan-out lets the event loop run something else.
+RING_SLICE = 250
 
 
 def poll_seconds() -> float:
@@ -59,47 +75,84 @@ def poll_seconds() -> float:
 
 
 class Follower(Protocol):
-    """What the hub polls for: something that follows one arena's events."""
+    """Something that follows one arena's events in this process."""
 
-    arena_id: Any
+    key: str  # the arena's id, as text
+
+    def ring(self, bell: Bell) -> None:
+        """A doorbell of the arena: deliver it now if it is the next event, else note it.
+        Called on the event loop; must not block."""
 
     def observe_head(self, head: int) -> bool:
         """Told the arena's committed `last_seq` each poll; True to be caught up."""
 
-    async def catch_up(self) -> None:
-        """Read what the log holds past what was delivered."""
+    async def catch_up(self, since: float) -> None:
+        """Read what the log holds past what was delivered (with reads started at or after
+        `since`, a `time.monotonic()`)."""
+
+
+class Dashboard(Protocol):
+    """A dashboard: shown each changed arena's line, and decides whether its person sees it."""
+
+    def show(self, line: Line, message: dict[str, str]) -> None:
+        """`message` is the ASGI message of the line's frame, made once for every dashboard."""
+
+
+@dataclass(frozen=True)
+class Sight:
+    """Who may see an arena now: its current participants' agent ids and the ids of their
+    owners (the people who see it on the dashboard; staff see every arena)."""
+
+    agents: frozenset[str]
+    owners: frozenset[int]
+
+    def allows(self, viewer: Any) -> bool:
+        if viewer.is_agent:
+            return viewer.agent_id in self.agents
+        return viewer.is_staff or viewer.user.pk in self.owners
 
 
 class Hub:
     def __init__(self) -> None:
-        self.feeds: dict[Any, set[Follower]] = {}
-        self.dashboards: set[DashboardConsumer] = set()
+        self.feeds: dict[str, set[Follower]] = {}
+        self.dashboards: set[Dashboard] = set()
+        self.doorbells = Doorbells(self._ring, self._changed)
         self._lines: OrderedDict[str, tuple[int, asyncio.Future[Line | None]]] = OrderedDict()
+        self._reads: dict[tuple[str, int], tuple[float, asyncio.Future[list[Bell]]]] = {}
+        self._sights: dict[tuple[str, int], asyncio.Future[Sight]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._catch_ups: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._presence_due = 0.0
 
     # --- registration -------------------------------------------------------------------
 
-    def watch_feed(self, consumer: Follower) -> None:
-        self.feeds.setdefault(consumer.arena_id, set()).add(consumer)
+    def follow(self, follower: Follower) -> asyncio.Future[bool]:
+        """Ring `follower` with its arena's doorbells from now on; the arena's join (see
+        `Doorbells.want`). Every call is matched by one `unfollow`."""
+        self.feeds.setdefault(follower.key, set()).add(follower)
         self._start()
+        return self.doorbells.want(arena_group(follower.key))
 
-    def unwatch_feed(self, consumer: Follower) -> None:
-        arena_id = getattr(consumer, "arena_id", None)
-        watchers = self.feeds.get(arena_id)
-        if watchers is not None:
-            watchers.discard(consumer)
-            if not watchers:
-                del self.feeds[arena_id]
+    def unfollow(self, follower: Follower) -> None:
+        watchers = self.feeds.get(follower.key)
+        if watchers is None or follower not in watchers:
+            return
+        watchers.discard(follower)
+        if not watchers:
+            del self.feeds[follower.key]
+        self.doorbells.unwant(arena_group(follower.key))
         self._stop_when_idle()
 
-    def watch_dashboard(self, consumer: DashboardConsumer) -> None:
-        self.dashboards.add(consumer)
+    def watch_dashboard(self, dashboard: Dashboard) -> asyncio.Future[bool]:
+        self.dashboards.add(dashboard)
         self._start()
+        return self.doorbells.want(DASHBOARD_GROUP)
 
-    def unwatch_dashboard(self, consumer: DashboardConsumer) -> None:
-        self.dashboards.discard(consumer)
+    def unwatch_dashboard(self, dashboard: Dashboard) -> None:
+        if dashboard not in self.dashboards:
+            return
+        self.dashboards.discard(dashboard)
+        self.doorbells.unwant(DASHBOARD_GROUP)
         self._stop_when_idle()
 
     def _start(self) -> None:
@@ -110,6 +163,83 @@ class Hub:
         if not self.feeds and not self.dashboards and self._task is not None:
             self._task.cancel()
             self._task = None
+
+    def spawn(self, coroutine: Any) -> asyncio.Task[Any]:
+        """Run `coroutine` in a task the hub keeps until it ends, logging a failure."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("A live feed task failed", exc_info=task.exception())
+
+    # --- doorbells ----------------------------------------------------------------------
+
+    async def _ring(self, bell: Bell) -> None:
+        """Ring every follower of the bell's arena, in turn, letting the loop breathe between
+        slices of RING_SLICE."""
+        followers = self.feeds.get(str(bell.event["arena_id"]))
+        if not followers:
+            return
+        for number, follower in enumerate(list(followers), 1):
+            follower.ring(bell)
+            if number % RING_SLICE == 0:
+                await asyncio.sleep(0)
+
+    def _changed(self, arena_id: str, seq: int) -> None:
+        if self.dashboards:
+            self.spawn(self._show(arena_id, seq))
+
+    async def _show(self, arena_id: str, seq: int) -> None:
+        """Show every dashboard the arena's line at `seq` or later, its frame made once."""
+        found = await self.line(arena_id, seq)
+        if found is None:
+            return
+        summary, _viewers, requests = found
+        message = {
+            "type": "websocket.send",
+            "text": json.dumps({"type": "arena", "arena": summary, "requests": requests}),
+        }
+        for dashboard in list(self.dashboards):
+            dashboard.show(found, message)
+
+    # --- shared reads -------------------------------------------------------------------
+
+    async def events_after(self, arena_id: str, after: int, since: float) -> list[Bell]:
+        """The arena's logged events with `seq > after`, in seq order, at most `log.PAGE`
+        (fewer only at the end of the log), as Bells. A read of the same page that started
+        at or after `since` (a `time.monotonic()`) is joined instead of reading again."""
+        key = (arena_id, after)
+        found = self._reads.get(key)
+        if found is None or found[0] < since:
+            found = (time.monotonic(), asyncio.ensure_future(self._read(arena_id, after)))
+            self._reads[key] = found
+            found[1].add_done_callback(lambda _, key=key, found=found: self._forget(key, found))
+        return await asyncio.shield(found[1])
+
+    def _forget(self, key: tuple[str, int], found: Any) -> None:
+        if self._reads.get(key) is found:
+            del self._reads[key]
+
+    async def _read(self, arena_id: str, after: int) -> list[Bell]:
+        return [Bell(event) for event in await in_thread(log.events_after, arena_id, after)]
+
+    async def sight(self, arena_id: str, seq: int) -> Sight:
+        """Who may see the arena once its event `seq` is committed, read once per process
+        for every feed that asks (a departure's)."""
+        key = (arena_id, seq)
+        found = self._sights.get(key)
+        if found is None:
+            found = self._sights[key] = asyncio.ensure_future(self._read_sight(arena_id))
+            found.add_done_callback(lambda _, key=key: self._sights.pop(key, None))
+        return await asyncio.shield(found)
+
+    async def _read_sight(self, arena_id: str) -> Sight:
+        agent_ids, owners = await in_thread(log.sight, arena_id)
+        return Sight(agent_ids, owners)
 
     # --- dashboard summaries ------------------------------------------------------------
 
@@ -129,7 +259,7 @@ class Hub:
 
     async def _load_line(self, arena_id: str) -> Line | None:
         try:
-            return await database_sync_to_async(_load_line)(arena_id)
+            return await in_thread(_load_line, arena_id)
         except Exception:
             logger.warning("Could not load the summary of arena %s", arena_id, exc_info=True)
             self._lines.pop(arena_id, None)
@@ -151,8 +281,8 @@ class Hub:
                 logger.warning("The live feed's catch-up poll failed", exc_info=True)
 
     async def poll(self, interval: float) -> None:
-        """One round: catch up feeds that missed a doorbell, and announce arena changes
-        that no dashboard doorbell brought."""
+        """One round: catch up followers that missed a doorbell, and show the dashboards
+        arena changes that no doorbell brought."""
         since = None
         if self.dashboards:
             since = timezone.now() - 2 * timedelta(seconds=interval) - CHANGE_WINDOW_SLACK
@@ -160,32 +290,26 @@ class Hub:
         if time.monotonic() >= self._presence_due:
             self._presence_due = time.monotonic() + PRESENCE_SECONDS
             watchers = self.agents_watching()
-        heads, changed = await database_sync_to_async(_read)(list(self.feeds), since, watchers)
+        self.doorbells.retry()
+        started = time.monotonic()
+        heads, changed = await in_thread(_read, list(self.feeds), since, watchers)
         for arena_id, head in heads.items():
-            for consumer in list(self.feeds.get(arena_id, ())):
-                if consumer.observe_head(head):
-                    self._spawn(consumer.catch_up())
+            key = str(arena_id)
+            lagging = [f for f in list(self.feeds.get(key, ())) if f.observe_head(head)]
+            if lagging:
+                self.doorbells.rejoin(arena_group(key))
+            for follower in lagging:
+                self.spawn(follower.catch_up(started))
         for arena_id, seq in changed.items():
             key = str(arena_id)
             if seq > self.known_seq(key):
-                for dashboard in list(self.dashboards):
-                    self._spawn(dashboard.arena_changed({"arena_id": key, "seq": seq}))
+                self._changed(key, seq)
 
     def agents_watching(self) -> set[str]:
         """The agents with an arena feed open in this process (an MCP wait is a request,
         which marks its agent seen by itself)."""
         viewers = (getattr(follower, "viewer", None) for f in self.feeds.values() for follower in f)
         return {viewer.agent_id for viewer in viewers if viewer is not None and viewer.is_agent}
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._catch_ups.add(task)
-        task.add_done_callback(self._finished)
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._catch_ups.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.warning("A live catch-up failed", exc_info=task.exception())
 
 
 def _load_line(arena_id: str) -> Line | None:
@@ -198,7 +322,7 @@ def _load_line(arena_id: str) -> Line | None:
 
 
 def _read(
-    arena_ids: list[Any], since: Any, watchers: set[str] | None
+    arena_ids: list[str], since: Any, watchers: set[str] | None
 ) -> tuple[dict[Any, int], dict[Any, int]]:
     if watchers:
         agents.seen_by_feeds(watchers, timezone.now())

@@ -1,11 +1,11 @@
 """Websocket routes of the live feed.
 
-Channels' `AuthMiddlewareStack` reads the session cookie for browsers; agents' bearer tokens
-are read by the consumers (`auth.identify`). Every path answers a websocket handshake: an
-unknown one, or a malformed arena id, is accepted and closed with 4404.
+No middleware: the consumers identify their client themselves (`auth.identify`: a bearer
+token, or the session cookie), on the live side's database threads, and write to the server
+directly. Every path answers a websocket handshake: an unknown one, or a malformed arena id,
+is accepted and closed with 4404.
 """
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from django.urls import re_path
 
@@ -17,4 +17,4 @@ websocket_urlpatterns: list = [
     re_path(r"", UnknownPathConsumer.as_asgi()),
 ]
 
-websocket_application = AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+websocket_application = URLRouter(websocket_urlpatterns)

@@ -15,10 +15,11 @@ import asyncio
 import logging
 import weakref
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from arenas import claims
+
+from .db import in_thread
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ async def _run() -> None:
     while True:
         await asyncio.sleep(interval())
         try:
-            expired = await database_sync_to_async(claims.sweep)()
+            expired = await in_thread(claims.sweep)
         except Exception:
             logger.warning("The claim sweep failed; it runs again shortly", exc_info=True)
         else:

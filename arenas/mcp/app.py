@@ -101,14 +101,47 @@ async def application(scope: Scope, receive: Any, send: Any) -> None:
             send, 413, "payload_too_large", f"The request body is larger than {limit} bytes."
         )
 
+    hung_up = asyncio.Event()
+
     async def replay() -> Message:
-        return received.popleft() if received else await receive()
+        if received:
+            return received.popleft()
+        await hung_up.wait()
+        return {"type": "http.disconnect"}
 
     manager = await session_manager()
-    await manager.handle_request({**scope, AGENT: agent}, replay, send)
+    await _until_hung_up(
+        manager.handle_request({**scope, AGENT: agent}, replay, send), receive, hung_up
+    )
 
 
 _CHALLENGE = [(b"www-authenticate", CHALLENGE.encode())]
+
+
+async def _until_hung_up(handling: Any, receive: Any, hung_up: asyncio.Event) -> None:
+    """Serve the request (`handling`) unless its client hangs up first, and then stop at
+    once: a `wait_for_events` call whose client is gone ends instead of running on to its
+    timeout. Once the body is read, nothing but the client hanging up comes from `receive`
+    (which is read here alone; the SDK is told through `hung_up`)."""
+    serving = asyncio.current_task()
+    served = False
+
+    async def listen() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        hung_up.set()
+        if not served:
+            serving.cancel()
+
+    listening = asyncio.ensure_future(listen())
+    try:
+        await handling
+    except asyncio.CancelledError:
+        if not hung_up.is_set() or serving.uncancel() > 0:
+            raise
+    finally:
+        served = True
+        listening.cancel()
 
 
 def _headers(scope: Scope) -> dict[bytes, str]:

@@ -189,10 +189,9 @@ def test_a_refused_change_appends_nothing_and_announces_nothing(
 
 
 def test_each_committed_event_is_announced_to_its_arena_and_the_dashboard(
-    make_arena, manager, django_capture_on_commit_callbacks, monkeypatch
+    make_arena, manager, django_capture_on_commit_callbacks
 ):
     arena_id = make_arena(status="active")
-    monkeypatch.setattr(events, "_skip_layer_until", 0.0)
     layer = get_channel_layer()
 
     def post() -> tuple[Event, list]:

@@ -5,6 +5,7 @@ layer that loses doorbells or is down, and leaves no group membership behind."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import pytest
@@ -16,6 +17,7 @@ from arenas.events import arena_group
 from arenas.live import waits
 from arenas.live.hub import hub
 from arenas.manager import ArenaManager
+from arenas.mcp.app import application as mcp_application
 from arenas.models import Arena
 from tests.mcp.helpers import ok, refused
 
@@ -51,8 +53,8 @@ def members(group: str) -> set[str]:
 
 
 def assert_no_doorbells_left(arena_id: str) -> None:
-    bells = waits.doorbells()
-    assert bells.waits == {} and bells._members == set() and not hub().feeds
+    bells = hub().doorbells
+    assert not hub().feeds and bells.members == frozenset()
     assert members(arena_group(arena_id)) == set()
     assert bells._channel is None and bells._receiver is None
 
@@ -254,7 +256,7 @@ async def test_with_the_channel_layer_down_a_wait_polls_the_log(mcp_as, arena):
         answer = await asyncio.wait_for(waiting, WAIT)
     assert [e["text"] for e in answer["events"]] == ["the layer is down"]
     await settle()
-    assert waits.doorbells().waits == {} and not hub().feeds
+    assert not hub().feeds
 
 
 async def test_cancelled_waits_leave_no_membership_behind(arena):
@@ -279,5 +281,66 @@ async def test_cancelled_waits_leave_no_membership_behind(arena):
     assert_no_doorbells_left(arena)
     short = waits.WaitRequest.parse(0, 0.1, None)
     assert await waits.wait_for_events(arena_id, short, read) == {"events": [], "next_after": 0}
+    await settle()
+    assert_no_doorbells_left(arena)
+
+
+async def test_a_wait_whose_client_hangs_up_ends_at_once(arena, make_agent):
+    """The client closes its connection while its call waits: the call ends then, leaving
+    nothing behind, instead of running on to its timeout."""
+    _, token = await sync_to_async(make_agent)("bob")
+    after = await head(arena)
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {
+                "name": "wait_for_events",
+                "arguments": {"arena_id": arena, "after": after, "timeout_seconds": 60},
+            },
+        }
+    ).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/mcp/",
+        "raw_path": b"/mcp/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"accept", b"application/json, text/event-stream"),
+            (b"mcp-protocol-version", b"2025-11-25"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    hung_up = asyncio.Event()
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict:
+        if messages:
+            return messages.pop(0)
+        await hung_up.wait()
+        return {"type": "http.disconnect"}
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    call = asyncio.ensure_future(mcp_application(scope, receive, send))
+    while arena not in hub().feeds:
+        assert not call.done(), sent
+        await asyncio.sleep(0.01)
+    hung_up.set()
+    await asyncio.wait_for(call, 5)
     await settle()
     assert_no_doorbells_left(arena)

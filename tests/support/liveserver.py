@@ -254,6 +254,7 @@ class LiveServer:
     log_path: Path | None = None  # default: a temporary file, removed by stop()
     source: Path | None = None  # default: the database's tree
     label: str = ""  # added to describe()
+    app: str = "aleph_site.asgi:application"  # the ASGI application (not granian-wsgi's)
     port: int = field(default_factory=free_port)
     processes: list[subprocess.Popen] = field(default_factory=list)
     _socket: socket.socket | None = None
@@ -289,7 +290,7 @@ class LiveServer:
     def _commands(self) -> list[tuple[list[str], tuple[int, ...]]]:
         """(command, file descriptors it inherits) for each process to start."""
         quiet = self.database.profile.quiet
-        app = "aleph_site.asgi:application"
+        app = self.app
         if self.kind == "daphne":
             daphne = [PYTHON, "-m", "daphne", *(["-v", "0"] if quiet else [])]
             if self.workers == 1:
