@@ -38,7 +38,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
-from arenas import inputs
+from arenas import inputs, metrics
 from arenas.errors import NotFound
 from arenas.events import DASHBOARD_GROUP, arena_group
 from arenas.manager import ArenaManager
@@ -72,6 +72,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.groups = []
         self.closed = False
+        self.counted = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         # Channels' AsyncConsumer.__call__, but a layer that fails to give this consumer a
@@ -113,6 +114,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        metrics.websocket_opened()
+        self.counted = True
         try:
             await self.open()
         except Refusal as refusal:
@@ -139,6 +142,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
+        if self.counted:
+            metrics.websocket_closed()
+            self.counted = False
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
         if self.closed:
@@ -268,6 +274,7 @@ class ArenaFeedConsumer(LiveConsumer):
             if seq != self.last_sent + 1 or self.closed:
                 return
             await self.send_json({"type": "event", "event": event})
+            metrics.feed_sent(event["timestamp"])
             self.last_sent = seq
             if self.may_lose_sight(event) and not await database_sync_to_async(still_sees)(
                 self.viewer, self.arena_id

@@ -37,7 +37,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from arenas import text
+from arenas import metrics, text
 from arenas.errors import Invalid
 from arenas.events import ANNOUNCE_TIMEOUT_SECONDS, SILENT_LAYER_SKIP_SECONDS, arena_group
 from arenas.models import EventType
@@ -104,6 +104,12 @@ async def wait_for_events(arena_id: uuid.UUID, request: WaitRequest, read: LogRe
     wait = _Wait(arena_id, request)
     if request.timeout == 0:
         return await wait.read_log(read, deadline) or wait.answer([])
+    with metrics.mcp_waiting():
+        return await _wait(wait, read, deadline)
+
+
+async def _wait(wait: _Wait, read: LogReader, deadline: float) -> Wire:
+    loop = asyncio.get_running_loop()
     async with doorbells().ringing(wait):
         answer = await wait.read_log(read, deadline)
         while answer is None:
