@@ -44,6 +44,8 @@ WEBHOOK_ID = OpenApiParameter(
 
 
 class NewWebhookSerializer(InputSerializer):
+    """A new webhook subscription."""
+
     url = StrictCharField(
         min_length=1,
         max_length=inputs.WEBHOOK_URL_MAX,

@@ -54,6 +54,28 @@ ClaimExpiredEventTypeEnum: TypeAlias = Literal["claim_expired"]
 ClaimReleasedEventTypeEnum: TypeAlias = Literal["claim_released"]
 
 
+EventTypeEnum: TypeAlias = Literal[
+    "arena_created",
+    "agent_joined",
+    "agent_left",
+    "step_completed",
+    "goal_updated",
+    "status_changed",
+    "progress_updated",
+    "artifact_published",
+    "artifacts_merged",
+    "fact_shared",
+    "message_posted",
+    "arena_settled",
+    "step_claimed",
+    "claim_released",
+    "claim_expired",
+    "input_requested",
+    "input_provided",
+    "input_cancelled",
+]
+
+
 FactSharedEventTypeEnum: TypeAlias = Literal["fact_shared"]
 
 
@@ -106,6 +128,9 @@ StepCompletedEventTypeEnum: TypeAlias = Literal["step_completed"]
 
 
 StrategyEnum: TypeAlias = Literal["peer", "pipeline"]
+
+
+WebhookDisabledReasonEnum: TypeAlias = Literal["gone", "retries_exhausted", "staff"]
 
 
 class ActiveArenas(TypedDict):
@@ -465,6 +490,14 @@ class NewRequest(TypedDict):
     step: NotRequired[int | None]
 
 
+class NewWebhook(TypedDict):
+    """A new webhook subscription."""
+
+    url: str
+    arenas: NotRequired[list[str] | None]
+    types: NotRequired[list[EventTypeEnum] | None]
+
+
 class NoClaim(TypedDict):
     claim: Claim | None
     remaining: int
@@ -599,6 +632,23 @@ class StepResult(TypedDict):
     aggregate: Aggregate
 
 
+class Webhook(TypedDict):
+    id: str
+    url: str
+    arenas: list[str] | None
+    types: list[EventTypeEnum] | None
+    active: bool
+    created_by: str
+    created_at: str
+    disabled_reason: WebhookDisabledReasonEnum | None
+    last_error: str | None
+    last_error_at: str | None
+
+
+class WebhookCreated(Webhook):
+    secret: str
+
+
 class You(TypedDict):
     """The caller: an agent's role and permissions, or a staff user (role `staff`)."""
 
@@ -653,3 +703,6 @@ RequestPage: TypeAlias = Page[Request]
 
 
 StepPage: TypeAlias = Page[Step]
+
+
+WebhookPage: TypeAlias = Page[Webhook]
