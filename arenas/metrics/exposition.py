@@ -169,6 +169,14 @@ def forget_dead_processes(directory: str) -> None:
 
 
 def _running(pid: int) -> bool:
+    """Whether the process is alive (a zombie, dead but not yet reaped, is not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
