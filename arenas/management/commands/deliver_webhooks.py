@@ -9,6 +9,7 @@ delivered by one process at a time. `--once` delivers what is due now and exits.
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -36,6 +37,9 @@ class Command(BaseCommand):
             self.stderr.write("--concurrency must be at least 1.")
             raise SystemExit(1)
         limit = limit or max(1, deliverer.concurrency())
+        # SIGTERM stops as Ctrl-C does: the deliveries in flight are cancelled and let their
+        # cursors go, so the next deliverer takes them over at once.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             if options["once"]:
                 asyncio.run(deliverer.deliver_due(limit))
@@ -45,3 +49,7 @@ class Command(BaseCommand):
                 asyncio.run(deliverer.run_forever(limit))
         except KeyboardInterrupt:
             pass
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
