@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,7 @@ TIMEOUT_SECONDS = 10.0  # one attempt, from resolving the host to the answer's l
 BODY_MAX = 64 * 1024  # of an answer, read at most; the rest is not read
 ERROR_BODY_CHARS = 200  # of an answer's body, kept with a failure
 BATCH = 100  # events read from the log at a time
+ACK_EVERY = 0.1  # seconds between two moves of a cursor while it delivers
 NEW_ARENAS_PER_POLL = 1000
 # Arenas whose last activity is older than a subscription (by more than clock skew between
 # hosts) cannot have events it delivers, and are not looked at for new cursors.
@@ -172,30 +174,40 @@ def _open_cursors(subscription: WebhookSubscription, arenas: Any, now: datetime)
         )
 
 
-def next_batch(lease: Lease) -> Batch | None:
-    """The cursor's next events, or None when the lease is lost or the subscription no
-    longer delivers (disabled, deleted)."""
+def next_batch(lease: Lease, done: tuple[int, bool] | None = None) -> Batch | None:
+    """The cursor's next events, after recording `done` (`acknowledge`'s seq and
+    delivered) when given. None when the lease is lost, the subscription no longer delivers
+    (disabled, deleted), or the cursor is caught up, in which case the lease is let go."""
+    if done is not None and not acknowledge(lease, *done):
+        return None
     cursor = (
         WebhookCursor.objects.select_related("subscription")
         .filter(pk=lease.cursor_id, lease=lease.token, subscription__active=True)
         .first()
     )
     if cursor is None:
+        release(lease)  # if it is still this process's
+        return None
+    events = list(
+        Event.objects.filter(arena_id=cursor.arena_id, seq__gt=cursor.seq).order_by("seq")[:BATCH]
+    )
+    if not events:
+        release(lease)
         return None
     subscription = cursor.subscription
-    events = Event.objects.filter(arena_id=cursor.arena_id, seq__gt=cursor.seq).order_by("seq")
     return Batch(
         url=subscription.url,
         secret=subscription.secret,
         types=None if subscription.types is None else frozenset(subscription.types),
         seq=cursor.seq,
-        events=[to_wire(event) for event in events[:BATCH]],
+        events=[to_wire(event) for event in events],
     )
 
 
 def acknowledge(lease: Lease, seq: int, delivered: bool) -> bool:
-    """Every event up to `seq` is done (`delivered`: the last one was sent and got a 2xx;
-    otherwise skipped). Renews the lease; False when it is no longer this process's."""
+    """Every event up to `seq` is done: acknowledged with a 2xx (`delivered`: at least one
+    of them was sent) or skipped for its type. Renews the lease; False when it is no longer
+    this process's."""
     now = timezone.now()
     changes: dict[str, Any] = {
         "seq": seq,
@@ -363,29 +375,39 @@ async def _read_head(response: httpx.Response) -> bytes:
 
 async def deliver(lease: Lease, sender: Sender) -> None:
     """Deliver the leased cursor's events in seq order until it is caught up, an attempt
-    fails, or the lease is lost; then let the lease go."""
+    fails, or the lease is lost; the lease is let go in each case.
+
+    The cursor is moved (and the lease renewed) at most every ACK_EVERY seconds and with
+    each next batch, not after every event: a process that dies sends again at most the
+    events of that moment, which at-least-once delivery allows, and a fast receiver does not
+    cost a database write per event."""
+    settled = False  # the lease is let go (or lost) already
     try:
-        while True:
-            batch = await database_sync_to_async(next_batch)(lease)
-            if batch is None or not batch.events:
-                return
-            done = batch.seq  # acknowledged in the database
-            skipped = done  # passed over locally (types not wanted), not yet recorded
+        batch = await database_sync_to_async(next_batch)(lease)
+        while batch is not None:
+            recorded = done = batch.seq
+            delivered = False
+            last_record = time.monotonic()
             for event in batch.events:
-                if not batch.wants(event):
-                    skipped = event["seq"]
-                    continue
-                outcome = await sender.send(batch.url, batch.secret, event)
-                metrics.webhook_attempt(outcome.kind, event["timestamp"] if outcome.ok else None)
-                if not outcome.ok:
-                    await database_sync_to_async(fail)(lease, event["seq"], outcome)
-                    return
-                if not await database_sync_to_async(acknowledge)(lease, event["seq"], True):
-                    return
-                done = skipped = event["seq"]
-            if skipped > done and not await database_sync_to_async(acknowledge)(
-                lease, skipped, False
-            ):
-                return
+                if batch.wants(event):
+                    outcome = await sender.send(batch.url, batch.secret, event)
+                    metrics.webhook_attempt(
+                        outcome.kind, event["timestamp"] if outcome.ok else None
+                    )
+                    if not outcome.ok:
+                        settled = True
+                        await database_sync_to_async(fail)(lease, event["seq"], outcome)
+                        return
+                    delivered = True
+                done = event["seq"]
+                if delivered and time.monotonic() - last_record >= ACK_EVERY:
+                    if not await database_sync_to_async(acknowledge)(lease, done, True):
+                        settled = True
+                        return
+                    recorded, delivered, last_record = done, False, time.monotonic()
+            moved = (done, delivered) if done > recorded else None
+            batch = await database_sync_to_async(next_batch)(lease, moved)
+        settled = True
     finally:
-        await database_sync_to_async(release)(lease)
+        if not settled:
+            await database_sync_to_async(release)(lease)
