@@ -30,6 +30,8 @@ from . import delivery
 
 logger = logging.getLogger(__name__)
 
+LOOK_INTERVAL = 0.05  # seconds between two looks for due cursors, at least
+
 
 def concurrency() -> int:
     return int(getattr(settings, "ALEPH_WEBHOOK_CONCURRENCY", 8))
@@ -53,6 +55,7 @@ class Deliverer:
 
     async def run(self) -> None:
         while True:
+            looked = self.loop.time()
             try:
                 await self.start_due()
             except Exception:
@@ -60,6 +63,8 @@ class Deliverer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), poll_seconds())
             self.wake.clear()
+            # Commits in quick succession wake the loop once per LOOK_INTERVAL at most.
+            await asyncio.sleep(max(0.0, looked + LOOK_INTERVAL - self.loop.time()))
 
     async def start_due(self) -> int:
         """Lease what is due and start delivering it; how many deliveries started."""
