@@ -38,17 +38,8 @@ def bench(config: common.Configuration, args) -> dict:
                     database, workers=args.workers, extra_env=env if mode == "on" else {}
                 )
                 with server:
-                    offset = 1_000_000 * (2 * round_ + (mode == "on"))
-                    agents = [
-                        writes.Agent(
-                            seed["tokens"][a["agent"]],
-                            "POST",
-                            f"/api/arenas/{a['id']}/steps/",
-                            iter({"step": offset + n} for n in range(1, 1_000_000)),
-                            201,
-                        )  # fmt: skip
-                        for a in seed["arenas"]
-                    ]
+                    offset = 10_000_000 * (2 * round_ + (mode == "on")) + 1
+                    agents = writes.completing_own_steps(seed, offset)
                     phase = common.run(
                         writes.closed_loop(
                             f"metrics {mode}", server, agents, args.seconds, args.warmup
@@ -81,10 +72,7 @@ def bench(config: common.Configuration, args) -> dict:
 
 def main() -> None:
     parser = common.argument_parser(__doc__, "daphne")
-    parser.add_argument("--workers", type=int, default=1, help="server processes")
-    parser.add_argument("--agents", type=int, default=16, help="concurrent agents (connections)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
-    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per phase")
+    writes.add_closed_loop_options(parser)
     parser.add_argument("--rounds", type=int, default=2, help="off/on pairs")
     args = common.begin(parser, "metrics: step completions/s with metrics off and on")
     results = [bench(config, args) for config in common.configurations(args)]

@@ -117,7 +117,7 @@ async def _throughput(config: common.Configuration, args) -> dict:
                 count=per_arena,
             )  # fmt: skip
         total = per_arena * ARENAS
-        server = config.server_on(database, extra_env=RECEIVER_ENV)
+        server = config.server_on(database, workers=args.workers, extra_env=RECEIVER_ENV)
         with server:
             print(f"-- {server.describe()}: a backlog of {total} events over {ARENAS} arenas")
             pids = server.worker_pids()
@@ -190,7 +190,7 @@ async def _lag(config: common.Configuration, args) -> dict:
     try:
         seed = common.run_in_tree(database, "arenas", count=ARENAS, agents=1)
         token = next(iter(seed["tokens"].values()))
-        with config.server_on(database, extra_env=RECEIVER_ENV) as server:
+        with config.server_on(database, workers=args.workers, extra_env=RECEIVER_ENV) as server:
             receiver.secret = common.run_in_tree(
                 database, "subscribe", env=RECEIVER_ENV, url=receiver.url
             )["secret"]
@@ -250,8 +250,7 @@ async def _isolation(config: common.Configuration, args) -> dict:
     silent = await Receiver(silent=True).start()
     try:
         seed = common.run_in_tree(database, "arenas", count=args.agents, agents=args.agents)
-        tokens = seed["tokens"]
-        with config.server_on(database, extra_env=RECEIVER_ENV) as server:
+        with config.server_on(database, workers=args.workers, extra_env=RECEIVER_ENV) as server:
             print(f"-- {server.describe()}: {args.agents} agents, {args.seconds:.0f} s per phase")
 
             phases = []
@@ -261,18 +260,8 @@ async def _isolation(config: common.Configuration, args) -> dict:
                     hook = common.run_in_tree(
                         database, "subscribe", env=RECEIVER_ENV, url=silent.url
                     )
-                # Each phase completes steps of its own range (the arenas are open-ended).
-                offset = 1_000_000 * len(phases)
-                pack = [
-                    writes.Agent(
-                        tokens[a["agent"]],
-                        "POST",
-                        f"/api/arenas/{a['id']}/steps/",
-                        iter({"step": offset + n} for n in range(1, 1_000_000)),
-                        201,
-                    )  # fmt: skip
-                    for a in seed["arenas"]
-                ]
+                offset = 10_000_000 * len(phases) + 1
+                pack = writes.completing_own_steps(seed, offset)
                 phase = await writes.closed_loop(name, server, pack, args.seconds, args.warmup)
                 print(phase.line())
                 phases.append(phase)
@@ -294,9 +283,7 @@ def main() -> None:
     parser = common.argument_parser(__doc__, "daphne")
     parser.add_argument("--events", type=int, default=8000, help="backlog, over 4 arenas")
     parser.add_argument("--rate", type=float, default=40.0, help="paced writes/s (lag)")
-    parser.add_argument("--agents", type=int, default=16, help="closed-loop agents")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
-    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per phase")
+    writes.add_closed_loop_options(parser)
     args = common.begin(parser, "webhooks: deliveries/s, commit-to-delivery lag, isolation")
     results = []
     for config in common.configurations(args):
