@@ -124,7 +124,9 @@ class WebhooksView(WebhookApiView):
         parameters=[schema.IDEMPOTENCY_KEY],
         responses={
             201: WebhookCreatedSerializer,
-            **schema.errors(400, 401, 403, 413, 415, 429),
+            **schema.errors(
+                400, 401, 403, 409, 413, 415, 422, 429, conflicts=(schema.IN_PROGRESS,)
+            ),
         },
         tags=TAGS,
     )

@@ -54,26 +54,7 @@ ClaimExpiredEventTypeEnum: TypeAlias = Literal["claim_expired"]
 ClaimReleasedEventTypeEnum: TypeAlias = Literal["claim_released"]
 
 
-EventTypeEnum: TypeAlias = Literal[
-    "arena_created",
-    "agent_joined",
-    "agent_left",
-    "step_completed",
-    "goal_updated",
-    "status_changed",
-    "progress_updated",
-    "artifact_published",
-    "artifacts_merged",
-    "fact_shared",
-    "message_posted",
-    "arena_settled",
-    "step_claimed",
-    "claim_released",
-    "claim_expired",
-    "input_requested",
-    "input_provided",
-    "input_cancelled",
-]
+EventTypeEnum: TypeAlias = Literal["arena_created", "agent_joined", "agent_left", "step_completed", "goal_updated", "status_changed", "progress_updated", "artifact_published", "artifacts_merged", "fact_shared", "message_posted", "arena_settled", "step_claimed", "claim_released", "claim_expired", "input_requested", "input_provided", "input_cancelled"]
 
 
 FactSharedEventTypeEnum: TypeAlias = Literal["fact_shared"]
