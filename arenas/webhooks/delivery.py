@@ -122,7 +122,7 @@ def lease_due(limit: int, busy: frozenset[int] = frozenset()) -> tuple[list[Leas
     candidates: list[int] = []
     for subscription in active:
         arenas = subscriptions.scope(subscription)
-        _open_cursors(subscription, arenas, now)
+        _open_cursors(subscription, arenas)
         candidates += (
             WebhookCursor.objects.filter(
                 _due(now),
@@ -141,7 +141,7 @@ def lease_due(limit: int, busy: frozenset[int] = frozenset()) -> tuple[list[Leas
         rows = (
             WebhookCursor.objects.select_for_update(skip_locked=True)
             .filter(_due(now), pk__in=candidates)
-            .order_by("next_attempt_at", "id")
+            .order_by(F("next_attempt_at").asc(nulls_first=True), "id")
             .values_list("pk", flat=True)[:limit]
         )
         until = now + timedelta(seconds=lease_seconds())
@@ -152,7 +152,7 @@ def lease_due(limit: int, busy: frozenset[int] = frozenset()) -> tuple[list[Leas
     return leases, True
 
 
-def _open_cursors(subscription: WebhookSubscription, arenas: Any, now: datetime) -> None:
+def _open_cursors(subscription: WebhookSubscription, arenas: Any) -> None:
     """A cursor for each arena of the subscription that has had events since it was
     created and has none yet, starting where `subscriptions.start_seq` says."""
     new = list(
