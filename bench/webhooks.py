@@ -8,9 +8,10 @@
 2. Lag: a paced writer (`--rate` step completions/s over the 4 arenas) and the same
    subscription: from each write's response (its commit) to the receiver getting its event,
    p50/p99. Reference: the writes' own latency.
-3. Isolation: step completions/s in a closed loop (`--agents` agents, own arenas) with no
-   subscription, then with a subscription to a receiver that accepts connections and never
-   answers, then with none again: a dead receiver must not slow writes.
+3. Isolation: step completions/s in a closed loop (`--agents` agents, own arenas), phases
+   alternating between no subscription and a subscription to a receiver that accepts
+   connections and never answers (`--rounds` of each, and no subscription once more at the
+   end): a dead receiver must not slow writes.
 
     .venv/bin/python bench/webhooks.py              # SQLite, then PostgreSQL
     .venv/bin/python bench/webhooks.py --db postgres --events 20000
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -254,7 +256,8 @@ async def _isolation(config: common.Configuration, args) -> dict:
             print(f"-- {server.describe()}: {args.agents} agents, {args.seconds:.0f} s per phase")
 
             phases = []
-            for name in ("no subscription", "receiver never answers", "no subscription"):
+            names = ["no subscription", "receiver never answers"] * args.rounds
+            for name in [*names, "no subscription"]:
                 subscribed = name == "receiver never answers"
                 if subscribed:
                     hook = common.run_in_tree(
@@ -267,10 +270,15 @@ async def _isolation(config: common.Configuration, args) -> dict:
                 phases.append(phase)
                 if subscribed:
                     common.run_in_tree(database, "unsubscribe", subscription_id=hook["id"])
-        reference = (phases[0].rate + phases[2].rate) / 2
-        ratio = phases[1].rate / reference if reference else 0.0
-        print(f"   with a receiver that never answers: {ratio:.1%} of the writes/s without")
-        return {"config": server.describe(), "none": reference, "dead": phases[1].rate}
+        reference = statistics.mean(p.rate for p in phases[0::2])
+        dead = statistics.mean(p.rate for p in phases[1::2])
+        cpu = [p.server_cpu / max(len(p.latencies), 1) * 1e6 for p in phases]
+        print(
+            f"   with a receiver that never answers: {dead / reference:.1%} of the writes/s "
+            f"without; server CPU per write {statistics.mean(cpu[1::2]):,.0f} µs against "
+            f"{statistics.mean(cpu[0::2]):,.0f} µs"
+        )
+        return {"config": server.describe(), "none": reference, "dead": dead}
     finally:
         await silent.close()
         database.drop()
@@ -284,6 +292,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=8000, help="backlog, over 4 arenas")
     parser.add_argument("--rate", type=float, default=40.0, help="paced writes/s (lag)")
     writes.add_closed_loop_options(parser)
+    parser.add_argument("--rounds", type=int, default=2, help="isolation: none/dead pairs")
     args = common.begin(parser, "webhooks: deliveries/s, commit-to-delivery lag, isolation")
     results = []
     for config in common.configurations(args):

@@ -30,7 +30,7 @@ from . import delivery
 
 logger = logging.getLogger(__name__)
 
-LOOK_INTERVAL = 0.05  # seconds between two looks for due cursors, at least
+LOOK_INTERVAL = 0.1  # seconds between two looks for due cursors, at least
 
 
 def concurrency() -> int:
@@ -54,10 +54,15 @@ class Deliverer:
         self.subscribed = True
 
     async def run(self) -> None:
+        polled = float("-inf")
         while True:
             looked = self.loop.time()
+            # A full look (new arenas' cursors too) once per poll; a commit's only the due ones.
+            full = looked - polled >= poll_seconds()
+            if full:
+                polled = looked
             try:
-                await self.start_due()
+                await self.start_due(open_new=full)
             except Exception:
                 logger.warning("Webhook delivery could not look for work; retrying", exc_info=True)
             with contextlib.suppress(TimeoutError):
@@ -66,13 +71,13 @@ class Deliverer:
             # Commits in quick succession wake the loop once per LOOK_INTERVAL at most.
             await asyncio.sleep(max(0.0, looked + LOOK_INTERVAL - self.loop.time()))
 
-    async def start_due(self) -> int:
+    async def start_due(self, open_new: bool = True) -> int:
         """Lease what is due and start delivering it; how many deliveries started."""
         free = self.limit - len(self.running)
         if free <= 0:
             return 0
         leases, self.subscribed = await database_sync_to_async(delivery.lease_due)(
-            free, frozenset(self.running)
+            free, frozenset(self.running), open_new
         )
         for lease in leases:
             self.running[lease.cursor_id] = self.loop.create_task(self._deliver(lease))

@@ -114,15 +114,20 @@ def _due(now: datetime) -> Q:
     return unleased & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
 
 
-def lease_due(limit: int, busy: frozenset[int] = frozenset()) -> tuple[list[Lease], bool]:
+def lease_due(
+    limit: int, busy: frozenset[int] = frozenset(), open_new: bool = True
+) -> tuple[list[Lease], bool]:
     """Lease up to `limit` cursors with events due for delivery, skipping `busy` (this
-    process's own deliveries); also whether any subscription is active."""
+    process's own deliveries); also whether any subscription is active. `open_new` first
+    opens the cursors of arenas that have none yet (`_open_cursors`): the poll does, a look
+    prompted by a commit need not."""
     now = timezone.now()
     active = list(WebhookSubscription.objects.filter(active=True).select_related("created_by"))
     candidates: list[int] = []
     for subscription in active:
         arenas = subscriptions.scope(subscription)
-        _open_cursors(subscription, arenas)
+        if open_new:
+            _open_cursors(subscription, arenas)
         candidates += (
             WebhookCursor.objects.filter(
                 _due(now),
