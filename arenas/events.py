@@ -111,7 +111,7 @@ def append(arena: Arena, type: str, actor: str | None, **fields: Any) -> Event:
 def committed(wire: dict[str, Any]) -> None:
     """An event is committed: count it, wake this process's webhook deliverer, and ring the
     doorbell."""
-    from arenas.webhooks import deliverer  # it reads the log: imported once events is
+    from arenas.webhooks import deliverer  # it imports the domain, which imports this module
 
     metrics.event_committed(wire["type"])
     deliverer.nudge()
