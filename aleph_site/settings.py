@@ -328,7 +328,6 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusEnum": "arenas.models.RequestStatus",
         "ReviewStateEnum": "arenas.api.schema.REVIEW_STATES",
         "PresenceEnum": "arenas.agents.PRESENCES",
-        "EventTypeEnum": "arenas.models.EventType",
         "WebhookDisabledReasonEnum": "arenas.models.WebhookDisabled",
     },
 }

@@ -38,6 +38,7 @@ UserSessionScheme = schema.security_scheme(
 )
 
 TAGS = ["webhooks"]
+EVENT_TYPES = ", ".join(EventType.values)
 WEBHOOK_ID = OpenApiParameter(
     "webhook_id", type={"type": "string", "format": "uuid"}, location=OpenApiParameter.PATH
 )
@@ -60,11 +61,11 @@ class NewWebhookSerializer(InputSerializer):
         help_text="Arena ids; null or absent: every arena you can see, now and later.",
     )
     types = serializers.ListField(
-        child=serializers.ChoiceField(EventType.choices),
+        child=StrictCharField(min_length=1, max_length=32),
         allow_null=True,
         required=False,
         min_length=1,
-        help_text="Event types; null or absent: all.",
+        help_text=f"Event types ({EVENT_TYPES}); null or absent: all.",
     )
 
 
@@ -72,7 +73,7 @@ class WebhookSerializer(schema.Wire):
     id = serializers.UUIDField()
     url = serializers.CharField()
     arenas = serializers.ListField(child=serializers.UUIDField(), allow_null=True)
-    types = serializers.ListField(child=serializers.ChoiceField(EventType.choices), allow_null=True)
+    types = serializers.ListField(child=serializers.CharField(), allow_null=True)
     active = serializers.BooleanField()
     created_by = serializers.CharField(help_text="The username of the person who created it.")
     created_at = serializers.DateTimeField()

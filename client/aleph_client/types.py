@@ -54,9 +54,6 @@ ClaimExpiredEventTypeEnum: TypeAlias = Literal["claim_expired"]
 ClaimReleasedEventTypeEnum: TypeAlias = Literal["claim_released"]
 
 
-EventTypeEnum: TypeAlias = Literal["arena_created", "agent_joined", "agent_left", "step_completed", "goal_updated", "status_changed", "progress_updated", "artifact_published", "artifacts_merged", "fact_shared", "message_posted", "arena_settled", "step_claimed", "claim_released", "claim_expired", "input_requested", "input_provided", "input_cancelled"]
-
-
 FactSharedEventTypeEnum: TypeAlias = Literal["fact_shared"]
 
 
@@ -476,7 +473,7 @@ class NewWebhook(TypedDict):
 
     url: str
     arenas: NotRequired[list[str] | None]
-    types: NotRequired[list[EventTypeEnum] | None]
+    types: NotRequired[list[str] | None]
 
 
 class NoClaim(TypedDict):
@@ -617,7 +614,7 @@ class Webhook(TypedDict):
     id: str
     url: str
     arenas: list[str] | None
-    types: list[EventTypeEnum] | None
+    types: list[str] | None
     active: bool
     created_by: str
     created_at: str
