@@ -1,7 +1,7 @@
 """ASGI entry point: HTTP goes to Django, except `/mcp` and `/mcp/...` to the MCP server
 (`arenas/mcp/app.py`); websockets go to the live feed's consumers. The first request of each
-event loop also starts that loop's claim sweep (`arenas/live/sweeper.py`): Daphne sends no
-lifespan events to start it by.
+event loop also starts that loop's claim sweep (`arenas/live/sweeper.py`) and webhook
+deliverer (`arenas/webhooks/deliverer.py`): Daphne sends no lifespan events to start them by.
 
 Served by Daphne: `daphne aleph_site.asgi:application` (uvicorn and granian serve it too).
 """
@@ -19,15 +19,18 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from arenas.live import sweeper  # noqa: E402
 from arenas.live.routing import websocket_application  # noqa: E402
 from arenas.mcp.app import application as mcp_application  # noqa: E402
+from arenas.metrics.exposition import record_asgi_requests  # noqa: E402
+from arenas.webhooks import deliverer  # noqa: E402
 
 MCP_PREFIX = "/mcp"
+mcp_recorded = record_asgi_requests(mcp_application, "/mcp/")
 
 
 async def http_application(scope, receive, send):
     """`/mcp` and `/mcp/...` to the MCP server, everything else to Django."""
     path = scope["path"]
     if path == MCP_PREFIX or path.startswith(MCP_PREFIX + "/"):
-        return await mcp_application(scope, receive, send)
+        return await mcp_recorded(scope, receive, send)
     return await django_asgi_app(scope, receive, send)
 
 
@@ -37,6 +40,7 @@ router = ProtocolTypeRouter({"http": http_application, "websocket": websocket_ap
 async def application(scope, receive, send):
     if scope["type"] in ("http", "websocket"):
         sweeper.ensure_started()
+        deliverer.ensure_started()
     return await router(scope, receive, send)
 
 

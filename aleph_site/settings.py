@@ -63,6 +63,8 @@ INSTALLED_APPS = [
 # docs/performance.md). Last, it turns the whole chain synchronous: one hop in, one out. Static
 # files are still served before any view; the middleware above it are lazy for them.
 MIDDLEWARE = [
+    # First: it times the whole chain and records every answer (arenas/metrics/exposition.py).
+    "arenas.metrics.exposition.record_requests",
     "arenas.api.middleware.api_json_errors",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -219,6 +221,28 @@ ALEPH_LIVE_DB_THREADS = int(os.environ.get("ALEPH_LIVE_DB_THREADS", "8"))
 # Every sweep, each process records the expiry of lapsed claims (arenas/live/sweeper.py).
 ALEPH_CLAIM_SWEEP_SECONDS = float(os.environ.get("ALEPH_CLAIM_SWEEP_SECONDS", "5"))
 
+# --- Webhooks (SPEC §13; arenas/webhooks/) ---------------------------------------------------
+# Receivers over plain http, and on loopback, private, link-local or multicast addresses, are
+# refused unless allowed (a deployment whose receivers live on its own network; the tests).
+ALEPH_WEBHOOK_ALLOW_HTTP = env_bool("ALEPH_WEBHOOK_ALLOW_HTTP", False)
+ALEPH_WEBHOOK_ALLOW_PRIVATE = env_bool("ALEPH_WEBHOOK_ALLOW_PRIVATE", False)
+# Deliveries in flight per process; 0 leaves delivery to `manage.py deliver_webhooks`.
+ALEPH_WEBHOOK_CONCURRENCY = int(os.environ.get("ALEPH_WEBHOOK_CONCURRENCY", "8"))
+# How often each deliverer looks for events committed by other processes.
+ALEPH_WEBHOOK_POLL_SECONDS = float(os.environ.get("ALEPH_WEBHOOK_POLL_SECONDS", "1"))
+# How long a process holds a cursor it delivers; another takes it over after this long if the
+# process dies. Longer than an attempt's 10 s timeout.
+ALEPH_WEBHOOK_LEASE_SECONDS = max(15.0, float(os.environ.get("ALEPH_WEBHOOK_LEASE_SECONDS", "30")))
+
+# --- Metrics (SPEC §14; arenas/metrics/) -----------------------------------------------------
+# GET /metrics answers `Authorization: Bearer <token>`; unset, nothing is recorded and the
+# endpoint answers 404. Several processes share their figures through the directory named by
+# PROMETHEUS_MULTIPROC_DIR, which prometheus-client reads itself (docs/deploy.md).
+ALEPH_METRICS_TOKEN = os.environ.get("ALEPH_METRICS_TOKEN", "")
+PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -266,7 +290,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("DJANGO_BEHIND_TLS_PROXY", not DEBUG):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^api/health/?$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/health/?$", r"^metrics/?$"]
 
 # --- REST API -----------------------------------------------------------------------------------
 ALEPH_AGENT_THROTTLE_RATE = os.environ.get("ALEPH_AGENT_THROTTLE_RATE", "1200/minute")
@@ -307,6 +331,7 @@ SPECTACULAR_SETTINGS = {
         "RequestStatusEnum": "arenas.models.RequestStatus",
         "ReviewStateEnum": "arenas.api.schema.REVIEW_STATES",
         "PresenceEnum": "arenas.agents.PRESENCES",
+        "WebhookDisabledReasonEnum": "arenas.models.WebhookDisabled",
     },
 }
 
@@ -322,5 +347,7 @@ LOGGING = {
         "mcp": {"level": "WARNING"},
         # While Redis is down, channels_redis logs a traceback every second.
         "channels_redis.pubsub": {"filters": ["once_per_minute"]},
+        # httpx logs every webhook delivery at INFO; failures are recorded on the cursor.
+        "httpx": {"level": "WARNING"},
     },
 }

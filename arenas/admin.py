@@ -857,3 +857,7 @@ class FactAdmin(ReadOnlyAdmin):
     @admin.display(description="Content")
     def short_content(self, fact: Fact) -> str:
         return preview(fact.content, 80)
+
+
+# Webhook subscriptions have an admin module of their own; it builds on the classes above.
+from .webhooks import admin as webhooks_admin  # noqa: E402, F401

@@ -25,7 +25,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
-from . import sql
+from . import metrics, sql
 from .models import Arena, Event, EventType
 
 logger = logging.getLogger(__name__)
@@ -116,8 +116,18 @@ def append(arena: Arena, type: str, actor: str | None, **fields: Any) -> Event:
     )
     sql.save_arena(arena)
     wire = to_wire(event)
-    transaction.on_commit(lambda: announce(wire))
+    transaction.on_commit(lambda: committed(wire))
     return event
+
+
+def committed(wire: dict[str, Any]) -> None:
+    """An event is committed: count it, wake this process's webhook deliverer, and ring the
+    doorbell."""
+    from arenas.webhooks import deliverer  # it imports the domain, which imports this module
+
+    metrics.event_committed(wire["type"])
+    deliverer.nudge()
+    announce(wire)
 
 
 def announce(wire: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ event (`events.append`), which are committed together.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Container, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from . import (
     facts,
     inputs,
     lifecycle,
+    metrics,
     participants,
     permissions,
     plan,
@@ -136,10 +138,12 @@ class ArenaHandle:
         permission `flag`) and that the arena's state allows `operation`, record the
         expiry of any lapsed claim (before the write's own event, §7.2), and yield the
         locked arena and the caller's participation (None for staff)."""
+        asked = time.perf_counter()
         with transaction.atomic():
             arena = sql.lock_arena(self.arena_id)
             if arena is None:
                 raise NotFound("No such arena.")
+            metrics.lock_taken(asked)
             me = None if self.is_staff else sql.participation(self.arena_id, self.agent_id)
             if me is None and not self.is_staff:
                 raise NotFound("No such arena.")

@@ -54,6 +54,10 @@ REQUEST_MAX = 4000  # a request's text, and an answer's
 CHOICES_MAX = 10
 CHOICE_MAX = 200
 
+# --- webhooks (SPEC §13) ----------------------------------------------------------------------
+WEBHOOK_URL_MAX = 2000
+WEBHOOK_ARENAS_MAX = 1000  # arenas named by one subscription
+
 # --- sizes of lists ----------------------------------------------------------------------
 PLAN_MAX_STEPS = 10_000
 INITIAL_PARTICIPANTS_MAX = 1000

@@ -156,21 +156,25 @@ class ArenaManager:
     def arenas_for_user(self, user: Any, status: str | None = None) -> QuerySet[Arena]:
         """Arenas a person may see on the dashboard: staff all, others those in which an
         agent they own currently takes part. Annotated with `participant_count`."""
-        qs = Arena.objects.all()
-        if not user.is_staff:
-            # A subquery, not a join: the count below must count every participant, not
-            # only the rows a join on the owner's agents would leave.
-            qs = qs.filter(
-                pk__in=Participant.objects.filter(agent__owner=user, left_at__isnull=True).values(
-                    "arena_id"
-                )
-            )
-        qs = _with_status(qs, status).annotate(
+        qs = _with_status(self.visible_to(user), status).annotate(
             participant_count=Count(
                 "participants", filter=Q(participants__left_at__isnull=True), distinct=True
             )
         )
         return qs.order_by("-created_at", "id")
+
+    def visible_to(self, user: Any) -> QuerySet[Arena]:
+        """The arenas a person may see: staff all, others those in which an agent they own
+        currently takes part (the dashboard's rule, and a webhook subscription's)."""
+        if user.is_staff:
+            return Arena.objects.all()
+        # A subquery, not a join: counts over the result must see every participant, not
+        # only the rows a join on the owner's agents would leave.
+        return Arena.objects.filter(
+            pk__in=Participant.objects.filter(agent__owner=user, left_at__isnull=True).values(
+                "arena_id"
+            )
+        )
 
     def user_handle(self, arena_id: Any, user: Any) -> ArenaHandle:
         """A person's handle for reading an arena on the dashboard. Staff get their staff

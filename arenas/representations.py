@@ -26,6 +26,7 @@ from .models import (
     Participant,
     Step,
     StepCompletion,
+    WebhookSubscription,
 )
 from .permissions import PERMISSIONS
 
@@ -228,3 +229,24 @@ def claim_result(claim: Claim, event: Event | None) -> dict[str, Any]:
 def no_claim(vacancy: Vacancy) -> dict[str, Any]:
     """claims/next when no step can be claimed now: why (`claims.Vacancy`)."""
     return {"claim": None, **asdict(vacancy)}
+
+
+def webhook_dict(subscription: WebhookSubscription) -> dict[str, Any]:
+    """A webhook subscription, without its secret (shown once: `webhook_created`)."""
+    return {
+        "id": str(subscription.id),
+        "url": subscription.url,
+        "arenas": subscription.arenas,
+        "types": subscription.types,
+        "active": subscription.active,
+        "created_by": subscription.created_by.get_username(),
+        "created_at": timestamp(subscription.created_at),
+        "disabled_reason": subscription.disabled_reason or None,
+        "last_error": subscription.last_error or None,
+        "last_error_at": _ts(subscription.last_error_at),
+    }
+
+
+def webhook_created(subscription: WebhookSubscription) -> dict[str, Any]:
+    """A new subscription with its secret: the one time the secret is shown."""
+    return {**webhook_dict(subscription), "secret": subscription.secret}

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from . import events, inputs, plan
+from . import events, inputs, metrics, plan
 from .errors import (
     ArenaNotActive,
     Invalid,
@@ -114,6 +114,7 @@ def answer(arena: Arena, request: InputRequest, by: str, choice: Any, text: Any)
     request.answer = {"choice": choice, "text": text, "by": by, "at": events.timestamp(now)}
     request.closed_at = now
     request.save(update_fields=["status", "answer", "closed_at"])
+    metrics.request_answered((now - request.created_at).total_seconds())
     event = events.append(
         arena,
         EventType.INPUT_PROVIDED,

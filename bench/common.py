@@ -163,12 +163,14 @@ class Configuration:
 
     def server_on(self, database: Database, **options: Any) -> LiveServer:
         """The configuration's server over `database` (not started); `options` such as
-        workers go to LiveServer."""
+        workers go to LiveServer (`extra_env` is added to the configuration's)."""
+        extra_env = {"DJANGO_SETTINGS_MODULE": self.settings} if self.settings else {}
+        extra_env.update(options.pop("extra_env", {}))
         return LiveServer(
             database,
             redis_url=REDIS_URL if self.redis else None,
             kind=self.server,
-            extra_env={"DJANGO_SETTINGS_MODULE": self.settings} if self.settings else {},
+            extra_env=extra_env,
             label=self.tree.label,
             **options,
         )
@@ -192,9 +194,12 @@ def fresh_database(kind: str, tree: Tree | None = None) -> Database:
     return Database.fresh(kind, profile=PRODUCTION, source=tree.path if tree else ROOT)
 
 
-def run_in_tree(database: Database, command: str, **params: Any) -> Any:
-    """Run bench/in_tree.py's `command` in the database's tree against it; its JSON result."""
-    out = database.python(str(IN_TREE), command, json.dumps(params))
+def run_in_tree(
+    database: Database, command: str, env: dict[str, str] | None = None, **params: Any
+) -> Any:
+    """Run bench/in_tree.py's `command` in the database's tree against it (with `env` added
+    to its environment); its JSON result."""
+    out = database.python(str(IN_TREE), command, json.dumps(params), **(env or {}))
     return json.loads(out.strip().splitlines()[-1])
 
 

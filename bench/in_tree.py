@@ -180,12 +180,32 @@ def time_rebuild(arena_id: str, rounds: int) -> dict[str, Any]:
     return {"rebuild": rebuilds, "scan": scans, "equal": rebuilt == stored}
 
 
+def subscribe(url: str, arenas: list[str] | None = None) -> dict[str, Any]:
+    """A webhook subscription of a staff user to `url` (every arena when `arenas` is None):
+    its id and secret."""
+    from django.contrib.auth import get_user_model
+
+    from arenas.webhooks import subscriptions
+
+    staff, _ = get_user_model().objects.get_or_create(username="bench-staff", is_staff=True)
+    created = subscriptions.create(staff, url, arenas)
+    return {"id": str(created.id), "secret": created.secret}
+
+
+def unsubscribe(subscription_id: str) -> None:
+    from arenas.models import WebhookSubscription
+
+    WebhookSubscription.objects.filter(pk=subscription_id).delete()
+
+
 COMMANDS = {
     "agents": seed_agents,
     "arenas": seed_arenas,
     "step_events": seed_step_events,
     "last_seq": last_seq,
     "rebuild": time_rebuild,
+    "subscribe": subscribe,
+    "unsubscribe": unsubscribe,
 }
 
 

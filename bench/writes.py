@@ -123,6 +123,31 @@ async def closed_loop(
     return phase
 
 
+def completing_own_steps(seed: dict, first_step: int = 1) -> list[Agent]:
+    """One agent per seeded arena (`in_tree.py arenas`), completing that arena's steps from
+    `first_step` on (open-ended arenas: each phase of a run may take a range of its own)."""
+    return [
+        Agent(
+            seed["tokens"][arena["agent"]],
+            "POST",
+            f"/api/arenas/{arena['id']}/steps/",
+            ({"step": step} for step in range(first_step, first_step + 10_000_000)),
+            201,
+        )
+        for arena in seed["arenas"]
+    ]
+
+
+def add_closed_loop_options(parser, agents: int = 16) -> None:
+    """--workers, --agents, --seconds and --warmup: the options of a closed-loop run."""
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument(
+        "--agents", type=int, default=agents, help="concurrent agents (connections)"
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per phase")
+
+
 def _steps(agent_index: int, stride: int):
     step = agent_index + 1
     while True:
@@ -184,10 +209,7 @@ def bench(config: common.Configuration, args) -> dict:
 
 def main() -> None:
     parser = common.argument_parser(__doc__, "daphne,uvicorn", settings=True)
-    parser.add_argument("--workers", type=int, default=1, help="server processes")
-    parser.add_argument("--agents", type=int, default=16, help="concurrent agents (connections)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
-    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per phase")
+    add_closed_loop_options(parser)
     args = common.begin(
         parser, "writes: step completions through REST vs the same server's GET /api/health/"
     )

@@ -71,3 +71,8 @@ class StaffSessionAuthentication(authentication.SessionAuthentication):
         if user is None or not user.is_active or not user.is_staff:
             return None
         return super().authenticate(request)
+
+
+class UserSessionAuthentication(authentication.SessionAuthentication):
+    """Django's session, for any active person (staff or not), with CSRF enforced on unsafe
+    methods: the webhook endpoints, which an agent's owner may use too."""

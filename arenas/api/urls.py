@@ -9,7 +9,7 @@ from typing import Any
 from django.urls import URLPattern, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import views, webhooks
 
 ARENA = r"arenas/(?P<id>[^/]+)"
 
@@ -29,6 +29,8 @@ urlpatterns = [
     ),
     route("facts", views.MemoryFactsView.as_view(), "api-memory-facts"),
     route("requests", views.AllRequestsView.as_view(), "api-all-requests"),
+    route("webhooks", webhooks.WebhooksView.as_view(), "api-webhooks"),
+    route("webhooks/(?P<webhook_id>[^/]+)", webhooks.WebhookView.as_view(), "api-webhook"),
     route("arenas", views.ArenaListView.as_view(), "api-arenas"),
     route(ARENA, views.ArenaDetailView.as_view(), "api-arena"),
     *(

@@ -40,7 +40,7 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from arenas import inputs
+from arenas import inputs, metrics
 from arenas.errors import NotFound
 from arenas.manager import ArenaManager
 from arenas.models import EventType
@@ -76,6 +76,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.closed = False
+        self.counted = False
         self._raw_send: Any = None
         self._writing: asyncio.Future[Any] | None = None
         self._outbox: deque[dict[str, Any]] = deque()
@@ -165,6 +166,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        metrics.websocket_opened()
+        self.counted = True
         try:
             await self.open()
         except Refusal as refusal:
@@ -176,6 +179,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closed = True
+        if self.counted:
+            metrics.websocket_closed()
+            self.counted = False
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
         if self.closed:
@@ -346,6 +352,8 @@ class ArenaFeedConsumer(LiveConsumer):
         """Send the next event; close with 4404 after it if the viewer lost sight."""
         self.last_sent = bell.seq
         self.write(bell.message)
+        if metrics.enabled():
+            metrics.feed_sent(bell.committed)
         await self.sent()
         if self.may_lose_sight(bell.event):
             sight = await hub().sight(self.key, bell.seq)

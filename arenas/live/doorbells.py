@@ -33,6 +33,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from arenas import metrics
 from arenas.events import ANNOUNCE_TIMEOUT_SECONDS, answered_within, layer_health
 from arenas.models import EventType
 
@@ -52,7 +53,7 @@ class Bell:
     carried it or the log holds it; read-only), when it was rung or read (`at`, a
     `time.monotonic()`: the event was committed before), and what is made of it once."""
 
-    __slots__ = ("event", "seq", "at", "departure", "_message", "_answer")
+    __slots__ = ("event", "seq", "at", "departure", "_message", "_answer", "_committed")
 
     def __init__(self, event: Wire) -> None:
         self.event = event
@@ -61,6 +62,7 @@ class Bell:
         self.departure = event["type"] == EventType.AGENT_LEFT  # a viewer may lose sight
         self._message: dict[str, str] | None = None
         self._answer: Shared | None = None
+        self._committed: float | None = None
 
     @property
     def message(self) -> dict[str, str]:
@@ -69,6 +71,13 @@ class Bell:
             text = json.dumps({"type": "event", "event": self.event})
             self._message = {"type": "websocket.send", "text": text}
         return self._message
+
+    @property
+    def committed(self) -> float:
+        """When the event was committed, in seconds since the epoch (parsed once)."""
+        if self._committed is None:
+            self._committed = metrics.committed_at(self.event["timestamp"])
+        return self._committed
 
     @property
     def answer(self) -> Shared:

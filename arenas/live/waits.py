@@ -33,7 +33,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from arenas import text
+from arenas import metrics, text
 from arenas.errors import Invalid
 from arenas.models import EventType
 
@@ -92,6 +92,12 @@ async def wait_for_events(arena_id: uuid.UUID, request: WaitRequest, read: LogRe
     wait = _Wait(arena_id, request)
     if request.timeout == 0:
         return await wait.read_log(read, deadline) or wait.answer([])
+    with metrics.mcp_waiting():
+        return await _wait(wait, read, deadline)
+
+
+async def _wait(wait: _Wait, read: LogReader, deadline: float) -> Wire:
+    loop = asyncio.get_running_loop()
     async with _following(wait):
         answer = await wait.read_log(read, deadline)
         while answer is None:

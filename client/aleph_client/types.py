@@ -108,6 +108,9 @@ StepCompletedEventTypeEnum: TypeAlias = Literal["step_completed"]
 StrategyEnum: TypeAlias = Literal["peer", "pipeline"]
 
 
+WebhookDisabledReasonEnum: TypeAlias = Literal["gone", "retries_exhausted", "staff"]
+
+
 class ActiveArenas(TypedDict):
     arena_ids: list[str]
 
@@ -465,6 +468,14 @@ class NewRequest(TypedDict):
     step: NotRequired[int | None]
 
 
+class NewWebhook(TypedDict):
+    """A new webhook subscription."""
+
+    url: str
+    arenas: NotRequired[list[str] | None]
+    types: NotRequired[list[str] | None]
+
+
 class NoClaim(TypedDict):
     claim: Claim | None
     remaining: int
@@ -599,6 +610,23 @@ class StepResult(TypedDict):
     aggregate: Aggregate
 
 
+class Webhook(TypedDict):
+    id: str
+    url: str
+    arenas: list[str] | None
+    types: list[str] | None
+    active: bool
+    created_by: str
+    created_at: str
+    disabled_reason: WebhookDisabledReasonEnum | None
+    last_error: str | None
+    last_error_at: str | None
+
+
+class WebhookCreated(Webhook):
+    secret: str
+
+
 class You(TypedDict):
     """The caller: an agent's role and permissions, or a staff user (role `staff`)."""
 
@@ -653,3 +681,6 @@ RequestPage: TypeAlias = Page[Request]
 
 
 StepPage: TypeAlias = Page[Step]
+
+
+WebhookPage: TypeAlias = Page[Webhook]

@@ -72,6 +72,14 @@ OPERATIONS = [
     ("delete", "/api/arenas/{id}/requests/{request_id}/"),
 ]
 
+# The webhook subscriptions (SPEC §13): for people with a session, not for agents.
+WEBHOOK_OPERATIONS = [
+    ("get", "/api/webhooks/"),
+    ("post", "/api/webhooks/"),
+    ("get", "/api/webhooks/{webhook_id}/"),
+    ("delete", "/api/webhooks/{webhook_id}/"),
+]
+
 
 def fill(template: str, **values: Any) -> str:
     """A path of OPERATIONS with its parameters (a step and a claim id default to 1, a

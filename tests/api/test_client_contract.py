@@ -20,7 +20,8 @@ from aleph_client.api import ENDPOINTS, result_names
 from tests.support.liveserver import ROOT
 
 CLIENT = ROOT / "client"
-NOT_FOR_AGENTS = {"/api/schema/", "/api/docs/"}
+# Webhooks are managed by people (a session), not agents: the client has no door to them.
+NOT_FOR_AGENTS = {"/api/schema/", "/api/docs/", "/api/webhooks/", "/api/webhooks/{webhook_id}/"}
 # Pages are followed through their `next` link, which carries the cursor.
 FOLLOWED = {"cursor"}
 

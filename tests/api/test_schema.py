@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from arenas.models import EventType
-from tests.api.helpers import OPERATIONS
+from tests.api.helpers import OPERATIONS, WEBHOOK_OPERATIONS
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,14 @@ def test_the_schema_is_yaml_without_format():
 
 def test_every_operation_is_documented(document):
     documented = {(method, path) for path, item in document["paths"].items() for method in item}
-    assert documented == {*OPERATIONS, ("get", "/api/health/")}
+    assert documented == {*OPERATIONS, *WEBHOOK_OPERATIONS, ("get", "/api/health/")}
+
+
+@pytest.mark.parametrize(("method", "path"), WEBHOOK_OPERATIONS)
+def test_webhook_operations_are_for_a_person_s_session(document, method, path):
+    operation = document["paths"][path][method]
+    assert operation["security"] == [{"bearerAuth": []}, {"userSession": []}]
+    assert {"401", "403", "429"} <= set(operation["responses"])
 
 
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
