@@ -239,6 +239,10 @@ ALEPH_WEBHOOK_LEASE_SECONDS = max(15.0, float(os.environ.get("ALEPH_WEBHOOK_LEAS
 # endpoint answers 404. Several processes share their figures through the directory named by
 # PROMETHEUS_MULTIPROC_DIR, which prometheus-client reads itself (docs/deploy.md).
 ALEPH_METRICS_TOKEN = os.environ.get("ALEPH_METRICS_TOKEN", "")
+
+# A JSON file of model prices that add to or override the genai-prices table when usage
+# reports are priced (arenas/prices.py describes its format); empty: the table alone.
+ALEPH_MODEL_PRICES = os.environ.get("ALEPH_MODEL_PRICES", "")
 PROMETHEUS_MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 if PROMETHEUS_MULTIPROC_DIR:
     Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from typing import Any
 from . import sql
 from .inputs import U32_MAX
 from .models import Arena, Event, EventType
+from .usage import Ledger, Totals
 
 
 def saturating_add(value: int, amount: int = 1) -> int:
@@ -27,6 +28,8 @@ class ArenaAggregate:
     participants: tuple[str, ...]
     status: str
     last_seq: int
+    # What the arena's agents reported spending (SPEC §11.1).
+    usage: Totals = field(default_factory=Totals)
 
     @property
     def progress(self) -> float:
@@ -40,6 +43,7 @@ class ArenaAggregate:
             "progress": self.progress,
             "status": self.status,
             "last_seq": self.last_seq,
+            "usage": self.usage.wire(),
         }
 
     @classmethod
@@ -52,6 +56,7 @@ class ArenaAggregate:
             participants=tuple(sql.current_agent_ids(arena.pk)),
             status=arena.status,
             last_seq=arena.last_seq,
+            usage=Totals.of(arena.usage),
         )
 
 
@@ -66,6 +71,7 @@ class _Fold:
     participants: set[str] = field(default_factory=set)
     status: str = ""
     last_seq: int = 0
+    ledger: Ledger = field(default_factory=Ledger)
 
     def apply(self, seq: int, type: str, data: dict[str, Any]) -> None:
         if seq != self.last_seq + 1:
@@ -82,12 +88,21 @@ class _Fold:
             self.completed_steps = saturating_add(self.completed_steps)
         elif type == EventType.STATUS_CHANGED:
             self.status = data["to_status"]
+        elif type in (EventType.USAGE_REPORTED, EventType.BUDGET_CHANGED):
+            self.ledger.apply(type, data)
         elif type not in EventType.values:
             raise ReplayError(f"unknown event type {type!r} at seq {seq}")
 
 
 def replay(events: Iterable[tuple[int, str, dict[str, Any]]]) -> ArenaAggregate:
     """Fold `(seq, type, data)` triples, in seq order, into the aggregate they describe."""
+    return replay_with_ledger(events)[0]
+
+
+def replay_with_ledger(
+    events: Iterable[tuple[int, str, dict[str, Any]]],
+) -> tuple[ArenaAggregate, Ledger]:
+    """`replay`, and the usage ledger the same events describe (per agent, step, model)."""
     fold = _Fold()
     for seq, type, data in events:
         fold.apply(seq, type, data)
@@ -97,15 +112,21 @@ def replay(events: Iterable[tuple[int, str, dict[str, Any]]]) -> ArenaAggregate:
         participants=tuple(sorted(fold.participants)),
         status=fold.status,
         last_seq=fold.last_seq,
-    )
+        usage=fold.ledger.arena,
+    ), fold.ledger
 
 
 def rebuild(arena_id: Any, chunk_size: int = 5000) -> ArenaAggregate:
     """Replay the stored events of one arena."""
+    return rebuild_with_ledger(arena_id, chunk_size)[0]
+
+
+def rebuild_with_ledger(arena_id: Any, chunk_size: int = 5000) -> tuple[ArenaAggregate, Ledger]:
+    """Replay the stored events of one arena: its aggregate and its usage ledger."""
     rows = (
         Event.objects.filter(arena_id=arena_id)
         .order_by("seq")
         .values_list("seq", "type", "data")
         .iterator(chunk_size=chunk_size)
     )
-    return replay(rows)
+    return replay_with_ledger(rows)

@@ -111,6 +111,9 @@ ClaimLost = _conflict(
     "claim_lost", "The claim is no longer live: its lease lapsed or it was released."
 )
 ReviewPending = _conflict("review_pending", "The step waits for a person's review.")
+BudgetExhausted = _conflict(
+    "budget_exhausted", "The budget is used up: no new work starts until a person raises it."
+)
 RequestClosed = _conflict("request_closed", "The request is already answered or cancelled.")
 
 

@@ -50,6 +50,21 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.INPUT_REQUESTED: ("request_id", "agent_id", "kind", "text", "choices", "step"),
     EventType.INPUT_PROVIDED: ("request_id", "agent_id", "by", "choice", "text"),
     EventType.INPUT_CANCELLED: ("request_id", "agent_id"),
+    EventType.USAGE_REPORTED: (
+        "agent_id",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "calls",
+        "cost_usd",
+        "priced",
+        "step",
+        "totals",
+    ),
+    EventType.BUDGET_CHANGED: ("budget", "previous"),
+    EventType.BUDGET_WARNING: ("scope", "limit", "spent"),
+    EventType.BUDGET_EXHAUSTED: ("scope", "limit", "spent"),
 }
 
 DASHBOARD_GROUP = "dashboard"

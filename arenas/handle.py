@@ -24,6 +24,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import (
+    budgets,
     claims,
     events,
     facts,
@@ -36,6 +37,7 @@ from . import (
     requests,
     sql,
     text,
+    usage,
 )
 from .agents import active_agents
 from .aggregate import ArenaAggregate
@@ -60,9 +62,11 @@ from .models import (
     FactTag,
     InputRequest,
     Participant,
+    RequestKind,
     RequestStatus,
     Role,
     SlotStatus,
+    UsageReport,
 )
 from .representations import arena_detail, artifact_dict, permissions_dict
 
@@ -264,11 +268,24 @@ class ArenaHandle:
     def update_goal(self, goal: Any, expected_seqs: Container[int] | None = None) -> Arena:
         """Replace the goal. With `expected_seqs` (an `If-Match`), the arena's `last_seq`
         must be one of them, checked under the row lock (else 412 precondition_failed)."""
-        with self._write(Operation.UPDATE_GOAL, manage=True) as (arena, _me):
+        return self.update({"goal": goal}, expected_seqs)
+
+    def update(self, changes: dict[str, Any], expected_seqs: Container[int] | None = None) -> Arena:
+        """Coordinators and staff change the arena: `goal` (created or active) and/or
+        `budget` (a full replacement, null removes it; until archived), in one write.
+        `expected_seqs` as for `update_goal`."""
+        operation = Operation.UPDATE_GOAL if "goal" in changes else Operation.CHANGE_BUDGET
+        with self._write(operation, manage=True) as (arena, _me):
             if expected_seqs is not None and arena.last_seq not in expected_seqs:
                 raise PreconditionFailed()
-            arena.goal = inputs.goal(goal)
-            events.append(arena, EventType.GOAL_UPDATED, self.actor, new_goal=arena.goal)
+            if not changes:
+                raise Invalid({"goal": ["Give goal, budget or both."]})
+            budget = budgets.parse(changes["budget"]) if "budget" in changes else None
+            if "goal" in changes:
+                arena.goal = inputs.goal(changes["goal"])
+                events.append(arena, EventType.GOAL_UPDATED, self.actor, new_goal=arena.goal)
+            if "budget" in changes:
+                budgets.change(arena, budget, self.actor)
             return arena
 
     def add_participant(self, agent_id: Any, role: Any, **overrides: Any) -> Participant:
@@ -316,6 +333,8 @@ class ArenaHandle:
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
             claim_id = _optional_claim_id(claim_id)
             planned = plan.require_workable(arena, me, step)
+            if arena.budget and claim_id is None and claims.live_on(arena, step) is None:
+                budgets.require_budget_left(arena, me)
             if planned is not None and planned.review:
                 claims.end_with_completion(arena, me, step, claim_id, ClaimEnd.SUBMITTED)
                 request, event = requests.open_review(arena, me, planned, self.actor)
@@ -336,6 +355,7 @@ class ArenaHandle:
             held = claims.require_unclaimed(arena, me, step)
             if held is not None:
                 return claims.renew(arena, held, length), None
+            budgets.require_budget_left(arena, me)
             return claims.take(arena, me, step, length, self.actor)
 
     def claim_next(self, lease_seconds: Any = None) -> tuple[Claim, Event] | claims.Vacancy:
@@ -343,6 +363,7 @@ class ArenaHandle:
         or say why there is none (`claims.Vacancy`)."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
             length = claims.lease(arena, lease_seconds)
+            budgets.require_budget_left(arena, me)
             step = claims.next_step(arena, me)
             if step is None:
                 sql.save_arena(arena)
@@ -388,6 +409,8 @@ class ArenaHandle:
             requests.require_may_answer(request, me)
             requests.require_open(request)
             requests.answer(arena, request, self.actor, choice, text)
+            if request.kind == RequestKind.BUDGET:
+                budgets.answered(arena, request, choice, text, self.actor)
             return request
 
     def cancel_request(self, request_id: Any) -> Event:
@@ -406,6 +429,36 @@ class ArenaHandle:
         if status is not None:
             listed = listed.filter(status=text.choice(status, "status", RequestStatus.values))
         return listed.order_by("-created_at", "id")
+
+    # --- usage and budgets (SPEC §11) --------------------------------------------------------
+
+    def report_usage(self, values: dict[str, Any]) -> tuple[UsageReport, Event]:
+        """Record what the caller's model calls cost (`usage.parse` names the values):
+        never refused for being over budget, since the money is spent. Reaching 80% of a
+        limit or the limit itself is announced after the report (`budgets.after_report`)."""
+        with self._write(Operation.REPORT_USAGE) as (arena, me):
+            if me is None or me.role == Role.OBSERVER:
+                raise PermissionDenied("Only a participant other than an observer reports usage.")
+            report = usage.parse(arena, me.agent_id, values)
+            row, event = usage.record(arena, me, report, self.actor)
+            budgets.after_report(arena, me.agent_id, usage.Totals.of(me.usage))
+            return row, event
+
+    def budget(self) -> dict[str, Any]:
+        """The budget, the arena's and the caller's spending, what remains, what is used up."""
+        me = self._me()
+        return budgets.state(Arena.objects.get(pk=self.arena_id), me)
+
+    def usage(self, group: Any = "agent") -> dict[str, Any]:
+        """The arena's usage totals and their breakdown by agent, step or model."""
+        self._me()
+        group = text.choice(group, "group", usage.GROUPS)
+        arena = Arena.objects.get(pk=self.arena_id)
+        return {
+            "totals": usage.Totals.of(arena.usage).wire(),
+            "group": group,
+            "results": usage.breakdown(arena, group),
+        }
 
     def report_progress(self, current: Any = None, slot_status: Any = None) -> Participant:
         """Say what the caller's slot is doing now; either value may be left unchanged."""

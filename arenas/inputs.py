@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from . import text
@@ -57,6 +58,14 @@ CHOICE_MAX = 200
 # --- webhooks (SPEC §13) ----------------------------------------------------------------------
 WEBHOOK_URL_MAX = 2000
 WEBHOOK_ARENAS_MAX = 1000  # arenas named by one subscription
+
+# --- usage and budgets (SPEC §11) ------------------------------------------------------------
+MODEL_NAME_MAX = 200
+U64_MAX = 18_446_744_073_709_551_615  # usage totals saturate here
+MICRO_PER_USD = 1_000_000  # money is counted in micro-dollars
+COST_MAX_MICRO_USD = U64_MAX  # a cost or a limit: at most 18446744073709.551615 dollars
+MONEY_PLACES = 6
+_MONEY_TEXT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
 
 # --- sizes of lists ----------------------------------------------------------------------
 PLAN_MAX_STEPS = 10_000
@@ -215,3 +224,77 @@ def after(value: Any, maximum: int = SEQ_MAX) -> int:
 
 def limit(value: Any) -> int:
     return text.integer(value, "limit", minimum=1, maximum=PAGE_MAX)
+
+
+def model_name(value: Any) -> str:
+    """A model's name as the report gives it (`gpt-4o`, `anthropic/claude-sonnet-4-5`)."""
+    return text.text(value, "model", min_len=1, max_len=MODEL_NAME_MAX, blank=False)
+
+
+def tokens(value: Any, field: str, *, minimum: int = 0) -> int:
+    """A token or call count of one usage report: a JSON integer in the u32 range."""
+    return text.integer(value, field, minimum=minimum, maximum=U32_MAX)
+
+
+def token_limit(value: Any, field: str) -> int:
+    """A token limit of a budget: an integer from 0 to the u64 maximum."""
+    return text.integer(value, field, minimum=0, maximum=U64_MAX)
+
+
+def money(value: Any, field: str) -> int:
+    """An amount of US dollars in micro-dollars, exactly: a JSON number or a string of
+    digits, at least 0, with at most 6 decimal places (trailing zeros aside), at most
+    COST_MAX_MICRO_USD micro-dollars. Never goes through a binary float: a body's numbers
+    arrive as `Decimal` (arenas/api/bodies.py); a float (an MCP argument) is read by its
+    shortest decimal text, which is the literal that was sent."""
+    refusal = Invalid.field(
+        field,
+        "Must be a number of US dollars from 0 with at most 6 decimal places "
+        '(a JSON number or a string such as "0.012345").',
+    )
+    if isinstance(value, bool):
+        raise refusal
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, float):
+        amount = Decimal(repr(value))
+    elif isinstance(value, str):
+        if not _MONEY_TEXT.fullmatch(value):
+            raise refusal
+        amount = Decimal(value)
+    else:
+        raise refusal
+    micros = _micros(amount)
+    if micros is None:
+        raise refusal
+    if micros > COST_MAX_MICRO_USD:
+        raise Invalid.field(field, f"At most {usd(COST_MAX_MICRO_USD)} dollars.")
+    return int(micros)
+
+
+def _micros(amount: Decimal) -> int | None:
+    """`amount` in micro-dollars by integer arithmetic on its digits (no rounding to a
+    context's precision); None when it is negative, not finite or finer than a micro-dollar."""
+    sign, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int) or (sign and any(digits)):
+        return None
+    coefficient = int("".join(map(str, digits)) or "0")
+    shift = exponent + MONEY_PLACES
+    if coefficient == 0:
+        return 0
+    if shift > 40:  # far beyond any limit: never build the power
+        return COST_MAX_MICRO_USD + 1
+    if -shift > len(digits):  # a fraction finer than a micro-dollar
+        return None
+    if shift >= 0:
+        return coefficient * 10**shift
+    whole, rest = divmod(coefficient, 10**-shift)
+    return None if rest else whole
+
+
+def usd(micros: int) -> str:
+    """Micro-dollars as the wire shows money: a decimal string with 6 places."""
+    whole, fraction = divmod(micros, MICRO_PER_USD)
+    return f"{whole}.{fraction:06d}"

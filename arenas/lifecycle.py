@@ -26,6 +26,8 @@ class Operation(StrEnum):
     MERGE = "merge artifacts"
     RELEASE_CLAIM = "release a claim"
     ASK = "ask people or answer a request"
+    REPORT_USAGE = "report usage"
+    CHANGE_BUDGET = "change the budget"
 
 
 _ALL = frozenset(Status.values)
@@ -40,6 +42,8 @@ ALLOWED_IN: dict[Operation, frozenset[str]] = {
     Operation.MERGE: frozenset({Status.ACTIVE, Status.SETTLING}),
     Operation.RELEASE_CLAIM: frozenset({Status.CREATED, Status.ACTIVE, Status.SETTLING}),
     Operation.ASK: frozenset({Status.CREATED, Status.ACTIVE, Status.SETTLING}),
+    Operation.REPORT_USAGE: frozenset({Status.ACTIVE, Status.SETTLING}),
+    Operation.CHANGE_BUDGET: frozenset({Status.CREATED, Status.ACTIVE, Status.SETTLING}),
 }
 
 # The only three transitions, and the action names the API and admin use for them.

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
-from . import events, facts, inputs, participants, permissions, plan, text
+from . import budgets, events, facts, inputs, participants, permissions, plan, text
 from .agents import active_agents
 from .errors import Invalid, NotFound, PermissionDenied
 from .handle import ArenaHandle
@@ -32,7 +32,15 @@ from .models import (
 )
 from .representations import arena_summary
 
-CONFIG_KEYS = {"goal", "strategy", "total_steps", "plan", "participants", "lease_seconds"}
+CONFIG_KEYS = {
+    "goal",
+    "strategy",
+    "total_steps",
+    "plan",
+    "participants",
+    "lease_seconds",
+    "budget",
+}
 
 
 class ArenaManager:
@@ -61,6 +69,7 @@ class ArenaManager:
             )
         members = _initial_participants(config.get("participants"), created_by)
         lease_seconds = inputs.lease_seconds(config.get("lease_seconds", inputs.LEASE_DEFAULT))
+        budget = budgets.parse(config.get("budget"))
 
         with transaction.atomic():
             agents = active_agents([m[0] for m in members], "participants")
@@ -97,6 +106,8 @@ class ArenaManager:
                 events.append(
                     arena, EventType.AGENT_JOINED, created_by, agent_id=agent_id, role=role
                 )
+            if budget is not None:
+                budgets.change(arena, budget, created_by)
         return arena.id
 
     def active_arenas_for(self, agent_id: str) -> list[uuid.UUID]:

@@ -24,6 +24,7 @@ from .inputs import (
     LEASE_DEFAULT,
     LEASE_MAX,
     LEASE_MIN,
+    MODEL_NAME_MAX,
     STEP_TITLE_MAX,
     TAG_MAX,
     TITLE_MAX,
@@ -92,11 +93,16 @@ class EventType(models.TextChoices):
     INPUT_REQUESTED = "input_requested"
     INPUT_PROVIDED = "input_provided"
     INPUT_CANCELLED = "input_cancelled"
+    USAGE_REPORTED = "usage_reported"
+    BUDGET_CHANGED = "budget_changed"
+    BUDGET_WARNING = "budget_warning"
+    BUDGET_EXHAUSTED = "budget_exhausted"
 
 
 class RequestKind(models.TextChoices):
     QUESTION = "question", "Question"
     REVIEW = "review", "Review"
+    BUDGET = "budget", "Budget"
 
 
 class RequestStatus(models.TextChoices):
@@ -189,6 +195,14 @@ class Arena(models.Model):
     # Steps 1..completed_prefix are all completed: where the search for a claimable step
     # starts (only ever grows; kept by arenas/claims.py).
     completed_prefix = models.BigIntegerField(default=0)
+    # The spending limits (arenas/budgets.py, wire form: money as 6-decimal strings, tokens as
+    # integers); null when the arena has none.
+    budget = models.JSONField(null=True, blank=True)
+    # What its agents reported spending (arenas/usage.py `Totals`, money in micro-dollars).
+    usage = models.JSONField(default=dict, blank=True)
+    # The budget warnings and exhaustions already announced, one key per scope, limit and
+    # limit value (arenas/budgets.py), so that each is announced once.
+    budget_marks = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -317,7 +331,10 @@ class InputRequest(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="requests")
     kind = models.CharField(max_length=16, choices=RequestKind.choices)
-    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="requests")
+    # The agent that asks; null for a request the system opens (a budget reached).
+    agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
     text = models.TextField()
     choices = models.JSONField(null=True, blank=True)
     step = models.BigIntegerField(null=True, blank=True)
@@ -328,6 +345,8 @@ class InputRequest(models.Model):
     answer = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A budget request's limit (`cost_usd`, `tokens`, `per_agent_cost_usd`, `per_agent_tokens`).
+    budget_limit = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at", "id"]
@@ -340,8 +359,12 @@ class InputRequest(models.Model):
                 condition=Q(step__isnull=True) | _step_number("step"), name="request_step_u32"
             ),
             models.CheckConstraint(
-                condition=Q(kind=RequestKind.QUESTION) | Q(step__isnull=False),
+                condition=~Q(kind=RequestKind.REVIEW) | Q(step__isnull=False),
                 name="request_review_has_step",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=RequestKind.BUDGET) | Q(agent__isnull=False),
+                name="request_asked_by_agent",
             ),
             models.UniqueConstraint(
                 fields=["arena", "step"],
@@ -372,6 +395,8 @@ class Participant(models.Model):
         max_length=16, choices=SlotStatus.choices, default=SlotStatus.IDLE
     )
     current = models.CharField(max_length=CURRENT_MAX, blank=True, default="")
+    # What this agent reported spending in the arena (arenas/usage.py `Totals`).
+    usage = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["arena_id", "agent_id"]
@@ -476,6 +501,53 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.type}"
+
+
+class UsageReport(models.Model):
+    """One usage report (SPEC §11.1): what an agent's model calls cost, as recorded by the
+    `usage_reported` event of seq `seq`. `cost_micro_usd` is null for a model the price table
+    could not price (`priced` false)."""
+
+    arena = models.ForeignKey(Arena, on_delete=models.CASCADE, related_name="usage_reports")
+    seq = models.BigIntegerField()
+    agent = models.ForeignKey(Agent, on_delete=models.PROTECT, related_name="usage_reports")
+    model = models.CharField(max_length=MODEL_NAME_MAX)
+    input_tokens = models.BigIntegerField()
+    output_tokens = models.BigIntegerField()
+    cached_input_tokens = models.BigIntegerField()
+    calls = models.BigIntegerField()
+    cost_micro_usd = models.BigIntegerField(null=True, blank=True)
+    priced = models.BooleanField()
+    step = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["arena_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["arena", "seq"], name="usage_unique_seq"),
+            models.CheckConstraint(condition=_u32("input_tokens"), name="usage_input_u32"),
+            models.CheckConstraint(condition=_u32("output_tokens"), name="usage_output_u32"),
+            models.CheckConstraint(
+                condition=_u32("cached_input_tokens"), name="usage_cached_input_u32"
+            ),
+            models.CheckConstraint(
+                condition=Q(calls__gte=1, calls__lte=U32_MAX), name="usage_calls_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(cost_micro_usd__isnull=True) | Q(cost_micro_usd__gte=0),
+                name="usage_cost_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(step__isnull=True) | _step_number("step"), name="usage_step_u32"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["arena", "step"], name="usage_by_step"),
+            models.Index(fields=["arena", "model"], name="usage_by_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} by {self.agent_id} (#{self.seq})"
 
 
 class IdempotencyRecord(models.Model):

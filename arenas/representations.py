@@ -29,6 +29,7 @@ from .models import (
     WebhookSubscription,
 )
 from .permissions import PERMISSIONS
+from .usage import Totals
 
 if TYPE_CHECKING:
     from .claims import Vacancy
@@ -73,6 +74,7 @@ def participant_dict(participant: Participant) -> dict[str, Any]:
         "left_at": _ts(participant.left_at),
         "last_seen_at": _ts(seen),
         "presence": presence(seen, timezone.now()),
+        "usage": Totals.of(participant.usage).wire(),
     }
 
 
@@ -92,6 +94,8 @@ def arena_fields(arena: Arena) -> dict[str, Any]:
         "last_seq": arena.last_seq,
         "settle_report": arena.settle_report,
         "lease_seconds": arena.lease_seconds,
+        "budget": arena.budget,
+        "usage": Totals.of(arena.usage).wire(),
     }
 
 
@@ -105,6 +109,7 @@ def arena_detail(
         participants=tuple(p.agent_id for p in current),
         status=arena.status,
         last_seq=arena.last_seq,
+        usage=Totals.of(arena.usage),
     )
     return {
         **arena_fields(arena),
@@ -128,6 +133,8 @@ def arena_summary(arena: Arena, participant_count: int) -> dict[str, Any]:
         "participant_count": participant_count,
         "last_activity": _ts(arena.last_activity_at or arena.created_at),
         "last_seq": arena.last_seq,
+        "cost_usd": Totals.of(arena.usage).wire()["cost_usd"],
+        "budget_cost_usd": (arena.budget or {}).get("cost_usd"),
     }
 
 

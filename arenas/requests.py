@@ -167,6 +167,17 @@ def reviews(arena_id: Any, numbers: Any) -> dict[int, str]:
     return states
 
 
+def open_for_system(
+    arena: Arena, kind: str, text: str, choices: list[str], *, budget_limit: str = ""
+) -> tuple[InputRequest, Event]:
+    """A request the system opens (`agent_id` and the event's actor null): a budget
+    reached (arenas/budgets.py)."""
+    request = InputRequest.objects.create(
+        arena=arena, kind=kind, agent=None, text=text, choices=choices, budget_limit=budget_limit
+    )
+    return request, _requested(arena, request, None)
+
+
 def _open(
     arena: Arena,
     me: Participant,
@@ -179,15 +190,18 @@ def _open(
     request = InputRequest.objects.create(
         arena=arena, kind=kind, agent_id=me.agent_id, text=text, choices=choices, step=step
     )
-    event = events.append(
+    return request, _requested(arena, request, actor)
+
+
+def _requested(arena: Arena, request: InputRequest, actor: str | None) -> Event:
+    return events.append(
         arena,
         EventType.INPUT_REQUESTED,
         actor,
         request_id=str(request.id),
-        agent_id=me.agent_id,
-        kind=kind,
-        text=text,
-        choices=choices,
-        step=step,
+        agent_id=request.agent_id,
+        kind=request.kind,
+        text=request.text,
+        choices=request.choices,
+        step=request.step,
     )
-    return request, event

@@ -124,7 +124,8 @@ def token_holder(digest: str) -> AgentToken | None:
 _LOCK_ARENA = """
     SELECT id, goal, status, strategy, total_steps, completed_steps, created_by_id,
            created_at, activated_at, settling_at, archived_at, last_seq,
-           last_activity_at, settle_report, lease_seconds, next_expiry_at, completed_prefix
+           last_activity_at, settle_report, lease_seconds, next_expiry_at, completed_prefix,
+           budget, usage, budget_marks
     FROM arenas_arena
     WHERE id = %s
     """
@@ -168,7 +169,8 @@ def participation(arena_id: uuid.UUID, agent_id: str) -> Participant | None:
     row = _one(
         """
         SELECT id, arena_id, agent_id, role, can_write_own_slot, can_read_other_slots,
-               can_write_shared_memory, can_merge, joined_at, left_at, slot_status, current
+               can_write_shared_memory, can_merge, joined_at, left_at, slot_status, current,
+               usage
         FROM arenas_participant
         WHERE arena_id = %s AND agent_id = %s AND left_at IS NULL
         """,
@@ -592,6 +594,9 @@ ARENA_MUTABLE_COLUMNS = (
     "settle_report",
     "next_expiry_at",
     "completed_prefix",
+    "budget",
+    "usage",
+    "budget_marks",
 )
 
 
@@ -615,7 +620,8 @@ def save_arena(arena: Arena) -> None:
         UPDATE arenas_arena
         SET goal = %s, status = %s, completed_steps = %s, activated_at = %s,
             settling_at = %s, archived_at = %s, last_seq = %s, last_activity_at = %s,
-            settle_report = %s, next_expiry_at = %s, completed_prefix = %s
+            settle_report = %s, next_expiry_at = %s, completed_prefix = %s, budget = %s,
+            usage = %s, budget_marks = %s
         WHERE id = %s
         """,
         params,

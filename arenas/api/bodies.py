@@ -7,6 +7,8 @@ become 400 `invalid`; another media type is 415 `unsupported_media_type` (DRF).
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +52,29 @@ class StrictJSONParser(JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - the document is nested too deeply.") from None
+
+
+class ExactJSONParser(StrictJSONParser):
+    """StrictJSONParser reading every number with a fraction or an exponent as a `Decimal`,
+    so that money (a cost, a budget's limits) arrives exactly as it was written, never
+    through a binary float."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None):
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            return json.loads(
+                stream.read().decode(encoding),
+                parse_float=Decimal,
+                parse_constant=_refuse_constant,
+            )
+        except RecursionError:
+            raise ParseError("JSON parse error - the document is nested too deeply.") from None
+        except ValueError as error:
+            raise ParseError(f"JSON parse error - {error}") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 class JsonOnlyNegotiation(DefaultContentNegotiation):

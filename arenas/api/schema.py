@@ -25,7 +25,15 @@ from rest_framework import serializers
 from arenas import lifecycle
 from arenas.agents import PRESENCES
 from arenas.events import FIELDS as EVENT_FIELDS
-from arenas.inputs import LEASE_MAX, LEASE_MIN, PAGE_DEFAULT, PAGE_MAX, U32_MAX
+from arenas.inputs import (
+    LEASE_MAX,
+    LEASE_MIN,
+    MODEL_NAME_MAX,
+    PAGE_DEFAULT,
+    PAGE_MAX,
+    U32_MAX,
+    U64_MAX,
+)
 from arenas.models import (
     ArtifactKind,
     EventType,
@@ -135,6 +143,16 @@ class ErrorSerializer(Wire):
     )
     expires_at = serializers.DateTimeField(
         required=False, help_text="`step_claimed` only: when the holder's lease ends."
+    )
+    scope = serializers.CharField(
+        required=False, help_text="`budget_exhausted` only: `arena`, or the agent id."
+    )
+    limit = serializers.JSONField(
+        required=False,
+        help_text="`budget_exhausted` only: the limit reached (dollars as a string, or tokens).",
+    )
+    spent = serializers.JSONField(
+        required=False, help_text="`budget_exhausted` only: what the scope spent against it."
     )
 
 
@@ -266,7 +284,13 @@ CLAIM_ID = OpenApiParameter(
 REQUEST_ID = OpenApiParameter(
     "request_id", type={"type": "string", "format": "uuid"}, location=OpenApiParameter.PATH
 )
-CLAIM_CONFLICTS = ("step_claimed", "step_already_completed", "step_blocked", *SLOT_CONFLICTS)
+CLAIM_CONFLICTS = (
+    "step_claimed",
+    "step_already_completed",
+    "step_blocked",
+    "budget_exhausted",
+    *SLOT_CONFLICTS,
+)
 
 
 # --- headers and parameters ----------------------------------------------------------------
@@ -357,6 +381,38 @@ class ActiveArenasSerializer(Wire):
     arena_ids = serializers.ListField(child=serializers.UUIDField(), help_text="Ascending.")
 
 
+MONEY_PATTERN = r"^[0-9]+\.[0-9]{6}$"
+
+
+def _money(**kwargs: Any) -> serializers.RegexField:
+    kwargs.setdefault("help_text", "US dollars as a decimal string with 6 places.")
+    return serializers.RegexField(MONEY_PATTERN, **kwargs)
+
+
+def _tokens(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=0, max_value=U64_MAX, **kwargs)
+
+
+class UsageTotalsSerializer(Wire):
+    """Usage added up (OpenTelemetry GenAI: `gen_ai.usage.input_tokens`, …)."""
+
+    input_tokens = _tokens(help_text="gen_ai.usage.input_tokens, cached ones included.")
+    output_tokens = _tokens(help_text="gen_ai.usage.output_tokens.")
+    cached_input_tokens = _tokens(help_text="gen_ai.usage.cache_read.input_tokens.")
+    calls = _tokens()
+    cost_usd = _money(help_text="The priced calls' cost, in US dollars (6 places).")
+    unpriced_calls = _tokens(help_text="Calls of models no price was known for.")
+
+
+class BudgetSerializer(Wire):
+    """Spending limits; a limit not given is not set. Tokens count input plus output."""
+
+    cost_usd = _money(required=False, help_text="The whole arena's limit, in dollars.")
+    tokens = _tokens(required=False, help_text="The whole arena's token limit.")
+    per_agent_cost_usd = _money(required=False, help_text="Each agent's limit, in dollars.")
+    per_agent_tokens = _tokens(required=False, help_text="Each agent's token limit.")
+
+
 class ParticipantSerializer(Wire):
     agent_id = serializers.CharField()
     role = serializers.ChoiceField(Role.choices)
@@ -371,6 +427,7 @@ class ParticipantSerializer(Wire):
     presence = serializers.ChoiceField(
         list(PRESENCES), help_text="online: seen within 60 s; away: within 10 minutes."
     )
+    usage = UsageTotalsSerializer(help_text="What this agent reported spending here.")
 
 
 class AggregateSerializer(Wire):
@@ -380,6 +437,7 @@ class AggregateSerializer(Wire):
     progress = serializers.FloatField(min_value=0.0, max_value=1.0)
     status = serializers.ChoiceField(Status.choices)
     last_seq = serializers.IntegerField(min_value=0)
+    usage = UsageTotalsSerializer(help_text="What the arena's agents reported spending.")
 
 
 class SettleReportSerializer(Wire):
@@ -418,6 +476,8 @@ class ArenaSerializer(Wire):
     lease_seconds = serializers.IntegerField(
         min_value=LEASE_MIN, max_value=LEASE_MAX, help_text="A claim's lease when not given."
     )
+    budget = BudgetSerializer(allow_null=True, help_text="Spending limits; null: none.")
+    usage = UsageTotalsSerializer()
 
 
 class ArenaDetailSerializer(ArenaSerializer):
@@ -492,9 +552,35 @@ class FactSerializer(Wire):
 # --- events: one component per type, beside the common envelope -----------------------------
 
 
+_NULL_AGENT = (
+    EventType.MESSAGE_POSTED,
+    EventType.INPUT_REQUESTED,
+    EventType.INPUT_PROVIDED,
+    EventType.INPUT_CANCELLED,
+)
+
+
 def _event_field(name: str, event_type: str) -> serializers.Field:
     if name in ("agent_id",):
-        return serializers.CharField(allow_null=event_type == EventType.MESSAGE_POSTED)
+        return serializers.CharField(allow_null=event_type in _NULL_AGENT)
+    if name == "model":
+        return serializers.CharField(max_length=MODEL_NAME_MAX)
+    if name in ("input_tokens", "output_tokens", "cached_input_tokens"):
+        return serializers.IntegerField(min_value=0, max_value=U32_MAX)
+    if name == "calls":
+        return serializers.IntegerField(min_value=1, max_value=U32_MAX)
+    if name == "cost_usd":
+        return _money(allow_null=True, help_text="null: the model could not be priced.")
+    if name == "priced":
+        return serializers.BooleanField()
+    if name == "totals":
+        return UsageTotalsSerializer(help_text="The arena's totals after this report.")
+    if name in ("budget", "previous"):
+        return BudgetSerializer(allow_null=True)
+    if name == "scope":
+        return serializers.CharField(help_text="`arena`, or the agent id.")
+    if name in ("limit", "spent"):
+        return serializers.JSONField(help_text="Dollars as a 6-decimal string, or tokens.")
     if name in ("created_by", "to"):
         return serializers.CharField(allow_null=True)
     if name == "text" and event_type == EventType.INPUT_PROVIDED:
@@ -509,7 +595,9 @@ def _event_field(name: str, event_type: str) -> serializers.Field:
         return serializers.ListField(child=serializers.CharField(), allow_null=True)
     if name in ("step",):
         return serializers.IntegerField(
-            min_value=1, max_value=U32_MAX, allow_null=event_type == EventType.INPUT_REQUESTED
+            min_value=1,
+            max_value=U32_MAX,
+            allow_null=event_type in (EventType.INPUT_REQUESTED, EventType.USAGE_REPORTED),
         )
     if name in ("total_steps", "completed_steps"):
         return serializers.IntegerField(min_value=0, max_value=U32_MAX)
@@ -587,7 +675,9 @@ class RequestSerializer(Wire):
     id = serializers.UUIDField()
     arena_id = serializers.UUIDField()
     kind = serializers.ChoiceField(RequestKind.choices)
-    agent_id = serializers.CharField(help_text="The agent that asks.")
+    agent_id = serializers.CharField(
+        allow_null=True, help_text="The agent that asks; null for a budget request."
+    )
     text = serializers.CharField()
     choices = serializers.ListField(
         child=serializers.CharField(), allow_null=True, help_text="null: a free answer."
@@ -637,3 +727,66 @@ ArtifactPage = paginated(ArtifactSummarySerializer, "ArtifactPage")
 FactPage = paginated(FactSerializer, "FactPage")
 ClaimPage = paginated(ClaimSerializer, "ClaimPage")
 RequestPage = paginated(RequestSerializer, "RequestPage")
+
+
+class UsageReportSerializer(Wire):
+    arena_id = serializers.UUIDField()
+    seq = serializers.IntegerField(min_value=1, help_text="The seq of its usage_reported event.")
+    agent_id = serializers.CharField()
+    model = serializers.CharField()
+    input_tokens = serializers.IntegerField(min_value=0, max_value=U32_MAX)
+    output_tokens = serializers.IntegerField(min_value=0, max_value=U32_MAX)
+    cached_input_tokens = serializers.IntegerField(min_value=0, max_value=U32_MAX)
+    calls = serializers.IntegerField(min_value=1, max_value=U32_MAX)
+    cost_usd = _money(allow_null=True, help_text="null: the model could not be priced.")
+    priced = serializers.BooleanField()
+    step = serializers.IntegerField(min_value=1, max_value=U32_MAX, allow_null=True)
+    created_at = _timestamp()
+
+
+class UsageRecordedSerializer(Wire):
+    usage = UsageReportSerializer()
+    event = EventSerializer
+
+
+class UsageGroupSerializer(UsageTotalsSerializer):
+    agent_id = serializers.CharField(required=False, help_text="group=agent.")
+    step = serializers.IntegerField(
+        min_value=1, max_value=U32_MAX, required=False, help_text="group=step."
+    )
+    model = serializers.CharField(required=False, help_text="group=model.")
+
+
+class UsageBreakdownSerializer(Wire):
+    totals = UsageTotalsSerializer(help_text="The arena's totals.")
+    group = serializers.ChoiceField(["agent", "step", "model"])
+    results = UsageGroupSerializer(
+        many=True,
+        help_text="One entry per agent that reported (by agent id), per step named by a report "
+        "(by step) or per model (by name).",
+    )
+
+
+class SpentSerializer(Wire):
+    arena = UsageTotalsSerializer()
+    you = UsageTotalsSerializer(allow_null=True, help_text="The caller's; null for staff.")
+
+
+class RemainingSerializer(Wire):
+    """What is left of each limit set: the arena's, and the caller's per-agent ones."""
+
+    cost_usd = _money(required=False)
+    tokens = _tokens(required=False)
+    per_agent_cost_usd = _money(required=False)
+    per_agent_tokens = _tokens(required=False)
+
+
+class BudgetStateSerializer(Wire):
+    budget = BudgetSerializer(allow_null=True)
+    spent = SpentSerializer()
+    remaining = RemainingSerializer()
+    exhausted = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Used-up scopes: `arena` and/or your agent id. While one is, claiming and "
+        "completing without a claim are refused (409 budget_exhausted).",
+    )

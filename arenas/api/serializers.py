@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from arenas import inputs
+from arenas.errors import Invalid
 from arenas.inputs import AGENT_ID_RE, U32_MAX
 from arenas.models import ArtifactKind, Role, SlotStatus, Strategy
 
@@ -132,6 +134,45 @@ class PlanStepSerializer(InputSerializer):
     )
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": r"^[0-9]{1,20}(\.[0-9]{1,20})?$"},
+            {"type": "number", "minimum": 0},
+        ],
+        "description": "US dollars, at least 0, at most 6 decimal places.",
+    }
+)
+class MoneyField(serializers.Field):
+    """US dollars: a JSON number or a string, at least 0, at most 6 decimal places; kept
+    exactly (the domain counts micro-dollars)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return inputs.usd(inputs.money(data, self.field_name))
+        except Invalid as invalid:
+            raise serializers.ValidationError(invalid.fields[self.field_name]) from None
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class BudgetInputSerializer(InputSerializer):
+    """Spending limits, each optional (a limit not given is not set), each at least 0.
+    Tokens count input plus output tokens."""
+
+    cost_usd = MoneyField(required=False, allow_null=True, help_text="The arena's limit.")
+    tokens = StrictIntegerField(
+        min_value=0, max_value=inputs.U64_MAX, required=False, allow_null=True
+    )
+    per_agent_cost_usd = MoneyField(
+        required=False, allow_null=True, help_text="Each agent's limit."
+    )
+    per_agent_tokens = StrictIntegerField(
+        min_value=0, max_value=inputs.U64_MAX, required=False, allow_null=True
+    )
+
+
 class ArenaConfigSerializer(InputSerializer):
     """A new arena: `total_steps` (untitled steps; 0 = open-ended) or a `plan`."""
 
@@ -149,10 +190,47 @@ class ArenaConfigSerializer(InputSerializer):
         help_text=f"A claim's lease when the claim does not say (default "
         f"{inputs.LEASE_DEFAULT} s).",
     )
+    budget = BudgetInputSerializer(required=False, allow_null=True)
 
 
-class GoalUpdateSerializer(InputSerializer):
-    goal = text_field(inputs.GOAL_MAX)
+class ArenaUpdateSerializer(InputSerializer):
+    """`goal`, `budget` or both. `budget` replaces the whole budget; null removes it."""
+
+    goal = text_field(inputs.GOAL_MAX, required=False)
+    budget = BudgetInputSerializer(required=False, allow_null=True)
+
+
+class UsageReportInputSerializer(InputSerializer):
+    """One or more model calls. Field names follow the OpenTelemetry GenAI conventions
+    (`gen_ai.usage.input_tokens` is `input_tokens`)."""
+
+    model = text_field(inputs.MODEL_NAME_MAX, help_text="The model's name, e.g. gpt-4o.")
+    input_tokens = StrictIntegerField(
+        min_value=0, max_value=U32_MAX, help_text="Input tokens, cached ones included."
+    )
+    output_tokens = StrictIntegerField(min_value=0, max_value=U32_MAX)
+    cached_input_tokens = StrictIntegerField(
+        min_value=0,
+        max_value=U32_MAX,
+        required=False,
+        help_text="Of the input tokens, those read from the provider's cache (default 0).",
+    )
+    calls = StrictIntegerField(
+        min_value=1, max_value=U32_MAX, required=False, help_text="Model calls (default 1)."
+    )
+    cost_usd = MoneyField(
+        required=False,
+        allow_null=True,
+        help_text="What the calls cost, if you know it: a number or a string, at most 6 "
+        "decimal places. Without it the server prices the report from the model's name.",
+    )
+    step = StrictIntegerField(
+        min_value=1,
+        max_value=U32_MAX,
+        required=False,
+        allow_null=True,
+        help_text="The step the calls were for, if any.",
+    )
 
 
 class CompleteStepSerializer(InputSerializer):

@@ -76,6 +76,8 @@ urlpatterns = [
     route(f"{ARENA}/merge", views.MergeView.as_view(), "api-merge"),
     route(f"{ARENA}/facts", views.FactsView.as_view(), "api-facts"),
     route(f"{ARENA}/messages", views.MessagesView.as_view(), "api-messages"),
+    route(f"{ARENA}/usage", views.UsageView.as_view(), "api-usage"),
+    route(f"{ARENA}/budget", views.BudgetView.as_view(), "api-budget"),
     route("schema", SpectacularAPIView.as_view(), "api-schema"),
     route("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), "api-docs"),
 ]

@@ -39,10 +39,11 @@ from arenas.representations import (
     review_opened,
     step_result,
 )
+from arenas.usage import report_dict
 
 from . import schema, serializers
 from .authentication import BearerAuthentication, StaffSessionAuthentication, agent_of
-from .bodies import JsonOnlyNegotiation, StrictJSONParser, read_body
+from .bodies import ExactJSONParser, JsonOnlyNegotiation, StrictJSONParser, read_body
 from .idempotency import idempotent
 from .pagination import (
     NEWEST_FIRST,
@@ -220,6 +221,8 @@ class MemoryFactsView(ApiView):
 
 
 class ArenaListView(ApiView):
+    parser_classes = [ExactJSONParser]
+
     @extend_schema(
         summary="Your arenas",
         operation_id="arenas_list",
@@ -256,6 +259,8 @@ class ArenaListView(ApiView):
 
 
 class ArenaDetailView(ApiView):
+    parser_classes = [ExactJSONParser]
+
     @extend_schema(
         summary="An arena",
         description="With its current participants, aggregate, allowed transitions and "
@@ -268,10 +273,11 @@ class ArenaDetailView(ApiView):
         return arena_response(self.handle)
 
     @extend_schema(
-        summary="Update the goal",
-        description="Coordinators, while the arena is created or active. With `If-Match`, "
-        "only if the arena is still at that version.",
-        request=serializers.GoalUpdateSerializer,
+        summary="Update the goal or the budget",
+        description="Coordinators and staff. `goal` while the arena is created or active; "
+        "`budget` (a full replacement, null removes it) until it is archived, appending "
+        "`budget_changed`. With `If-Match`, only if the arena is still at that version.",
+        request=serializers.ArenaUpdateSerializer,
         parameters=[schema.ARENA_ID, schema.IF_MATCH, schema.ETAG],
         responses={
             200: schema.ArenaDetailSerializer,
@@ -292,8 +298,8 @@ class ArenaDetailView(ApiView):
     )
     def patch(self, request: Request, id: str) -> Response:
         handle = self.handle
-        goal = self.body(serializers.GoalUpdateSerializer)["goal"]
-        handle.update_goal(goal, expected_seqs=if_match_seqs(request, handle.arena_id))
+        changes = self.body(serializers.ArenaUpdateSerializer)
+        handle.update(changes, expected_seqs=if_match_seqs(request, handle.arena_id))
         return arena_response(handle)
 
 
@@ -439,7 +445,9 @@ class StepsView(ApiView):
         "of another agent on the step is 409 `step_claimed`; with `claim_id`, the completion "
         "counts only while that is your live claim on the step (else 409 `claim_lost`), and "
         "ends it. A review step is not completed: 202 with the review request it opens and "
-        "its `input_requested` event; a person's approval completes it.",
+        "its `input_requested` event; a person's approval completes it. While the arena's "
+        "or your budget is used up, completing a step you hold no live claim on is 409 "
+        "`budget_exhausted` (with `scope`, `limit`, `spent`).",
         request=serializers.CompleteStepSerializer,
         responds=schema.StepResultSerializer,
         also={202: schema.ReviewOpenedSerializer},
@@ -471,7 +479,8 @@ class StepClaimView(ApiView):
         "`lease_seconds` by default) so no other agent works on it. The step must be one you "
         "could complete now. 201 with the claim and its `step_claimed` event; claiming a "
         "step you hold renews it (200, no event). A live claim of another agent is 409 "
-        "`step_claimed` with `holder`, `claim_id` and `expires_at`.",
+        "`step_claimed` with `holder`, `claim_id` and `expires_at`. While the arena's or your "
+        "budget is used up, 409 `budget_exhausted` (with `scope`, `limit`, `spent`).",
         request=serializers.LeaseSerializer,
         responds=schema.ClaimTakenSerializer,
         also={200: schema.ClaimHeldSerializer},
@@ -492,11 +501,13 @@ class NextClaimView(ApiView):
         "now (dependencies done, not completed, unassigned or yours, held by nobody): 201 "
         "with the claim and its event. When none can be claimed now, 200 with `claim` null "
         "and the steps `remaining` (not completed), `claimed` and `blocked` of them: wait "
-        "for a `step_completed`, `claim_released` or `claim_expired` event and ask again.",
+        "for a `step_completed`, `claim_released` or `claim_expired` event and ask again. "
+        "While the arena's or your budget is used up, 409 `budget_exhausted`.",
         request=serializers.LeaseSerializer,
         responds=schema.ClaimTakenSerializer,
         also={200: schema.NoClaimSerializer},
         tags=["claims"],
+        conflicts=("budget_exhausted", *schema.SLOT_CONFLICTS),
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
@@ -685,6 +696,63 @@ class MessagesView(ApiView):
         message = self.body(serializers.NewMessageSerializer)
         event = handle.post_message(message["text"], message.get("to"))
         return Response(to_wire(event), status=status.HTTP_201_CREATED)
+
+
+# --- usage and budgets (SPEC §11) -------------------------------------------------------------
+
+
+class UsageView(ApiView):
+    parser_classes = [ExactJSONParser]
+
+    @extend_schema(
+        summary="The arena's usage",
+        operation_id="arenas_usage_retrieve",
+        description="The arena's usage totals, and their breakdown by `group`: `agent` (the "
+        "default), `step` (reports that named one) or `model`.",
+        parameters=[
+            schema.ARENA_ID,
+            OpenApiParameter("group", str, OpenApiParameter.QUERY, enum=["agent", "step", "model"]),
+        ],
+        responses={200: schema.UsageBreakdownSerializer, **schema.read_errors(400, 404)},
+        tags=["usage"],
+    )
+    def get(self, request: Request, id: str) -> Response:
+        return Response(self.handle.usage(request.query_params.get("group", "agent")))
+
+    @schema.arena_write(
+        "Report usage",
+        "A participant other than an observer, while the arena is active or settling: what "
+        "your model calls used. Without `cost_usd` the server prices the report from the "
+        "model's name; a model it cannot price is recorded with `cost_usd: null, priced: "
+        "false`. Never refused for being over budget. 201 with the report and its "
+        "`usage_reported` event, which carries the arena's totals after it.",
+        request=serializers.UsageReportInputSerializer,
+        responds=schema.UsageRecordedSerializer,
+        tags=["usage"],
+    )
+    @idempotent
+    def post(self, request: Request, id: str) -> Response:
+        handle = self.handle
+        values = self.body(serializers.UsageReportInputSerializer)
+        row, event = handle.report_usage(values)
+        return Response(
+            {"usage": report_dict(row), "event": to_wire(event)}, status=status.HTTP_201_CREATED
+        )
+
+
+class BudgetView(ApiView):
+    @extend_schema(
+        summary="The budget and what is left of it",
+        operation_id="arenas_budget_retrieve",
+        description="The arena's budget, what the arena and you spent, what remains of each "
+        "limit set (the per-agent ones for you), and the scopes used up (`arena`, your "
+        "agent id). Check it before an expensive call.",
+        parameters=[schema.ARENA_ID],
+        responses={200: schema.BudgetStateSerializer, **schema.read_errors(404)},
+        tags=["usage"],
+    )
+    def get(self, request: Request, id: str) -> Response:
+        return Response(self.handle.budget())
 
 
 # --- requests for people (SPEC §8) -----------------------------------------------------------

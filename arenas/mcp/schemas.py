@@ -281,6 +281,33 @@ TYPES: Schema = {
 }
 
 
+MONEY: Schema = {
+    "type": ["string", "number"],
+    "description": 'US dollars, at most 6 decimal places; a string ("0.012345") is exact.',
+}
+BUDGET: Schema = {
+    "type": ["object", "null"],
+    "properties": {
+        "cost_usd": MONEY,
+        "tokens": {"type": "integer", "minimum": 0, "maximum": inputs.U64_MAX},
+        "per_agent_cost_usd": MONEY,
+        "per_agent_tokens": {"type": "integer", "minimum": 0, "maximum": inputs.U64_MAX},
+    },
+    "additionalProperties": False,
+    "description": "Spending limits, arena-wide and per agent (tokens: input + output).",
+}
+MODEL: Schema = string(
+    "The model's name, e.g. gpt-4o.", min_length=1, max_length=inputs.MODEL_NAME_MAX
+)
+
+
+def token_count(description: str, minimum: int = 0) -> Schema:
+    return {"type": "integer", "minimum": minimum, "maximum": U32_MAX, "description": description}
+
+
+USAGE_STEP: Schema = {**STEP, "description": "The step the calls were for, if any."}
+
+
 # What each error code means to the caller of a tool, and what to do about it.
 ADVICE: dict[str, str] = {
     "invalid": "an argument is wrong; the text names each one and why. Correct it and call again.",
@@ -308,6 +335,8 @@ ADVICE: dict[str, str] = {
     "do not redo it; wait_for_events for input_provided.",
     "request_closed": "the request was answered or cancelled already: read the answer on "
     "the feed (input_provided) or with list_requests.",
+    "budget_exhausted": "the arena's or your budget is used up (`scope`, `limit`, `spent`): "
+    "start no new work; finish what you hold, report_usage, and wait for a person to raise it.",
 }
 
 

@@ -46,6 +46,7 @@ from arenas.representations import (
     review_opened,
     step_result,
 )
+from arenas.usage import report_dict
 
 from . import schemas as s
 
@@ -231,8 +232,8 @@ def list_arenas(caller: Caller, status: Any = None, cursor: Any = None) -> Reply
     "`total_steps` (untitled steps) or as `plan` (titled steps with assignees, "
     "dependencies, and `review: true` for a step a person must approve), and the other "
     "agents as `participants` (or add them later with add_participant). `lease_seconds` is "
-    "how long a claim on a step holds by default. It starts in state `created`: call "
-    "transition with `activate` when the work may begin.\n\n" + s.errors(),
+    "how long a claim on a step holds by default; `budget` limits spending. It starts in "
+    "state `created`: call transition with `activate` when the work may begin.\n\n" + s.errors(),
     properties={
         "goal": s.GOAL,
         "strategy": s.STRATEGY,
@@ -240,6 +241,7 @@ def list_arenas(caller: Caller, status: Any = None, cursor: Any = None) -> Reply
         "plan": s.PLAN,
         "participants": s.PARTICIPANTS,
         "lease_seconds": s.ARENA_LEASE,
+        "budget": s.BUDGET,
     },
     required=("goal",),
 )
@@ -356,7 +358,9 @@ def claim_reply(claim: Claim, event: Event | None) -> Reply:
     "claims) and `blocked` (waiting for dependencies): with none remaining and none "
     "claimed the plan is done; else call wait_for_events with types step_completed, "
     "claim_released and claim_expired, then call this again. Needs an active arena.\n\n"
-    + WRITE_ERRORS,
+    + s.errors(
+        "not_found", "permission_denied", "budget_exhausted", "arena_not_active", "arena_archived"
+    ),
     properties={"arena_id": s.ARENA_ID, "lease_seconds": s.LEASE},
     required=("arena_id",),
 )
@@ -389,6 +393,7 @@ def claim_next_step(caller: Caller, arena_id: Any, lease_seconds: Any = None) ->
         "step_already_completed",
         "step_blocked",
         "review_pending",
+        "budget_exhausted",
         "arena_not_active",
         "arena_archived",
     ),
@@ -449,6 +454,7 @@ def release_claim(caller: Caller, arena_id: Any, claim_id: Any) -> Reply:
         "step_already_completed",
         "step_blocked",
         "review_pending",
+        "budget_exhausted",
         "arena_not_active",
         "arena_archived",
     ),
@@ -627,6 +633,54 @@ def search_memory(caller: Caller, q: Any = None, tag: Any = None, cursor: Any = 
 def post_message(caller: Caller, arena_id: Any, text: Any, to: Any = None) -> Reply:
     event = to_wire(caller.arena(arena_id).post_message(text, to))
     return Reply(f"Posted as event {event['seq']}.", event)
+
+
+# --- usage and budgets ----------------------------------------------------------------------
+
+
+@tool(
+    "report_usage",
+    "Report usage",
+    "Record what your model calls used, after each call or step: tokens (input includes "
+    "cached), and `cost_usd` if you know it (else the server prices it from `model`). "
+    "Never refused for being over budget.\n\n"
+    + s.errors("not_found", "permission_denied", "arena_not_active", "arena_archived"),
+    properties={
+        "arena_id": s.ARENA_ID,
+        "model": s.MODEL,
+        "input_tokens": s.token_count("Input tokens, cached ones included."),
+        "output_tokens": s.token_count("Output tokens."),
+        "cached_input_tokens": s.token_count("Of the input tokens, those read from cache."),
+        "calls": s.token_count("Model calls (default 1).", minimum=1),
+        "cost_usd": s.MONEY,
+        "step": s.USAGE_STEP,
+    },
+    required=("arena_id", "model", "input_tokens", "output_tokens"),
+)
+def report_usage(caller: Caller, arena_id: Any, **values: Any) -> Reply:
+    row, event = caller.arena(arena_id).report_usage(values)
+    wire = to_wire(event)
+    cost = wire["cost_usd"] if wire["priced"] else "unpriced"
+    return Reply(
+        f"Recorded {wire['input_tokens']}+{wire['output_tokens']} tokens ({cost}); the arena "
+        f"has spent ${wire['totals']['cost_usd']}.",
+        {"usage": report_dict(row), "event": wire},
+    )
+
+
+@tool(
+    "get_budget",
+    "Read the budget",
+    "The arena's budget, what it and you spent, what `remaining` of each limit, and the "
+    "`exhausted` scopes. Check it before an expensive call.\n\n" + s.errors("not_found"),
+    properties={"arena_id": s.ARENA_ID},
+    required=("arena_id",),
+    read_only=True,
+)
+def get_budget(caller: Caller, arena_id: Any) -> Reply:
+    state = caller.arena(arena_id).budget()
+    exhausted = ", ".join(state["exhausted"]) or "none"
+    return Reply(f"Spent ${state['spent']['arena']['cost_usd']}; exhausted: {exhausted}.", state)
 
 
 # --- asking people ------------------------------------------------------------------------

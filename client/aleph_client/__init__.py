@@ -18,6 +18,7 @@ from .errors import (
     ArenaArchived,
     ArenaError,
     ArenaNotActive,
+    BudgetExhausted,
     ClaimLost,
     Conflict,
     IdempotencyInProgress,
@@ -41,7 +42,7 @@ from .errors import (
     Unreachable,
     UnsupportedMediaType,
 )
-from .work import ClaimedStep, WorkReport
+from .work import ClaimedStep, Usage, WorkReport
 
 __all__ = [
     "ENDPOINTS",
@@ -53,6 +54,7 @@ __all__ = [
     "AsyncArenaClient",
     "AsyncFeed",
     "AsyncStream",
+    "BudgetExhausted",
     "ClaimLost",
     "ClaimedStep",
     "Conflict",
@@ -79,6 +81,7 @@ __all__ = [
     "Throttled",
     "Unreachable",
     "UnsupportedMediaType",
+    "Usage",
     "WorkReport",
     "etag",
 ]

@@ -28,6 +28,8 @@ from .types import (
     Artifact,
     ArtifactKindEnum,
     ArtifactPage,
+    BudgetInput,
+    BudgetState,
     ClaimHeld,
     ClaimPage,
     ClaimTaken,
@@ -52,6 +54,8 @@ from .types import (
     StepPage,
     StepResult,
     StrategyEnum,
+    UsageBreakdown,
+    UsageRecorded,
 )
 from .work import work
 
@@ -135,21 +139,42 @@ class Api:
         plan: list[PlanStep] | None = None,
         participants: list[NewParticipant] | None = None,
         lease_seconds: int | None = None,
+        budget: BudgetInput | None = None,
     ) -> ArenaDetail:
         """Create an arena (the caller becomes its first coordinator). Give `total_steps`
         (untitled steps; 0 is open-ended) or a `plan` of `{"title", "assignee",
-        "depends_on"}`; `participants` are `{"agent_id", "role", ...}`."""
+        "depends_on"}`; `participants` are `{"agent_id", "role", ...}`; `budget` is
+        `{"cost_usd", "tokens", "per_agent_cost_usd", "per_agent_tokens"}` (any of them)."""
 
     @endpoint("GET", ARENA + "/", {200: ArenaDetail})
     def get_arena(self, arena_id: str) -> ArenaDetail:
         """The arena with its participants, aggregate, allowed transitions and `you`."""
 
     @endpoint("PATCH", ARENA + "/", {200: ArenaDetail})
-    def update_goal(
-        self, arena_id: str, goal: str, if_match: Annotated[str | None, Header("If-Match")] = None
+    def update_arena(
+        self,
+        arena_id: str,
+        goal: str | None = None,
+        budget: BudgetInput | None = None,
+        if_match: Annotated[str | None, Header("If-Match")] = None,
     ) -> ArenaDetail:
-        """Change the goal (coordinator). With `if_match` (an ETag, see `etag()`), only if
-        nobody changed the arena since: else `PreconditionFailed`."""
+        """Change the goal and/or replace the budget (coordinator). With `if_match` (an
+        ETag, see `etag()`), only if nobody changed the arena since: else
+        `PreconditionFailed`."""
+
+    @operation
+    def update_goal(
+        self, arena_id: str, goal: str, if_match: str | None = None
+    ) -> Program[ArenaDetail]:
+        """Change the goal (coordinator); `if_match` as for `update_arena`."""
+        return (yield from self.update_arena.program(arena_id, goal=goal, if_match=if_match))
+
+    @operation
+    def set_budget(self, arena_id: str, budget: BudgetInput | None) -> Program[ArenaDetail]:
+        """Replace the arena's budget (coordinator); None or `{}` removes it. Limits:
+        `cost_usd`, `tokens`, `per_agent_cost_usd`, `per_agent_tokens` (dollars as strings
+        such as "25.00", tokens as integers: input plus output)."""
+        return (yield from self.update_arena.program(arena_id, budget=budget or {}))
 
     @endpoint("POST", ARENA + "/{action}/", {200: ArenaDetail})
     def transition(
@@ -341,6 +366,36 @@ class Api:
     @endpoint("DELETE", ARENA + "/requests/{request_id}/", {204: None})
     def cancel_request(self, arena_id: str, request_id: str) -> None:
         """Withdraw an open request (the asker)."""
+
+    # --- usage and budgets --------------------------------------------------------------------
+
+    @endpoint("POST", ARENA + "/usage/", {201: UsageRecorded})
+    def report_usage(
+        self,
+        arena_id: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        cached_input_tokens: int | None = None,
+        calls: int | None = None,
+        cost_usd: str | None = None,
+        step: int | None = None,
+    ) -> UsageRecorded:
+        """Report what model calls used (OpenTelemetry GenAI names: `input_tokens` counts
+        cached ones too, `cached_input_tokens` says how many). Without `cost_usd` (dollars
+        as a string, e.g. "0.012345") the server prices it from the model's name. Never
+        refused for being over budget."""
+
+    @endpoint("GET", ARENA + "/usage/", {200: UsageBreakdown})
+    def get_usage(
+        self, arena_id: str, group: Literal["agent", "step", "model"] | None = None
+    ) -> UsageBreakdown:
+        """The arena's usage totals and their breakdown by agent (default), step or model."""
+
+    @endpoint("GET", ARENA + "/budget/", {200: BudgetState})
+    def get_budget(self, arena_id: str) -> BudgetState:
+        """The budget, what the arena and you spent, what `remaining` of each limit, and the
+        `exhausted` scopes (`arena`, your agent id): check before an expensive call."""
 
     # --- helpers over the operations --------------------------------------------------------
 

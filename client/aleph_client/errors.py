@@ -161,6 +161,17 @@ class ReviewPending(Conflict):
     """`review_pending`: the step's review is open."""
 
 
+class BudgetExhausted(Conflict):
+    """409 `budget_exhausted`: the arena's or the caller's budget is used up, so no new work
+    starts (claiming, completing without a claim) until a person raises it. `scope` is
+    `arena` or the agent id; `limit` and `spent` are dollars (a 6-decimal string) or tokens."""
+
+    extra = ("scope", "limit", "spent")
+    scope: str | None
+    limit: str | int | None
+    spent: str | int | None
+
+
 class RequestClosed(Conflict):
     """`request_closed`: the request was answered or cancelled already."""
 
@@ -186,6 +197,7 @@ BY_CODE: dict[str, type[ArenaError]] = {
     "claim_lost": ClaimLost,
     "review_pending": ReviewPending,
     "request_closed": RequestClosed,
+    "budget_exhausted": BudgetExhausted,
     "idempotency_in_progress": IdempotencyInProgress,
     "precondition_failed": PreconditionFailed,
     "payload_too_large": PayloadTooLarge,

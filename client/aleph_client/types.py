@@ -45,6 +45,15 @@ ArtifactPublishedEventTypeEnum: TypeAlias = Literal["artifact_published"]
 ArtifactsMergedEventTypeEnum: TypeAlias = Literal["artifacts_merged"]
 
 
+BudgetChangedEventTypeEnum: TypeAlias = Literal["budget_changed"]
+
+
+BudgetExhaustedEventTypeEnum: TypeAlias = Literal["budget_exhausted"]
+
+
+BudgetWarningEventTypeEnum: TypeAlias = Literal["budget_warning"]
+
+
 CallerRoleEnum: TypeAlias = Literal["coordinator", "worker", "observer", "staff"]
 
 
@@ -58,6 +67,9 @@ FactSharedEventTypeEnum: TypeAlias = Literal["fact_shared"]
 
 
 GoalUpdatedEventTypeEnum: TypeAlias = Literal["goal_updated"]
+
+
+GroupEnum: TypeAlias = Literal["agent", "step", "model"]
 
 
 HealthStatusEnum: TypeAlias = Literal["ok"]
@@ -81,7 +93,7 @@ PresenceEnum: TypeAlias = Literal["online", "away", "offline"]
 ProgressUpdatedEventTypeEnum: TypeAlias = Literal["progress_updated"]
 
 
-RequestKindEnum: TypeAlias = Literal["question", "review"]
+RequestKindEnum: TypeAlias = Literal["question", "review", "budget"]
 
 
 RequestStatusEnum: TypeAlias = Literal["open", "answered", "cancelled"]
@@ -106,6 +118,9 @@ StepCompletedEventTypeEnum: TypeAlias = Literal["step_completed"]
 
 
 StrategyEnum: TypeAlias = Literal["peer", "pipeline"]
+
+
+UsageReportedEventTypeEnum: TypeAlias = Literal["usage_reported"]
 
 
 WebhookDisabledReasonEnum: TypeAlias = Literal["gone", "retries_exhausted", "staff"]
@@ -141,6 +156,7 @@ class Aggregate(TypedDict):
     progress: float
     status: ArenaStatusEnum
     last_seq: int
+    usage: UsageTotals
 
 
 class Answer(TypedDict):
@@ -165,6 +181,8 @@ class Arena(TypedDict):
     last_seq: int
     settle_report: SettleReport | None
     lease_seconds: int
+    budget: Budget | None
+    usage: UsageTotals
 
 
 class ArenaConfig(TypedDict):
@@ -176,6 +194,7 @@ class ArenaConfig(TypedDict):
     plan: NotRequired[list[PlanStep]]
     participants: NotRequired[list[NewParticipant]]
     lease_seconds: NotRequired[int]
+    budget: NotRequired[BudgetInput | None]
 
 
 class ArenaCreatedEvent(TypedDict):
@@ -206,6 +225,13 @@ class ArenaSettledEvent(TypedDict):
     facts_persisted: int
     artifacts_archived: int
     events_cleared: int
+
+
+class ArenaUpdate(TypedDict):
+    """`goal`, `budget` or both. `budget` replaces the whole budget; null removes it."""
+
+    goal: NotRequired[str]
+    budget: NotRequired[BudgetInput | None]
 
 
 class ArtifactPublishedEvent(TypedDict):
@@ -239,6 +265,64 @@ class ArtifactsMergedEvent(TypedDict):
     agent_id: str
     artifact_id: str
     sources: list[str]
+
+
+class Budget(TypedDict):
+    """Spending limits; a limit not given is not set. Tokens count input plus output."""
+
+    cost_usd: NotRequired[str]
+    tokens: NotRequired[int]
+    per_agent_cost_usd: NotRequired[str]
+    per_agent_tokens: NotRequired[int]
+
+
+class BudgetChangedEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: BudgetChangedEventTypeEnum
+    budget: Budget | None
+    previous: Budget | None
+
+
+class BudgetExhaustedEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: BudgetExhaustedEventTypeEnum
+    scope: str
+    limit: Any
+    spent: Any
+
+
+class BudgetInput(TypedDict):
+    """Spending limits, each optional (a limit not given is not set), each at least 0. Tokens
+    count input plus output tokens."""
+
+    cost_usd: NotRequired[str | float | None]
+    tokens: NotRequired[int | None]
+    per_agent_cost_usd: NotRequired[str | float | None]
+    per_agent_tokens: NotRequired[int | None]
+
+
+class BudgetState(TypedDict):
+    budget: Budget | None
+    spent: Spent
+    remaining: Remaining
+    exhausted: list[str]
+
+
+class BudgetWarningEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: BudgetWarningEventTypeEnum
+    scope: str
+    limit: Any
+    spent: Any
 
 
 class Claim(TypedDict):
@@ -302,6 +386,9 @@ class Error(TypedDict):
     holder: NotRequired[str]
     claim_id: NotRequired[int]
     expires_at: NotRequired[str]
+    scope: NotRequired[str]
+    limit: NotRequired[Any]
+    spent: NotRequired[Any]
 
 
 class EventsPage(TypedDict):
@@ -331,12 +418,6 @@ class FactSharedEvent(TypedDict):
     fact_id: str
 
 
-class GoalUpdate(TypedDict):
-    """A JSON object with only the fields declared here."""
-
-    goal: str
-
-
 class GoalUpdatedEvent(TypedDict):
     arena_id: str
     seq: int
@@ -357,7 +438,7 @@ class InputCancelledEvent(TypedDict):
     actor: str | None
     type: InputCancelledEventTypeEnum
     request_id: str
-    agent_id: str
+    agent_id: str | None
 
 
 class InputProvidedEvent(TypedDict):
@@ -367,7 +448,7 @@ class InputProvidedEvent(TypedDict):
     actor: str | None
     type: InputProvidedEventTypeEnum
     request_id: str
-    agent_id: str
+    agent_id: str | None
     by: str
     choice: str | None
     text: str
@@ -380,7 +461,7 @@ class InputRequestedEvent(TypedDict):
     actor: str | None
     type: InputRequestedEventTypeEnum
     request_id: str
-    agent_id: str
+    agent_id: str | None
     kind: RequestKindEnum
     text: str
     choices: list[str] | None
@@ -493,6 +574,7 @@ class Participant(TypedDict):
     left_at: str | None
     last_seen_at: str | None
     presence: PresenceEnum
+    usage: UsageTotals
 
 
 class Permissions(TypedDict):
@@ -529,11 +611,20 @@ class ProgressUpdatedEvent(TypedDict):
     slot_status: SlotStatusEnum
 
 
+class Remaining(TypedDict):
+    """What is left of each limit set: the arena's, and the caller's per-agent ones."""
+
+    cost_usd: NotRequired[str]
+    tokens: NotRequired[int]
+    per_agent_cost_usd: NotRequired[str]
+    per_agent_tokens: NotRequired[int]
+
+
 class Request(TypedDict):
     id: str
     arena_id: str
     kind: RequestKindEnum
-    agent_id: str
+    agent_id: str | None
     text: str
     choices: list[str] | None
     step: int | None
@@ -551,6 +642,11 @@ class SettleReport(TypedDict):
     facts_persisted: int
     artifacts_archived: int
     events_cleared: int
+
+
+class Spent(TypedDict):
+    arena: UsageTotals
+    you: UsageTotals | None
 
 
 class StatusChangedEvent(TypedDict):
@@ -610,6 +706,74 @@ class StepResult(TypedDict):
     aggregate: Aggregate
 
 
+class UsageBreakdown(TypedDict):
+    totals: UsageTotals
+    group: GroupEnum
+    results: list[UsageGroup]
+
+
+class UsageRecorded(TypedDict):
+    event: Event
+    usage: UsageReport
+
+
+class UsageReport(TypedDict):
+    arena_id: str
+    seq: int
+    agent_id: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    calls: int
+    cost_usd: str | None
+    priced: bool
+    step: int | None
+    created_at: str
+
+
+class UsageReportInput(TypedDict):
+    """One or more model calls. Field names follow the OpenTelemetry GenAI conventions
+    (`gen_ai.usage.input_tokens` is `input_tokens`)."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: NotRequired[int]
+    calls: NotRequired[int]
+    cost_usd: NotRequired[str | float | None]
+    step: NotRequired[int | None]
+
+
+class UsageReportedEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: UsageReportedEventTypeEnum
+    agent_id: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    calls: int
+    cost_usd: str | None
+    priced: bool
+    step: int | None
+    totals: UsageTotals
+
+
+class UsageTotals(TypedDict):
+    """Usage added up (OpenTelemetry GenAI: `gen_ai.usage.input_tokens`, …)."""
+
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    calls: int
+    cost_usd: str
+    unpriced_calls: int
+
+
 class Webhook(TypedDict):
     id: str
     url: str
@@ -640,6 +804,14 @@ class Artifact(ArtifactSummary):
     content: Any
 
 
+class UsageGroup(UsageTotals):
+    """Usage added up (OpenTelemetry GenAI: `gen_ai.usage.input_tokens`, …)."""
+
+    agent_id: NotRequired[str]
+    step: NotRequired[int]
+    model: NotRequired[str]
+
+
 ArenaPage: TypeAlias = Page[Arena]
 
 
@@ -668,6 +840,10 @@ Event: TypeAlias = (
     | InputRequestedEvent
     | InputProvidedEvent
     | InputCancelledEvent
+    | UsageReportedEvent
+    | BudgetChangedEvent
+    | BudgetWarningEvent
+    | BudgetExhaustedEvent
 )
 
 

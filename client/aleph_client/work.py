@@ -14,6 +14,12 @@ A review step (SPEC §8) is not completed by its worker: completing it answers 2
 `submitted` and goes on; claims/next offers no step whose review is open, so while only
 reviews remain it waits on the feed. An approval completes the step (`step_completed`); a
 rejection leaves it open, and the next claim takes it up again.
+
+Budgets (SPEC §11): `do_step` may return what its model calls used, as a `Usage` or a list
+of them; the loop reports each (naming the step) before it completes the step, whether or
+not the claim survived, since the money is spent either way. When the arena's or the
+caller's budget is used up, claiming answers `BudgetExhausted`: the loop stops claiming and
+returns, with `report.budget_exhausted` naming the scope, `arena` or the agent id.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from .core import Program, RunStep, Sleep
 from .errors import (
     ArenaError,
     ArenaNotActive,
+    BudgetExhausted,
     ClaimLost,
     ReviewPending,
     ServerError,
@@ -69,6 +76,20 @@ class ClaimedStep:
     plan: Step | None
 
 
+@dataclass(frozen=True)
+class Usage:
+    """What a step's model calls used, for `do_step` to return (alone or in a list): the
+    loop reports it with the step's number. `cost_usd` (dollars as a string, e.g.
+    "0.012345") when you know it; else the server prices the report from `model`."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int = 0
+    calls: int = 1
+    cost_usd: str | None = None
+
+
 @dataclass
 class WorkReport:
     """What one `work()` did: the steps it completed (and what `do_step` returned for
@@ -80,6 +101,8 @@ class WorkReport:
     lost: list[int] = field(default_factory=list)
     results: dict[int, Any] = field(default_factory=dict)
     status: str = "active"
+    # The scope whose budget was used up when the loop stopped (`arena` or the agent id).
+    budget_exhausted: str | None = None
 
 
 @dataclass
@@ -107,6 +130,9 @@ def work(
     while True:
         try:
             answer = yield from api.claim_next_step.program(arena_id, lease_seconds)
+        except BudgetExhausted as exhausted:
+            report.budget_exhausted = exhausted.scope or "arena"
+            return report
         except ArenaNotActive:
             arena = yield from api.get_arena.program(arena_id)
             if arena["status"] != "created":
@@ -146,6 +172,7 @@ def run_one(
         with contextlib.suppress(ArenaError):  # lost already: the step is free either way
             yield from api.release_claim.program(arena_id, lease.claim["claim_id"])
         raise
+    yield from report_usage(api, arena_id, number, result)
     if lease.lost:
         report.lost.append(number)
         return
@@ -158,6 +185,23 @@ def run_one(
         return
     (report.submitted if "request" in done else report.completed).append(number)
     report.results[number] = result
+
+
+def report_usage(api: Api, arena_id: str, step: int, result: Any) -> Program[None]:
+    """Report the `Usage` that `do_step` returned (alone or in a list), naming the step."""
+    used = result if isinstance(result, list | tuple) else [result]
+    for usage in used:
+        if isinstance(usage, Usage):
+            yield from api.report_usage.program(
+                arena_id,
+                usage.model,
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cached_input_tokens,
+                usage.calls,
+                usage.cost_usd,
+                step,
+            )
 
 
 def renewal(api: Api, arena_id: str, lease: Lease, lease_seconds: int | None) -> Program[None]:

@@ -99,6 +99,8 @@ def test_the_list_shows_only_arenas_the_agent_takes_part_in(make_arena, client_f
         "last_seq",
         "settle_report",
         "lease_seconds",
+        "budget",
+        "usage",
     }
 
 
@@ -303,6 +305,14 @@ def test_the_aggregate(make_arena, client_for):
         "progress": 0.25,
         "status": "active",
         "last_seq": Arena.objects.get(pk=arena_id).last_seq,
+        "usage": {
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cached_input_tokens": 0,
+            "calls": 0,
+            "cost_usd": "0.000000",
+            "unpriced_calls": 0,
+        },
     }
 
 

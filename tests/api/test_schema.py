@@ -72,15 +72,24 @@ def test_the_bearer_scheme_is_declared(document):
 
 def test_request_bodies_accept_only_their_fields(document):
     schemas = document["components"]["schemas"]
-    for name in ("ArenaConfig", "PlanStep", "NewParticipant", "GoalUpdate", "CompleteStep"):
+    for name in (
+        "ArenaConfig",
+        "PlanStep",
+        "NewParticipant",
+        "ArenaUpdate",
+        "CompleteStep",
+        "UsageReportInput",
+        "BudgetInput",
+    ):
         assert schemas[name]["additionalProperties"] is False, name
-    assert schemas["GoalUpdate"]["required"] == ["goal"]
+    assert "required" not in schemas["ArenaUpdate"]
+    assert schemas["UsageReportInput"]["required"] == ["model", "input_tokens", "output_tokens"]
 
 
 def test_every_event_type_has_its_own_schema(document):
     event = document["components"]["schemas"]["Event"]
     assert event["discriminator"]["propertyName"] == "type"
-    assert len(event["oneOf"]) == len(EventType.values) == 18
+    assert len(event["oneOf"]) == len(EventType.values) == 22
 
 
 @pytest.mark.parametrize("path", ["/api/docs/", "/api/docs"])

@@ -39,6 +39,16 @@ def _claim(agent_id: str, step: int, key: str, **options: Any) -> Operation:
     return claim
 
 
+def _report(cost: str, **values: Any) -> Operation:
+    def report(manager: ArenaManager, arena_id: Any, ctx: dict[str, Any]) -> None:
+        manager.handle(arena_id, "bob").report_usage(
+            {"model": "my-model", "input_tokens": 120, "output_tokens": 30, "cost_usd": cost}
+            | values
+        )
+
+    return report
+
+
 def _lapse(manager: ArenaManager, arena_id: Any, ctx: dict[str, Any]) -> None:
     """Time passes beyond the lease, and the sweep records the expiry."""
     assert claims.sweep(timezone.now() + timedelta(seconds=6)) == 1
@@ -74,6 +84,25 @@ SCENARIO: list[tuple[str, list[str], Operation]] = [
     ),
     ("activate", ["status_changed"], lambda m, a, ctx: m.handle(a, "alice").act("activate")),
     ("complete step", ["step_completed"], lambda m, a, ctx: m.handle(a, "bob").complete_step(2)),
+    (
+        "set a budget",
+        ["budget_changed"],
+        lambda m, a, ctx: m.staff_handle(a, "root").update({"budget": {"cost_usd": "0.01"}}),
+    ),
+    ("report usage", ["usage_reported"], _report("0.002")),
+    ("report usage to 80%", ["usage_reported", "budget_warning"], _report("0.007", step=2)),
+    (
+        "report usage past the budget",
+        ["usage_reported", "budget_exhausted", "input_requested"],
+        _report("0.002", model="gpt-4o"),
+    ),
+    (
+        "raise the budget",
+        ["input_provided", "budget_changed"],
+        lambda m, a, ctx: m.staff_handle(a, "root").answer_request(
+            m.staff_handle(a, "root").requests("open").get().id, "raise", "1.00"
+        ),
+    ),
     ("claim step", ["step_claimed"], _claim("bob", 3, "claim")),
     (
         "renew the claim",

@@ -36,6 +36,21 @@ WIRE_FIELDS = {
     "input_requested": {"request_id", "agent_id", "kind", "text", "choices", "step"},
     "input_provided": {"request_id", "agent_id", "by", "choice", "text"},
     "input_cancelled": {"request_id", "agent_id"},
+    "usage_reported": {
+        "agent_id",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "calls",
+        "cost_usd",
+        "priced",
+        "step",
+        "totals",
+    },
+    "budget_changed": {"budget", "previous"},
+    "budget_warning": {"scope", "limit", "spent"},
+    "budget_exhausted": {"scope", "limit", "spent"},
 }
 
 

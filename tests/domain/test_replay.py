@@ -8,6 +8,7 @@ import pytest
 from arenas import aggregate
 from arenas.aggregate import ArenaAggregate, ReplayError
 from arenas.models import Arena, Event, EventType
+from arenas.usage import Totals
 
 from . import scenario
 from .helpers import assert_replay_matches
@@ -41,6 +42,9 @@ def test_the_replayed_aggregate_tracks_every_field(make_arena, make_agent, manag
         participants=("alice", "bob"),
         status="archived",
         last_seq=arena.last_seq,
+        usage=Totals(
+            input_tokens=360, output_tokens=90, calls=3, cost_micro_usd=11_000, unpriced_calls=0
+        ),
     )
 
 

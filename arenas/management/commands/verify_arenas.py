@@ -1,5 +1,5 @@
 """`manage.py verify_arenas`: replay every arena's event log and compare the result with the
-stored aggregate (SPEC §1.5).
+stored aggregate (SPEC §1.5), usage totals (the arena's and each participant's) and budget.
 
 Prints one line per arena that does not match, naming the arena and what differs, and exits
 1 if any arena does not match or has a broken log; otherwise prints a summary and exits 0.
@@ -17,7 +17,8 @@ from django.db import transaction
 
 from arenas import aggregate
 from arenas.aggregate import ArenaAggregate, ReplayError
-from arenas.models import Arena
+from arenas.models import Arena, Participant
+from arenas.usage import Ledger, Totals
 
 
 def differences(stored: ArenaAggregate, replayed: ArenaAggregate) -> list[str]:
@@ -36,10 +37,24 @@ def verify(arena_id: Any) -> list[str]:
         if arena is None:
             return []
         try:
-            replayed = aggregate.rebuild(arena.id)
+            replayed, ledger = aggregate.rebuild_with_ledger(arena.id)
         except ReplayError as error:
             return [f"broken event log: {error}"]
-        return differences(ArenaAggregate.of(arena), replayed)
+        return differences(ArenaAggregate.of(arena), replayed) + usage_differences(arena, ledger)
+
+
+def usage_differences(arena: Arena, ledger: Ledger) -> list[str]:
+    """Each participant's stored usage against the one its `usage_reported` events add
+    up to, and the stored budget against the last `budget_changed`."""
+    problems = []
+    stored = {p.agent_id: Totals.of(p.usage) for p in Participant.objects.filter(arena=arena)}
+    for agent_id in sorted(set(stored) | set(ledger.agents)):
+        mine, replayed = stored.get(agent_id, Totals()), ledger.agents.get(agent_id, Totals())
+        if mine != replayed:
+            problems.append(f"usage of {agent_id}: stored {mine!r}, replayed {replayed!r}")
+    if arena.budget != ledger.budget:
+        problems.append(f"budget: stored {arena.budget!r}, replayed {ledger.budget!r}")
+    return problems
 
 
 class Command(BaseCommand):
