@@ -26,6 +26,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 TOOLS = {
     "whoami",
+    "report_usage",
+    "get_budget",
     "list_arenas",
     "create_arena",
     "get_arena",
