@@ -460,6 +460,11 @@ class ArenaHandle:
             "results": usage.breakdown(arena, group),
         }
 
+    def spend_over_time(self) -> dict[str, Any]:
+        """The arena's cumulative cost after each report, for a chart (`usage.cost_series`)."""
+        self._me()
+        return usage.cost_series(Arena.objects.get(pk=self.arena_id))
+
     def report_progress(self, current: Any = None, slot_status: Any = None) -> Participant:
         """Say what the caller's slot is doing now; either value may be left unchanged."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):

@@ -270,6 +270,29 @@ def breakdown(arena: Arena, group: str) -> list[dict[str, Any]]:
     return result
 
 
+SERIES_POINTS = 5000
+
+
+def cost_series(arena: Arena) -> dict[str, Any]:
+    """The arena's cumulative cost after each of its last SERIES_POINTS reports, for a
+    chart: `times` (seconds since the epoch), `costs` and the cost limit in dollars as
+    numbers (a drawing, not the ledger, which stays exact)."""
+    times: list[float] = []
+    costs: list[float] = []
+    spent = 0
+    rows = UsageReport.objects.filter(arena=arena).order_by("seq")
+    for created_at, cost in rows.values_list("created_at", "cost_micro_usd").iterator():
+        spent += cost or 0
+        times.append(created_at.timestamp())
+        costs.append(spent / inputs.MICRO_PER_USD)
+    limit = (arena.budget or {}).get("cost_usd")
+    return {
+        "times": times[-SERIES_POINTS:],
+        "costs": costs[-SERIES_POINTS:],
+        "limit": None if limit is None else inputs.money(limit, "cost_usd") / inputs.MICRO_PER_USD,
+    }
+
+
 # --- replaying the log -------------------------------------------------------------------------
 
 

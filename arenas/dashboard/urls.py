@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("arenas/<uuid:arena_id>/transition/", views.arena_transition, name="transition"),
     path("arenas/<uuid:arena_id>/messages/", views.arena_message, name="message"),
+    path("arenas/<uuid:arena_id>/budget/", views.arena_budget, name="budget"),
     path(
         "arenas/<uuid:arena_id>/claims/<int:claim_id>/release/",
         views.claim_release,

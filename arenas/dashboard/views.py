@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from arenas import inputs, lifecycle
+from arenas import budgets, inputs, lifecycle
 from arenas.errors import DomainError, NotFound
 from arenas.events import timestamp, to_wire
 from arenas.handle import ArenaHandle
@@ -123,6 +123,7 @@ def arena_detail(request: HttpRequest, arena_id: Any) -> HttpResponse:
             # Lease countdowns run on the browser's clock, corrected by this reading of ours.
             "serverTime": timestamp(timezone.now()),
             "refreshSeconds": PANELS_REFRESH_SECONDS,
+            "spend": handle.spend_over_time(),
         },
     )
     return render(request, "dashboard/arena_detail.html", context)
@@ -228,6 +229,23 @@ def arena_message(request: HttpRequest, arena_id: Any) -> HttpResponse:
 
 @login_required
 @require_POST
+def arena_budget(request: HttpRequest, arena_id: Any) -> HttpResponse:
+    """Staff set the budget from the arena page: the limits filled in; none removes it."""
+
+    def change(handle: ArenaHandle) -> str:
+        budget = {}
+        for name in budgets.LIMITS:
+            value = request.POST.get(name, "").strip()
+            if value:
+                budget[name] = int(value) if name.endswith("tokens") and value.isdigit() else value
+        handle.update({"budget": budget or None})
+        return "Budget set." if budget else "Budget removed: spending is not limited."
+
+    return _steer(request, arena_id, change)
+
+
+@login_required
+@require_POST
 def claim_release(request: HttpRequest, arena_id: Any, claim_id: int) -> HttpResponse:
     def release(handle: ArenaHandle) -> str:
         event = handle.release_claim(claim_id)
@@ -287,9 +305,104 @@ def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
         "artifacts": artifacts,
         "facts": list(handle.facts()),
         **_requests_context(handle, arena, artifacts),
+        "spend": _spend_context(handle, arena),
         "message_limit": inputs.MESSAGE_MAX,
         "answer_limit": inputs.REQUEST_MAX,
     }
+
+
+SPEND_STEPS_SHOWN = 20
+LIMIT_LABELS = {
+    "cost_usd": "Arena, dollars",
+    "tokens": "Arena, tokens",
+    "per_agent_cost_usd": "Each agent, dollars",
+    "per_agent_tokens": "Each agent, tokens",
+}
+
+
+def _spend_context(handle: ArenaHandle, arena: dict[str, Any]) -> dict[str, Any]:
+    """Spend against each limit (the per-agent ones at the agent that spent the most), and
+    the spend of each agent and of the costliest steps, as bars."""
+    budget = arena["budget"]
+    total = arena["usage"]
+    agents = handle.usage("agent")["results"]
+    limits = []
+    for name, label in LIMIT_LABELS.items():
+        limit = budgets.limit_of(budget, name)
+        if limit is None:
+            continue
+        if name in budgets.ARENA_LIMITS:
+            spent, scope = _amount(total, name), budgets.ARENA_SCOPE
+        else:
+            spent, scope = max(((_amount(a, name), a["agent_id"]) for a in agents), default=(0, ""))
+            label = f"{label} (most: {scope})" if scope else label
+        limits.append(_meter(name, label, scope, spent, limit))
+    per_agent = budgets.limit_of(budget, "per_agent_cost_usd")
+    top_agent = max((_amount(a, "cost_usd") for a in agents), default=0)
+    steps = handle.usage("step")["results"]
+    steps.sort(key=lambda s: (-_amount(s, "cost_usd"), s["step"]))
+    top_step = max((_amount(s, "cost_usd") for s in steps), default=0)
+    return {
+        "total": total,
+        "limits": limits,
+        "agents": [
+            _meter(
+                "cost_usd",
+                "",
+                a["agent_id"],
+                _amount(a, "cost_usd"),
+                per_agent or top_agent,
+                key=a["agent_id"],
+                limited=per_agent is not None,
+            )
+            for a in agents
+        ],
+        "steps": [
+            _meter(
+                "cost_usd", "", "", _amount(s, "cost_usd"), top_step, key=s["step"], limited=False
+            )
+            for s in steps[:SPEND_STEPS_SHOWN]
+        ],
+        "steps_truncated": len(steps) > SPEND_STEPS_SHOWN,
+    }
+
+
+def _amount(totals: dict[str, Any], name: str) -> int:
+    """What `totals` spent in the unit of limit `name` (micro-dollars or tokens)."""
+    if name in budgets.COST_LIMITS:
+        return inputs.money(totals["cost_usd"], name)
+    return totals["input_tokens"] + totals["output_tokens"]
+
+
+def _meter(
+    name: str,
+    label: str,
+    scope: str,
+    spent: int,
+    limit: int,
+    *,
+    key: Any = None,
+    limited: bool = True,
+) -> dict[str, Any]:
+    percent = spent * 100 // limit if limit else (100 if spent else 0)
+    state = "ok"
+    if limited and limit is not None:
+        state = "exhausted" if spent >= limit else "warning" if percent >= 80 else "ok"
+    return {
+        "name": name,
+        "label": label,
+        "scope": scope,
+        "key": key,
+        "spent": _shown(name, spent),
+        "limit": _shown(name, limit) if limited else None,
+        "percent": percent,
+        "width": min(100, percent),
+        "state": state,
+    }
+
+
+def _shown(name: str, amount: int) -> str:
+    return f"${inputs.usd(amount)}" if name in budgets.COST_LIMITS else f"{amount:,} tokens"
 
 
 def _requests_context(

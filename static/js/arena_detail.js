@@ -36,11 +36,15 @@
     input_requested: "?",
     input_provided: "↩",
     input_cancelled: "✕",
+    usage_reported: "$",
+    budget_changed: "⚖",
+    budget_warning: "⚠",
+    budget_exhausted: "⛔",
   };
   // Events whose sentence already names their actor.
   const SAYS_WHO = new Set(["message_posted", "input_provided"]);
   // Events the system appends by itself (actor null), which say so.
-  const BY_THE_SYSTEM = new Set(["claim_expired"]);
+  const BY_THE_SYSTEM = new Set(["claim_expired", "budget_warning", "budget_exhausted"]);
   const REFRESH_MS = config.refreshSeconds * 1000;
   // The server's clock minus the browser's, for lease countdowns.
   const clockOffset = Date.parse(config.serverTime) - Date.now() || 0;
@@ -85,6 +89,24 @@
     return count + " " + word + (count === 1 ? "" : "s");
   }
 
+  function amount(value) {
+    return typeof value === "string" ? "$" + value : plural(value, "token");
+  }
+
+  function scope(value) {
+    return value === "arena" ? node("span", "", "The arena") : who(value);
+  }
+
+  function budgetText(budget) {
+    if (!budget) return "none";
+    const parts = [];
+    if (budget.cost_usd) parts.push("$" + budget.cost_usd);
+    if (budget.tokens !== undefined) parts.push(plural(budget.tokens, "token"));
+    if (budget.per_agent_cost_usd) parts.push("$" + budget.per_agent_cost_usd + " per agent");
+    if (budget.per_agent_tokens !== undefined) parts.push(plural(budget.per_agent_tokens, "token") + " per agent");
+    return parts.join(", ") || "none";
+  }
+
   /** The sentence for one event, as text and element parts. */
   function describe(e) {
     switch (e.type) {
@@ -126,18 +148,34 @@
         return [who(e.agent_id), "’s claim on step " + e.step + " was released"];
       case "claim_expired":
         return [who(e.agent_id), "’s lease on step " + e.step + " expired"];
+      case "usage_reported":
+        return [
+          who(e.agent_id),
+          " used " + e.model + ": " + e.input_tokens + " in, " + e.output_tokens + " out, ",
+          e.priced ? "$" + e.cost_usd : "unpriced",
+          e.step === null || e.step === undefined ? "" : " (step " + e.step + ")",
+          " · total $" + e.totals.cost_usd,
+        ];
+      case "budget_changed":
+        return ["The budget is now ", node("strong", "", budgetText(e.budget))];
+      case "budget_warning":
+        return [scope(e.scope), " has spent 80% of a limit: " + amount(e.spent) + " of " + amount(e.limit)];
+      case "budget_exhausted":
+        return [scope(e.scope), " used up a limit: " + amount(e.spent) + " of " + amount(e.limit)];
       case "input_requested":
+        if (e.kind === "budget") return ["The budget asks people: raise it or stop"];
         if (e.kind === "review") return [who(e.agent_id), " submitted step " + e.step + " for a person’s review"];
         return [who(e.agent_id), " asked people", e.step === null || e.step === undefined ? "" : " about step " + e.step];
       case "input_provided":
         return [
           who(e.by || e.actor),
           " answered ",
-          who(e.agent_id),
+          e.agent_id ? who(e.agent_id) : "the budget",
           e.choice === null || e.choice === undefined ? "" : ": ",
           e.choice === null || e.choice === undefined ? "" : node("strong", "event__choice", e.choice),
         ];
       case "input_cancelled":
+        if (!e.agent_id) return ["A budget request was cancelled"];
         if (e.actor === e.agent_id) return [who(e.agent_id), " withdrew a request"];
         return [who(e.agent_id), "’s request was cancelled"];
       case "arena_settled":
@@ -191,7 +229,11 @@
     }
     lastSeq = e.seq;
     const item = eventItem(e);
-    if (arrived) item.classList.add("event--new");
+    if (arrived) {
+      item.classList.add("event--new");
+      // Other parts of the page (the spend chart) follow the feed through this.
+      document.dispatchEvent(new CustomEvent("aleph:event", { detail: e }));
+    }
     feed.prepend(item);
     while (feed.children.length > FEED_MAX) feed.lastElementChild.remove();
     document.getElementById("feed-empty").hidden = true;

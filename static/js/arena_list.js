@@ -56,6 +56,9 @@
     field(row, "participants-label").textContent =
       arena.participant_count === 1 ? "participant" : "participants";
 
+    field(row, "spend").textContent =
+      "$" + arena.cost_usd + (arena.budget_cost_usd ? " of $" + arena.budget_cost_usd : "");
+
     const activity = field(row, "activity");
     activity.setAttribute("datetime", arena.last_activity);
     window.Aleph.formatTimes(row);
