@@ -26,9 +26,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import agents, claims, lifecycle
+from . import agents, budgets, claims, lifecycle
 from .errors import DomainError, Invalid
 from .handle import ArenaHandle
+from .inputs import usd
 from .lifecycle import Operation
 from .manager import ArenaManager
 from .models import (
@@ -45,8 +46,10 @@ from .models import (
     RequestStatus,
     Role,
     Status,
+    UsageReport,
 )
 from .permissions import PERMISSIONS
+from .usage import Totals
 
 PREVIEW_CHARS = 10_000
 
@@ -361,17 +364,28 @@ class ArenaAddForm(DomainForm):
 
 
 class ArenaChangeForm(DomainForm):
+    field_aliases = {f"budget.{name}": "budget" for name in budgets.LIMITS}
     goal = forms.CharField(widget=forms.Textarea, strip=False)
+    budget = forms.JSONField(
+        required=False,
+        help_text='Spending limits, e.g. {"cost_usd": "25.00", "per_agent_tokens": 200000} '
+        "(cost_usd, tokens, per_agent_cost_usd, per_agent_tokens); empty removes the budget.",
+    )
 
     class Meta:
         model = Arena
-        fields = ["goal"]
+        fields = ["goal", "budget"]
 
     def apply(self) -> Arena | None:
-        if "goal" not in self.changed_data:
+        changes = {
+            name: self.cleaned_data[name]
+            for name in ("goal", "budget")
+            if name in self.fields and name in self.changed_data
+        }
+        if not changes:
             return None
         handle = ArenaManager().staff_handle(self.instance.pk, self.staff_username)
-        return handle.update_goal(self.cleaned_data["goal"])
+        return handle.update(changes)
 
 
 def permission_override(name: str) -> forms.TypedChoiceField:
@@ -501,6 +515,8 @@ ARENA_READONLY = [
     "claims_link",
     "requests_link",
     "settle_report",
+    "usage_totals",
+    "usage_link",
 ]
 
 
@@ -575,14 +591,18 @@ class ArenaAdmin(DomainWriteAdmin):
             ),
             ("Claims", {"fields": ["lease_seconds", "claims_link"]}),
             ("Requests for people", {"fields": ["requests_link"]}),
+            ("Usage and budget", {"fields": ["budget", "usage_totals", "usage_link"]}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Arena | None = None) -> list[str]:
         if obj is None:
             return []
-        if lifecycle.allows(obj.status, Operation.UPDATE_GOAL):
-            return ARENA_READONLY
-        return ["goal", *ARENA_READONLY]
+        readonly = list(ARENA_READONLY)
+        if not lifecycle.allows(obj.status, Operation.UPDATE_GOAL):
+            readonly.append("goal")
+        if not lifecycle.allows(obj.status, Operation.CHANGE_BUDGET):
+            readonly.append("budget")
+        return readonly
 
     @admin.display(description="Goal", ordering="goal")
     def short_goal(self, arena: Arena) -> str:
@@ -618,6 +638,15 @@ class ArenaAdmin(DomainWriteAdmin):
     def claims_link(self, arena: Arena) -> str:
         url = reverse("admin:arenas_claim_changelist") + f"?arena__id__exact={arena.pk}"
         return format_html('<a href="{}">Every claim of this arena, live and ended</a>', url)
+
+    @admin.display(description="Spent")
+    def usage_totals(self, arena: Arena) -> str:
+        return pretty_json(Totals.of(arena.usage).wire())
+
+    @admin.display(description="Usage reports")
+    def usage_link(self, arena: Arena) -> str:
+        url = reverse("admin:arenas_usagereport_changelist") + f"?arena__id__exact={arena.pk}"
+        return format_html('<a href="{}">Every usage report of this arena</a>', url)
 
     @admin.display(description="Requests")
     def requests_link(self, arena: Arena) -> str:
@@ -776,6 +805,41 @@ def _release(handle: ArenaHandle, claim_id: int) -> str:
         f"Arena {handle.arena_id}: released claim {claim_id} of {event.data['agent_id']} "
         f"on step {event.data['step']}."
     )
+
+
+@admin.register(UsageReport)
+class UsageReportAdmin(ReadOnlyAdmin):
+    """Usage reports, read-only: the ledger is written by agents' reports only. Filtered
+    to one arena (`?arena__id__exact=`) or by whether they were priced; newest first."""
+
+    list_display = ["seq", "arena", "agent", "model", "tokens", "calls", "cost", "step"]
+    list_filter = ["priced"]
+    search_fields = ["model", "agent__agent_id", "arena__id"]
+    fields = [
+        "arena",
+        "seq",
+        "agent",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "calls",
+        "cost",
+        "priced",
+        "step",
+        "created_at",
+    ]
+    readonly_fields = ["cost"]
+    list_select_related = ["arena", "agent"]
+    ordering = ["-created_at", "arena_id", "seq"]
+
+    @admin.display(description="Tokens in / out")
+    def tokens(self, report: UsageReport) -> str:
+        return f"{report.input_tokens} / {report.output_tokens}"
+
+    @admin.display(description="Cost (USD)")
+    def cost(self, report: UsageReport) -> str:
+        return "unpriced" if report.cost_micro_usd is None else usd(report.cost_micro_usd)
 
 
 @admin.register(InputRequest)

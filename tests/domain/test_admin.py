@@ -799,3 +799,35 @@ def test_a_nul_in_an_admin_id_or_filter_is_refused_not_a_500(admin_client, path)
     assert response.status_code == 200, (path, response.status_code)
     if "/change/" in path or "/history/" in path:
         assert any("doesn’t exist" in m for m in messages_of(response)), path
+
+
+def test_the_budget_is_set_in_the_admin_through_the_handle(admin_client, make_arena):
+    arena_id = make_arena(status="active")
+    url = reverse("admin:arenas_arena_change", args=[arena_id])
+    data = {**inline_management("participants", 1), "participants-INITIAL_FORMS": "1"}
+    data.update(inline_management("claims", 0))
+    data.update(inline_management("requests", 0))
+    data["goal"] = "Find the answer"
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url, {**data, "budget": '{"cost_usd": "0.0000001"}'})
+    assert response.status_code == 200
+    assert "6 decimal places" in str(response.context["adminform"].form.errors["budget"])
+    response = admin_client.post(url, {**data, "budget": '{"cost_usd": 12.5}'})
+    assert response.status_code == 302
+    assert Arena.objects.get(pk=arena_id).budget == {"cost_usd": "12.500000"}
+    event = Event.objects.filter(arena_id=arena_id).last()
+    assert (event.type, event.actor) == ("budget_changed", "staff:admin")
+    assert "Every usage report of this arena" in admin_client.get(url).content.decode()
+
+
+def test_usage_reports_are_read_only_in_the_admin(admin_client, make_arena, manager):
+    arena_id = make_arena(status="active")
+    row, _ = manager.handle(arena_id, "alice").report_usage(
+        {"model": "gpt-4o", "input_tokens": 10, "output_tokens": 5, "cost_usd": "0.25"}
+    )
+    listing = admin_client.get(reverse("admin:arenas_usagereport_changelist"))
+    assert "0.250000" in listing.content.decode()
+    assert admin_client.get(reverse("admin:arenas_usagereport_add")).status_code == 403
+    change = reverse("admin:arenas_usagereport_change", args=[row.pk])
+    admin_client.post(change, {"model": "cheap"})
+    assert row.__class__.objects.get(pk=row.pk).model == "gpt-4o"

@@ -132,6 +132,14 @@ async def test_two_agents_collaborate_through_mcp_alone(live_server, live_db):
         "progress": 1.0,
         "status": "archived",
         "last_seq": len(events),
+        "usage": {
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cached_input_tokens": 0,
+            "calls": 0,
+            "cost_usd": "0.000000",
+            "unpriced_calls": 0,
+        },
     }
     assert [e["step"] for e in events if e["type"] == "step_completed"] in (
         [1, 2, 3, 4],
