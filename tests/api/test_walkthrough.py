@@ -66,5 +66,12 @@ def test_the_walk_through_drives_an_arena_from_creation_to_archive(live_db, live
         '"error":"review_pending"',
         "True writer approved",
         '"error":"request_closed"',
+        "0.042500 True",
+        "'calls': 2, 'cost_usd': '0.052500', 'unpriced_calls': 0",
+        '"error":"budget_exhausted"',
+        '"scope":"arena","limit":"0.050000","spent":"0.052500"',
+        "{'cost_usd': '0.000000'} ['arena']",
+        "{'cost_usd': '0.200000'}",
+        "[('gpt-4o', '0.042500'), ('house-model-7b', '0.010000')]",
     ]:
         assert expected in out, (expected, out)
