@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q, Sum
 
 from . import events, inputs, metrics, plan, prices
@@ -205,13 +206,15 @@ def record(arena: Arena, me: Participant, report: Report, actor: str) -> tuple[U
         step=report.step,
         created_at=event.timestamp,
     )
-    metrics.usage_reported(
-        report.table_model or metrics.UNPRICED_MODEL,
-        report.table_model is not None,
-        report.input_tokens,
-        report.output_tokens,
-        report.cached_input_tokens,
-        (report.cost_micro_usd or 0) / inputs.MICRO_PER_USD,
+    transaction.on_commit(
+        lambda: metrics.usage_reported(
+            report.table_model or metrics.UNPRICED_MODEL,
+            report.table_model is not None,
+            report.input_tokens,
+            report.output_tokens,
+            report.cached_input_tokens,
+            (report.cost_micro_usd or 0) / inputs.MICRO_PER_USD,
+        )
     )
     return row, event
 

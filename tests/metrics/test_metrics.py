@@ -155,3 +155,37 @@ def test_nothing_is_recorded_while_metrics_are_off(
     with django_capture_on_commit_callbacks(execute=True):
         manager.handle(arena_id, "alice").complete_step(1)
     assert sample("aleph_events_appended_total", type="step_completed") == before
+
+
+def test_a_usage_report_records_tokens_and_cost_by_the_price_tables_model(
+    manager, make_arena, django_capture_on_commit_callbacks
+):
+    arena_id = make_arena(status="active")
+    before = sample("aleph_usage_tokens_total", model="gpt-4o", kind="cached_input")
+    cost_before = sample("aleph_usage_cost_usd_total", model="gpt-4o")
+    unpriced_before = sample("aleph_usage_tokens_total", model="unpriced", kind="output")
+    with django_capture_on_commit_callbacks(execute=True):
+        manager.handle(arena_id, "alice").report_usage(
+            {
+                "model": "openai/gpt-4o",
+                "input_tokens": 1000,
+                "output_tokens": 100,
+                "cached_input_tokens": 400,
+            }
+        )
+        manager.handle(arena_id, "alice").report_usage(
+            {
+                "model": "agent-42 secret build",
+                "input_tokens": 5,
+                "output_tokens": 9,
+                "cost_usd": "1",
+            }
+        )
+    assert sample("aleph_usage_tokens_total", model="gpt-4o", kind="cached_input") == before + 400
+    assert sample("aleph_usage_cost_usd_total", model="gpt-4o") == pytest.approx(
+        cost_before + 0.0030
+    )
+    assert sample("aleph_usage_tokens_total", model="unpriced", kind="output") == (
+        unpriced_before + 9
+    )
+    assert "secret build" not in scrape()
