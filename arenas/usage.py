@@ -152,10 +152,13 @@ def parse(arena: Arena, agent_id: str, values: dict[str, Any]) -> Report:
     if step is not None:
         step = plan.step_number(arena, step)
     cost = values.get("cost_usd")
-    table = prices.price(model, input_tokens, output_tokens, cached)
     if cost is not None:
         cost = inputs.money(cost, "cost_usd")
-    elif table is not None:
+    # A report with its cost needs the table only to name its model in the metrics.
+    table = None
+    if cost is None or metrics.enabled():
+        table = prices.price(model, input_tokens, output_tokens, cached)
+    if cost is None and table is not None:
         cost = table.micro_usd
     return Report(
         agent_id=agent_id,

@@ -226,7 +226,25 @@ def test_demo_plays_its_arenas_to_the_archive_and_prints_a_working_login(live_db
     for arena_id in (arenas[DEMO_GOALS[0]]["id"], arenas[DEMO_GOALS[1]]["id"]):
         assert f"open {live_server.url}/arenas/{arena_id}/ (signed in as demo)" in output
     assert output.count("so as the arena's coordinator it answers") == 2
+    assert_the_budget_ran_out_and_was_raised_by(caching, "demo-lead")
+    for events in log.values():
+        reports = of(events, "usage_reported")
+        assert len(reports) >= 3
+        assert all(r["priced"] and r["cost_usd"] != "0.000000" for r in reports)
     live_db.manage("verify_arenas")
+
+
+def assert_the_budget_ran_out_and_was_raised_by(events: list[dict], by: str) -> None:
+    """The caching study's budget is used up by its first steps' usage; its request is
+    answered `raise` by `by`, and the claims go on after the new budget."""
+    [exhausted] = of(events, "budget_exhausted")
+    assert exhausted["scope"] == "arena" and exhausted["limit"] == "0.080000"
+    [(asked, answered)] = answers_of(events, "budget")
+    assert asked["agent_id"] is None and asked["choices"] == ["raise", "stop"]
+    assert (answered["by"], answered["choice"], answered["text"]) == (by, "raise", "1.00")
+    raised = of(events, "budget_changed")[-1]
+    assert raised["budget"] == {"cost_usd": "1.000000"} and raised["seq"] > answered["seq"]
+    assert any(e["seq"] > raised["seq"] for e in of(events, "step_claimed"))
 
 
 def test_running_the_demo_again_resets_the_password_and_keeps_one_user(live_db, live_server):

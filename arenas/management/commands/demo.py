@@ -30,6 +30,7 @@ arenas after each one until stopped with Ctrl-C.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import secrets
@@ -46,6 +47,7 @@ from django.db import DatabaseError, transaction
 from aleph_client import (
     ArenaClient,
     ArenaError,
+    BudgetExhausted,
     ClaimLost,
     NotAuthenticated,
     RequestClosed,
@@ -74,6 +76,21 @@ DEMO_AGENTS = {
 }
 # How long a lead waits for a person to activate its arena, in paces.
 WAIT_FOR_PERSON_PACES = 30
+# The model each demo agent pretends to be, and what one step of its work uses: input tokens
+# (cached ones among them), cached input tokens, output tokens. The server prices each report
+# from the model's name.
+MODEL_USE = {
+    LEAD: ("claude-sonnet-4-5", 6000, 0, 900),
+    RESEARCHER: ("gpt-4o", 12000, 4000, 1500),
+    WRITER: ("claude-sonnet-4-5", 9000, 0, 2500),
+    REVIEWER: ("gpt-4o-mini", 15000, 0, 800),
+    ENGINEER: ("gpt-4o", 8000, 0, 1200),
+    ANALYST: ("gemini-2.5-flash", 20000, 0, 1500),
+}
+# The caching study's budget: its first three steps use it up, so a person sees the budget's
+# request arrive and raises the limit (or the lead does, after `answer_after` seconds).
+CACHING_BUDGET = "0.08"
+RAISED_BUDGET = "1.00"
 # The demo arenas' lease: long enough to watch it count down on the arena's page.
 LEASE_SECONDS = 30
 # The shortest lease the server grants (SPEC §7.1): the stalled agent's.
@@ -217,16 +234,31 @@ class Play:
             "(long work; a renewal is no event)"
         )
 
+    def spend(self, by: str, step: int | None) -> str:
+        """`by` reports what its model calls for `step` used; the server prices them."""
+        model, tokens_in, cached, tokens_out = MODEL_USE[by]
+        recorded = self.clients[by].report_usage(
+            self.arena_id, model, tokens_in, tokens_out, cached_input_tokens=cached, step=step
+        )
+        self.saw(recorded["event"]["seq"])
+        cost = recorded["usage"]["cost_usd"] or "unpriced"
+        total = recorded["event"]["totals"]["cost_usd"]
+        return (
+            f"{by} used {model}: {tokens_in} tokens in, {tokens_out} out (${cost}, arena ${total})"
+        )
+
     def complete(self, by: str) -> str:
-        """Complete the step `by` holds, naming its claim (the fencing token)."""
+        """Report the usage of the step `by` holds, then complete it, naming its claim (the
+        fencing token)."""
         claim = self.claims.pop(by)
+        spent = self.spend(by, claim["step"])
         result = self.clients[by].complete_step(self.arena_id, claim["step"], claim["claim_id"])
         self.saw(result["event"]["seq"])
         if "request" in result:
-            return f"{by} submitted {self.step_name(claim['step'])} for review"
+            return f"{spent}\n{by} submitted {self.step_name(claim['step'])} for review"
         aggregate = result["aggregate"]
         done, total = aggregate["completed_steps"], aggregate["total_steps"]
-        return f"{by} completed step {claim['step']} ({done}/{total})"
+        return f"{spent}\n{by} completed step {claim['step']} ({done}/{total})"
 
     def progress(self, by: str, current: str, slot_status: str = "working") -> str:
         self.clients[by].report_progress(self.arena_id, current, slot_status)
@@ -264,7 +296,47 @@ class Play:
                 person = actor.removeprefix("staff:")
                 yield self.say(LEAD, f"Thanks, {person}: noted, we will take it into account.")
 
-    # --- waits --------------------------------------------------------------------------
+    def claim_paid(self, by: str, lease: int | None = None) -> Script:
+        """Claim the next step; while the budget is used up, wait for a person (or, after
+        `answer_after` seconds, the lead) to answer the budget's request."""
+        try:
+            line = self.claim_next(by, lease)
+        except BudgetExhausted as exhausted:
+            yield (
+                f"{by} cannot claim: the budget is used up (${exhausted.spent} of "
+                f"${exhausted.limit}), and the server asks people what to do"
+            )
+            yield from self.wait_for_raise()
+            line = self.claim_next(by, lease)
+        yield line
+
+    # --- waits ---
+
+    def wait_for_raise(self) -> Script:
+        """Wait for the open budget request to be answered; after `answer_after` seconds the
+        lead raises the limit to RAISED_BUDGET itself."""
+        lead = self.clients[LEAD]
+        opened = lead.list_requests(self.arena_id, status="open")["results"]
+        request = next(r for r in opened if r["kind"] == "budget")
+        yield (
+            f"→ A person answers it on the arena's page: open {self.page} (signed in as "
+            f"{DEMO_USERNAME}), type a new limit such as {RAISED_BUDGET} and press “raise”.\n"
+            f"  Unanswered after {self.answer_after:g} s, {LEAD} (a coordinator) raises it."
+        )
+        watch = self.watch(LEAD)
+        deadline = time.monotonic() + self.answer_after
+        while (event := watch.find(("input_provided",), request_id=request["id"])) is None:
+            if time.monotonic() >= deadline:
+                # A person may have answered just now: the feed brings it.
+                with contextlib.suppress(ArenaError):
+                    lead.answer_request(self.arena_id, request["id"], "raise", RAISED_BUDGET)
+                deadline = float("inf")
+            yield None
+        if event["choice"] == "raise":
+            budget = lead.get_budget(self.arena_id)["budget"] or {}
+            yield f"{event['by']} raised the budget to ${budget.get('cost_usd', '?')}: work goes on"
+        else:
+            yield f"{event['by']} answered “stop”: the arena settles"
 
     def wait_for_expiry(self, by: str, claim: dict[str, Any]) -> Script:
         """`by` waits on its feed until the server records that `claim` lapsed; the event."""
@@ -447,7 +519,8 @@ KEEP = "Keep LRU for now"
 
 
 def caching_study(play: Play) -> Script:
-    """Peers: three workers divide the plan with claims. One stalls on the last step; its
+    """Peers: three workers divide the plan with claims, on a budget their first three steps
+    use up: a person raises it from the budget's request. One stalls on the last step; its
     lease lapses, the server expires it, and another worker takes the step over. Then a
     question for people decides what ships."""
     yield play.create(
@@ -456,6 +529,7 @@ def caching_study(play: Play) -> Script:
             "goal": "Choose a caching strategy for the image service",
             "strategy": "peer",
             "lease_seconds": LEASE_SECONDS,
+            "budget": {"cost_usd": CACHING_BUDGET},
             "plan": [{"title": title} for title in CACHING_PLAN],
             "participants": [
                 {"agent_id": ENGINEER, "role": "worker"},
@@ -468,7 +542,7 @@ def caching_study(play: Play) -> Script:
     yield play.say(LEAD, "Eight steps, three of you: claim the next free one, renew while working.")
     yield play.claim_next(ENGINEER)
     yield play.claim_next(RESEARCHER)
-    yield play.claim_next(ANALYST)
+    yield from play.claim_paid(ANALYST)
     yield play.artifact(
         ENGINEER,
         "code",
@@ -477,20 +551,20 @@ def caching_study(play: Play) -> Script:
         "    for _ in range(n):\n        yield random.paretovariate(1.2)\n",
     )
     yield play.complete(ENGINEER)
-    yield play.claim_next(ENGINEER)
+    yield from play.claim_paid(ENGINEER)
     yield play.fact(RESEARCHER, "LRU hit rate: 81% with a 1 GB cache.", 0.85, ["lru", "benchmark"])
     yield play.complete(RESEARCHER)
-    yield play.claim_next(RESEARCHER)
+    yield from play.claim_paid(RESEARCHER)
     yield play.fact(ANALYST, "LFU hit rate: 84% with a 1 GB cache.", 0.85, ["lfu", "benchmark"])
     yield play.complete(ANALYST)
-    yield play.claim_next(ANALYST)
+    yield from play.claim_paid(ANALYST)
     yield play.progress(ENGINEER, "The TinyLFU benchmark runs long")
     yield play.renew(ENGINEER)
     yield play.fact(
         ENGINEER, "TinyLFU hit rate: 89% with a 1 GB cache.", 0.85, ["tinylfu", "benchmark"]
     )
     yield play.complete(ENGINEER)
-    yield play.claim_next(ENGINEER)
+    yield from play.claim_paid(ENGINEER)
     yield play.fact(RESEARCHER, "TinyLFU costs 3% more memory than LRU.", 0.8, ["tinylfu"])
     yield play.complete(RESEARCHER)
     yield play.complete(ANALYST)
