@@ -140,11 +140,10 @@ if DATABASE_URL:
             **_db.get("OPTIONS", {}),
             "pool": {"min_size": 2, "max_size": int(os.environ.get("ALEPH_DB_POOL_SIZE", "20"))},
         }
-        # With a pool, Django passes psycopg_pool's check_connection as the pool's `check`:
-        # a connection that broke while idle (a database restart) is replaced instead of
-        # being handed to a request. (Giving `check` in the pool options as well is a
-        # TypeError: Django already sets it.)
-        _db["CONN_HEALTH_CHECKS"] = True
+        # Django's backend with a pool that checks each connection before handing it out and,
+        # on meeting a broken one (a database restart), replaces every broken idle connection
+        # at once instead of backing off before each (aleph_site/postgresql/base.py).
+        _db["ENGINE"] = "aleph_site.postgresql"
     DATABASES = {"default": _db}
 else:
     DATABASES = {
