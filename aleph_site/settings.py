@@ -66,6 +66,7 @@ MIDDLEWARE = [
     # First: it times the whole chain and records every answer (arenas/metrics/exposition.py).
     "arenas.metrics.exposition.record_requests",
     "arenas.api.middleware.api_json_errors",
+    "arenas.api.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -338,7 +339,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "filters": {"once_per_minute": {"()": "arenas.live.layers.OncePerMinute"}},
+    "filters": {
+        "once_per_minute": {"()": "arenas.logs.OncePerMinute"},
+        "expected_refusals": {"()": "arenas.logs.ExpectedRefusals"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -346,6 +350,10 @@ LOGGING = {
         "mcp": {"level": "WARNING"},
         # While Redis is down, channels_redis logs a traceback every second.
         "channels_redis.pubsub": {"filters": ["once_per_minute"]},
+        # Django logs every 4xx answer, a 403 with its traceback (arenas/logs.py).
+        "django.request": {"filters": ["expected_refusals"]},
+        # While the database is down, every request answers 503 (arenas/errors.py).
+        "arenas.errors": {"filters": ["once_per_minute"]},
         # httpx logs every webhook delivery at INFO; failures are recorded on the cursor.
         "httpx": {"level": "WARNING"},
     },

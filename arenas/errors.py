@@ -3,8 +3,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
+
+from django import db
+
+logger = logging.getLogger(__name__)
 
 # What no JSON encoder can write as UTF-8 (lone surrogates) or PostgreSQL can store (NUL).
 _UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
@@ -120,3 +125,33 @@ class PreconditionFailed(DomainError):
     code = "precondition_failed"
     status = 412
     default_detail = "The arena has changed since you read it; read it again and retry."
+
+
+# What a database failing for a moment raises through Django: a connection lost or refused,
+# no connection free in the pool in time (psycopg_pool's PoolTimeout), a serialization
+# failure or deadlock, SQLite's "database is locked". The transaction was rolled back.
+TRANSIENT_DATABASE_ERRORS = (db.OperationalError, db.InterfaceError)
+
+
+class Unavailable(DomainError):
+    """The database failed for a moment: nothing was applied, and the same request may be
+    sent again (with its Idempotency-Key) after `retry_after` seconds. Every door answers it
+    so: REST and the dashboard 503 with `Retry-After`, MCP a tool error `unavailable: …`."""
+
+    code = "unavailable"
+    status = 503
+    default_detail = (
+        "The database is unavailable for a moment; nothing was applied. Send the request "
+        "again shortly (with the same Idempotency-Key)."
+    )
+    retry_after = 1
+
+
+def unavailable(error: BaseException) -> Unavailable | None:
+    """`Unavailable` for a transient database failure (logged briefly: once a minute with a
+    count, settings.LOGGING), None for anything else."""
+    if not isinstance(error, TRANSIENT_DATABASE_ERRORS):
+        return None
+    described = " ".join(str(error).split())[:200] or type(error).__name__
+    logger.warning("The database failed a request; answered 503 unavailable (%s)", described)
+    return Unavailable()

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from arenas.claims import Vacancy
-from arenas.errors import NotFound, PermissionDenied
+from arenas.errors import TRANSIENT_DATABASE_ERRORS, NotFound, PermissionDenied
 from arenas.events import to_wire
 from arenas.handle import ArenaHandle
 from arenas.inputs import SEQ_MAX, U32_MAX
@@ -110,7 +110,11 @@ class ApiView(APIView):
         """A refusal that came before the handle checked visibility becomes 404 for a
         caller who cannot see the arena: visibility comes before everything else."""
         handle = self.handle
-        if handle is not None and not handle.visibility_known and not isinstance(exc, NotFound):
+        if (
+            handle is not None
+            and not handle.visibility_known
+            and not isinstance(exc, (NotFound, *TRANSIENT_DATABASE_ERRORS))
+        ):
             try:
                 handle.require_visible()
             except NotFound as not_found:

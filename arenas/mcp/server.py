@@ -25,7 +25,7 @@ import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from arenas.errors import DomainError, NotFound
+from arenas.errors import DomainError, NotFound, unavailable
 from arenas.models import Agent
 
 from . import guide
@@ -144,7 +144,9 @@ async def call_tool(
         return tool_result(await call(params.name, agent, params.arguments or {}))
     except DomainError as error:
         return tool_error(error)
-    except Exception:
+    except Exception as error:
+        if (down := unavailable(error)) is not None:
+            return tool_error(down)
         logger.exception("The MCP tool %s failed", params.name)
         return tool_error(SERVER_ERROR)
 
@@ -156,7 +158,9 @@ async def _guarded(function: Any, *args: Any) -> Any:
         return await in_thread(function, *args)
     except DomainError as error:
         raise MCPError(types.INVALID_PARAMS, refusal_text(error)) from None
-    except Exception:
+    except Exception as error:
+        if (down := unavailable(error)) is not None:
+            raise MCPError(types.INTERNAL_ERROR, refusal_text(down)) from None
         logger.exception("The MCP server failed")
         raise MCPError(types.INTERNAL_ERROR, refusal_text(SERVER_ERROR)) from None
 

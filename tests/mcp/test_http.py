@@ -123,6 +123,21 @@ async def test_a_body_over_the_limit_is_413(token):
     assert (await post(token)).status_code == 200
 
 
+async def test_a_body_that_is_not_declared_json_is_415_in_the_error_format(token):
+    """Before the SDK saw them, these were a plain-text 400 with no Content-Type."""
+    no_type = {k: v for k, v in HEADERS.items() if k != "Content-Type"}
+    async with httpx2.AsyncClient(transport=asgi()) as http:
+        for content_type in (None, "text/plain", "application/x-www-form-urlencoded"):
+            headers = {**no_type, "Authorization": f"Bearer {token}"}
+            if content_type is not None:
+                headers["Content-Type"] = content_type
+            response = await http.post(ENDPOINT, content=json.dumps(CALL), headers=headers)
+            assert_refusal(response, 415, "unsupported_media_type")
+    for content_type in ("APPLICATION/JSON", "application/json; charset=utf-8"):
+        response = await post(token, **{"Content-Type": content_type})
+        assert response.status_code == 200, (content_type, response.text)
+
+
 async def test_malformed_bodies_are_answered_never_crash(token):
     for body in (
         b"",

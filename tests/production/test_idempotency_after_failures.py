@@ -100,7 +100,8 @@ def test_a_retry_after_the_first_attempt_lost_its_connection_is_applied_once(
         with psycopg.connect(live_db.url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [pid])
         died = outcome()
-        assert isinstance(died, httpx.Response) and died.status_code >= 500, died
+        assert isinstance(died, httpx.Response) and died.status_code == 503, died
+        assert died.json()["error"] == "unavailable" and died.headers["Retry-After"] == "1"
     assert_retry_applied_once(connect_agent(second, tokens["lead"]), arena_id)
 
 
@@ -117,3 +118,45 @@ def test_a_retry_after_the_first_attempts_process_was_killed_is_applied_once(
         doomed.kill()
         assert isinstance(outcome(), httpx.HTTPError)
     assert_retry_applied_once(connect_agent(survivor, tokens["lead"]), arena_id)
+
+
+class Recording(httpx.HTTPTransport):
+    """An httpx transport that keeps every request it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[httpx.Request] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request)
+        return super().handle_request(request)
+
+
+def test_the_client_retries_a_503_with_the_same_key_and_it_is_applied_once(
+    postgres, start_server, tokens, connect_agent, live_db
+):
+    from aleph_client import ArenaClient
+
+    server = start_server()
+    tokens["worker-a"]
+    lead = connect_agent(server, tokens["lead"])
+    arena_id = lead.create_active_arena(3, ["worker-a"])
+    transport = Recording()
+    posted: list[object] = []
+    with ArenaClient(server.url, tokens["lead"], transport=transport) as client:
+        with arena_locked(live_db.url, arena_id):
+            thread = threading.Thread(
+                target=lambda: posted.append(client.post_message(arena_id, "once"))
+            )
+            thread.start()
+            pid = waiting_backend(live_db.url, time.monotonic() + 30)
+            with psycopg.connect(live_db.url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        thread.join(timeout=60)
+    [event] = posted
+    assert [e["seq"] for e in lead.events(arena_id) if e["type"] == "message_posted"] == [
+        event["seq"]
+    ]
+    posts = [r for r in transport.sent if r.method == "POST" and "/messages/" in r.url.path]
+    assert len(posts) == 2
+    assert posts[0].headers["Idempotency-Key"] == posts[1].headers["Idempotency-Key"]
