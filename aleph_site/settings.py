@@ -352,8 +352,11 @@ LOGGING = {
         "channels_redis.pubsub": {"filters": ["once_per_minute"]},
         # Django logs every 4xx answer, a 403 with its traceback (arenas/logs.py).
         "django.request": {"filters": ["expected_refusals"]},
-        # While the database is down, every request answers 503 (arenas/errors.py).
+        # While the database is down, every request answers 503 (arenas/errors.py), and each
+        # process's claim sweep and catch-up poll fail every few seconds.
         "arenas.errors": {"filters": ["once_per_minute"]},
+        "arenas.live.sweeper": {"filters": ["once_per_minute"]},
+        "arenas.live.hub": {"filters": ["once_per_minute"]},
         # httpx logs every webhook delivery at INFO; failures are recorded on the cursor.
         "httpx": {"level": "WARNING"},
     },

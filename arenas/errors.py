@@ -9,6 +9,8 @@ from typing import Any
 
 from django import db
 
+from .logs import error_line
+
 logger = logging.getLogger(__name__)
 
 # What no JSON encoder can write as UTF-8 (lone surrogates) or PostgreSQL can store (NUL).
@@ -152,6 +154,7 @@ def unavailable(error: BaseException) -> Unavailable | None:
     count, settings.LOGGING), None for anything else."""
     if not isinstance(error, TRANSIENT_DATABASE_ERRORS):
         return None
-    described = " ".join(str(error).split())[:200] or type(error).__name__
-    logger.warning("The database failed a request; answered 503 unavailable (%s)", described)
+    logger.warning(
+        "The database failed a request; answered 503 unavailable (%s)", error_line(error)
+    )
     return Unavailable()

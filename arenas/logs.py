@@ -51,3 +51,8 @@ class ExpectedRefusals(OncePerMinute):
         record.exc_info = None
         record.exc_text = None
         return super().filter(record)
+
+
+def error_line(error: BaseException) -> str:
+    """An exception in one short line, for a log message that carries no traceback."""
+    return " ".join(str(error).split())[:200] or type(error).__name__

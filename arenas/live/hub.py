@@ -47,7 +47,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from arenas import agents
+from arenas.errors import TRANSIENT_DATABASE_ERRORS
 from arenas.events import DASHBOARD_GROUP, arena_group
+from arenas.logs import error_line
 from arenas.manager import ArenaManager
 
 from . import log
@@ -260,8 +262,13 @@ class Hub:
     async def _load_line(self, arena_id: str) -> Line | None:
         try:
             return await in_thread(_load_line, arena_id)
-        except Exception:
-            logger.warning("Could not load the summary of arena %s", arena_id, exc_info=True)
+        except Exception as error:
+            logger.warning(
+                "Could not load the summary of arena %s (%s)",
+                arena_id,
+                error_line(error),
+                exc_info=not isinstance(error, TRANSIENT_DATABASE_ERRORS),
+            )
             self._lines.pop(arena_id, None)
             return None
 
@@ -277,8 +284,12 @@ class Hub:
             await asyncio.sleep(interval)
             try:
                 await self.poll(interval)
-            except Exception:
-                logger.warning("The live feed's catch-up poll failed", exc_info=True)
+            except Exception as error:
+                logger.warning(
+                    "The live feed's catch-up poll failed (%s)",
+                    error_line(error),
+                    exc_info=not isinstance(error, TRANSIENT_DATABASE_ERRORS),
+                )
 
     async def poll(self, interval: float) -> None:
         """One round: catch up followers that missed a doorbell, and show the dashboards
