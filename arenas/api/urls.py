@@ -1,4 +1,4 @@
-"""Routes of the agent REST API (SPEC §2), mounted at /api/.
+"""Routes of the agent REST API, mounted at /api/.
 
 Every path works with and without its final slash, without a redirect: the patterns end in
 `/?$` (CommonMiddleware's APPEND_SLASH never sees a miss to redirect).

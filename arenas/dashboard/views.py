@@ -1,4 +1,4 @@
-"""The browser dashboard (SPEC §4): server-rendered pages over the manager and handles.
+"""The browser dashboard: server-rendered pages over the manager and handles.
 
 Every page needs a login. Reads go through `ArenaManager.user_handle` (staff see every arena,
 another user what an agent they own sees); writes (lifecycle actions, messages, releasing a
@@ -43,7 +43,7 @@ CLOSED_REQUESTS_SHOWN = 20
 STEPS_SHOWN = 200
 FEED_INITIAL = 50
 # The arena page fetches its panels at least this often even when no event arrives, so
-# presence (not an event) and renewed leases (not events either) stay fresh (SPEC §7.3).
+# presence (not an event) and renewed leases (not events either) stay fresh.
 PANELS_REFRESH_SECONDS = 15
 # Stands for an arena id in URLs the JavaScript completes.
 ARENA_ID_PLACEHOLDER = uuid.UUID(int=0)

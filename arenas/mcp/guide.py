@@ -1,4 +1,4 @@
-"""The prompt `work_in_arena` and the resource `arena://{arena_id}` (SPEC §9).
+"""The prompt `work_in_arena` and the resource `arena://{arena_id}`.
 
 The prompt tells a model how to work in one arena with the tools this server has: claim a
 step, do it, publish, complete it with its claim id, renew long work, ask people and wait

@@ -151,7 +151,7 @@ async def call_tool(
 
 async def _guarded(function: Any, *args: Any) -> Any:
     """Run a prompt's or resource's domain work in a thread; a refusal becomes a JSON-RPC
-    error whose message starts with the SPEC code."""
+    error whose message starts with the error code."""
     try:
         return await in_thread(function, *args)
     except DomainError as error:

@@ -1,4 +1,4 @@
-"""The MCP tools (SPEC §9): each one a few lines over the same `ArenaManager` and
+"""The MCP tools: each one a few lines over the same `ArenaManager` and
 `ArenaHandle` operations as the REST views, answering the same JSON (`representations`,
 `events.to_wire`) with a short text for the model.
 

@@ -1,7 +1,7 @@
-"""Errors: every error code of SPEC §2 that a client can meet raises its own ArenaError
+"""Errors: every error code of the REST API that a client can meet raises its own ArenaError
 subclass with `code`, `status`, `detail` and the code's extra fields (against a live
 server); codes and bodies the client does not know map by status (against canned answers).
-The codes of §7–§8 are in test_claims_and_requests.py."""
+The codes of claims and requests are in test_claims_and_requests.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Requests for people (SPEC §8) on the dashboard, through Django's test client: the
+"""Requests for people on the dashboard, through Django's test client: the
 header's count, the inbox, the arena page's requests, staff answering through the domain,
 who may answer, and escaping."""
 

@@ -1,4 +1,4 @@
-"""Requests for people (SPEC §8) in Debian's Chromium against a real Daphne server: the
+"""Requests for people in Debian's Chromium against a real Daphne server: the
 header's count and the inbox follow agents' requests live, staff answer on the arena page
 (with a choice button, with free text) and the asker learns it, every field of a request is
 shown as text, and a person who is not staff sees only their agents' arenas' requests and

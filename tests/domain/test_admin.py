@@ -1,4 +1,4 @@
-"""The admin, through Django's test client as a superuser (SPEC §5): every write goes
+"""The admin, through Django's test client as a superuser: every write goes
 through the domain, refusals are reported, and the event log cannot be edited."""
 
 from __future__ import annotations

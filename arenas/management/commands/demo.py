@@ -3,11 +3,11 @@
 It prepares, in the server's database: a staff user `demo` with a new password (printed),
 and demo agents owned by it, each with a fresh token (the previous run's are revoked). Then
 it plays the agents as real clients of the running server, each an `aleph_client.ArenaClient`
-(the project's Python client, SPEC §10), one action every `--pace` seconds, three arenas at
+(the project's Python client), one action every `--pace` seconds, three arenas at
 once, so the dashboard shows them at work:
 
-- "field guide", a pipeline: each agent claims its step before doing it (a lease, SPEC §7)
-  and completes it with the claim's id. Step 3 is a review step (SPEC §8): the writer's
+- "field guide", a pipeline: each agent claims its step before doing it (a lease)
+  and completes it with the claim's id. Step 3 is a review step: the writer's
   completion opens a review, and the pipeline waits for a person to approve or reject the
   draft (a rejected draft is revised and submitted again).
 - "caching", peers: three workers divide eight steps with `claim_next_step`; one renews its
@@ -21,7 +21,7 @@ once, so the dashboard shows them at work:
 
 The terminal says where to answer each request for people (the arena's page). A request
 nobody answers within `--answer-after` seconds is answered by `demo-lead`, the arena's
-coordinator (never the asker, SPEC §8), which says so: the demo also finishes unattended.
+coordinator (never the asker), which says so: the demo also finishes unattended.
 
 Agents follow their arena on the live feed (`client.feed`), each feed read on a thread of its
 own so that the play goes on while an agent waits. Without `--once` it plays a new round of
@@ -76,7 +76,7 @@ DEMO_AGENTS = {
 WAIT_FOR_PERSON_PACES = 30
 # The demo arenas' lease: long enough to watch it count down on the arena's page.
 LEASE_SECONDS = 30
-# The shortest lease the server grants (SPEC §7.1): the stalled agent's.
+# The shortest lease the server grants: the stalled agent's.
 SHORTEST_LEASE = 5
 # While every arena waits (for a person, an expiry), the play looks again this often.
 IDLE_SECONDS = 0.2
