@@ -400,7 +400,7 @@ def test_a_person_answers_on_the_dashboard_and_the_agents_go_on_live(
         demo.wait_for("demo-engineer asks people")
         wait_for_count(page, 2)
         question = page.locator("#request-list > li").filter(has_text=ENGINEER)
-        question.locator(".choice").filter(has_text=KEEP).wait_for()
+        question.get_by_role("button", name=KEEP).wait_for()
         assert page.locator("#request-list > li").count() == 2
         assert page.evaluate("window.__notReloaded") is True
         screenshot(page, "demo-requests-inbox")
