@@ -330,6 +330,9 @@ class InputRequest(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # The dashboard's name for them, in the admin too. (Names only: no schema change.)
+        verbose_name = "request for people"
+        verbose_name_plural = "requests for people"
         ordering = ["-created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=_in("kind", RequestKind), name="request_kind_valid"),

@@ -77,5 +77,9 @@ urlpatterns = [
     route(f"{ARENA}/facts", views.FactsView.as_view(), "api-facts"),
     route(f"{ARENA}/messages", views.MessagesView.as_view(), "api-messages"),
     route("schema", SpectacularAPIView.as_view(), "api-schema"),
-    route("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), "api-docs"),
+    route(
+        "docs",
+        SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+        "api-docs",
+    ),
 ]
