@@ -204,9 +204,11 @@ def test_every_error_class_is_exported_once_per_code():
 @pytest.mark.timeout(120)
 def test_a_base_url_ending_in_api_is_named_in_the_error(live_server, tokens):
     key = tokens("lead")["lead"]
-    with ArenaClient(live_server.url + "/api/", key) as client:
-        with pytest.raises(aleph_client.NotFound) as refused:
-            client.whoami()
+    with (
+        ArenaClient(live_server.url + "/api/", key) as client,
+        pytest.raises(aleph_client.NotFound) as refused,
+    ):
+        client.whoami()
     assert "base URL ends in /api" in str(refused.value)
     assert "http://127.0.0.1:8000" in refused.value.detail
     with ArenaClient(live_server.url, key) as client:
