@@ -120,13 +120,20 @@ def test_staff_answer_from_the_inbox_with_its_choice_buttons(
     wait_for_count(page, 1)
 
     item = page.locator(f"#request-list > li[data-request-id='{asked['id']}']")
-    item.get_by_label("Note with your choice (optional)").fill("Easier to diff.")
+    note = item.get_by_label("Note with your choice (optional)")
+    note.fill("Easier to diff.")
+    # Another request arrives while the person writes: the list is fetched again and
+    # swapped in, the note stays.
+    bob.call("POST", f"/api/arenas/{arena_id}/requests/", {"text": "Any deadline?"}, expect=201)
+    wait_for_count(page, 2)
+    page.locator("#request-list > li").nth(1).wait_for()
+    assert note.input_value() == "Easier to diff."
     item.get_by_role("button", name="json").click()
 
     page.wait_for_url(f"{live_server.url}/requests/")
     page.get_by_role("status").filter(has_text="Answered bob with “json”").wait_for()
-    wait_for_count(page, 0)
-    assert page.locator("#request-empty").is_visible()
+    wait_for_count(page, 1)
+    assert page.locator("#request-list > li").count() == 1
     [answered] = bob.call("GET", f"/api/arenas/{arena_id}/requests/?status=answered")["results"]
     assert answered["id"] == asked["id"]
     assert answered["answer"]["choice"] == "json"
