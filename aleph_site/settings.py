@@ -221,7 +221,7 @@ ALEPH_LIVE_DB_THREADS = int(os.environ.get("ALEPH_LIVE_DB_THREADS", "8"))
 # Every sweep, each process records the expiry of lapsed claims (arenas/live/sweeper.py).
 ALEPH_CLAIM_SWEEP_SECONDS = float(os.environ.get("ALEPH_CLAIM_SWEEP_SECONDS", "5"))
 
-# --- Webhooks (SPEC §13; arenas/webhooks/) ---------------------------------------------------
+# --- Webhooks (arenas/webhooks/) -------------------------------------------------------------
 # Receivers over plain http, and on loopback, private, link-local or multicast addresses, are
 # refused unless allowed (a deployment whose receivers live on its own network; the tests).
 ALEPH_WEBHOOK_ALLOW_HTTP = env_bool("ALEPH_WEBHOOK_ALLOW_HTTP", False)
@@ -234,7 +234,7 @@ ALEPH_WEBHOOK_POLL_SECONDS = float(os.environ.get("ALEPH_WEBHOOK_POLL_SECONDS", 
 # process dies. Longer than an attempt's 10 s timeout.
 ALEPH_WEBHOOK_LEASE_SECONDS = max(15.0, float(os.environ.get("ALEPH_WEBHOOK_LEASE_SECONDS", "30")))
 
-# --- Metrics (SPEC §14; arenas/metrics/) -----------------------------------------------------
+# --- Metrics (arenas/metrics/) ---------------------------------------------------------------
 # GET /metrics answers `Authorization: Bearer <token>`; unset, nothing is recorded and the
 # endpoint answers 404. Several processes share their figures through the directory named by
 # PROMETHEUS_MULTIPROC_DIR, which prometheus-client reads itself (docs/deploy.md).

@@ -1,4 +1,4 @@
-"""Domain errors. Each carries the SPEC's error code and HTTP status, so every adapter
+"""Domain errors. Each carries the error code and HTTP status, so every adapter
 (REST, websocket, admin, commands) reports a refusal the same way."""
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class InvalidTransition(Conflict):
 
 
 def _conflict(code: str, detail: str) -> type[Conflict]:
-    """A 409 refusal with its SPEC code and the sentence it says when given none."""
+    """A 409 refusal with its error code and the sentence it says when given none."""
     name = "".join(part.title() for part in code.split("_"))
     return type(name, (Conflict,), {"code": code, "default_detail": detail, "__module__": __name__})
 

@@ -304,7 +304,7 @@ def completed_among(arena_id: uuid.UUID, numbers: Sequence[int]) -> set[int]:
     return {row[0] for row in rows}
 
 
-# --- claimable steps (SPEC §7.1, claims/next) --------------------------------------------
+# --- claimable steps (claims/next) -------------------------------------------------------
 #
 # Each finds its answer in one statement from a step number on (the arena's completed
 # prefix), so a plan of a million steps is never walked in Python.

@@ -55,7 +55,7 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 
 class ApiError(exceptions.APIException):
     """A refusal made by the API layer itself (not the domain); `default_code` is the
-    SPEC error code."""
+    error code."""
 
 
 class PayloadTooLarge(ApiError):
@@ -127,7 +127,7 @@ def _merge(into: dict[str, list[str]], other: dict[str, list[str]]) -> None:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's EXCEPTION_HANDLER: every known error as the SPEC's JSON (a transient database
+    """DRF's EXCEPTION_HANDLER: every known error as the error JSON (a transient database
     failure as 503 `unavailable` with `Retry-After`). Unknown exceptions return None, so DRF
     re-raises them and the middleware answers a JSON 500."""
     if isinstance(exc, DomainError):

@@ -3,7 +3,7 @@
 DRF views answer their own errors through `errors.exception_handler`; what happens outside
 them (a path no route matches, an exception no handler knew, a 400 from Django for a bad
 Host header, DEBUG's technical pages) reaches this middleware as a non-JSON error response,
-which it replaces with the SPEC's error JSON of the same status.
+which it replaces with the error JSON of the same status.
 """
 
 from __future__ import annotations

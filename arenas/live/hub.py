@@ -26,7 +26,7 @@ with one query pair for the whole process:
   newest summary this process loaded missed its doorbell and is shown to the dashboards.
 
 Every PRESENCE_SECONDS it also marks the agents with an open feed here as seen (presence,
-SPEC §7.3: an open feed counts as being there), in one statement for the whole process.
+an open feed counts as being there), in one statement for the whole process.
 
 One hub per event loop (Daphne runs one; tests run one per test).
 """
@@ -66,7 +66,7 @@ LINES_MAX = 10_000
 # How far back a poll looks for arena changes, beyond two poll intervals (clock skew between
 # processes, slow polls).
 CHANGE_WINDOW_SLACK = timedelta(seconds=5)
-# How often the agents with an open feed are marked as seen (SPEC §7.3: at least every 30 s).
+# How often the agents with an open feed are marked as seen ( at least every 30 s).
 PRESENCE_SECONDS = 20.0
 # Followers rung before the fan-out lets the event loop run something else.
 RING_SLICE = 250

@@ -1,4 +1,4 @@
-"""The per-process claim sweep (SPEC §7.2): while a server process runs, a claim whose lease
+"""The per-process claim sweep: while a server process runs, a claim whose lease
 has passed gets its `claim_expired` event within ALEPH_CLAIM_SWEEP_SECONDS (default 5) of
 `expires_at` even when nobody writes to its arena.
 

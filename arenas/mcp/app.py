@@ -2,7 +2,7 @@
 (`aleph_site/asgi.py` sends it `/mcp` and `/mcp/...`).
 
 Before the protocol, each request passes the same doors as a REST request, and a refusal is
-the SPEC's error JSON:
+the error JSON:
 - a `Host` that is not an allowed host: 400 `invalid` (as Django answers);
 - an `Origin` that is not an allowed host: 403 `permission_denied` (a browser page of another
   site; agents send no `Origin`, which is fine);

@@ -297,7 +297,7 @@ def test_log_out_button_signs_out(staff_client):
     assert staff_client.get("/").status_code == 302
 
 
-# --- claims and presence (SPEC §7) -------------------------------------------------------------
+# --- claims and presence -------------------------------------------------------------
 
 
 def claimed_arena(make_arena, manager, **config):

@@ -1,6 +1,6 @@
 """The HTTP doors of `/mcp/` before the protocol: authentication (401 with the REST API's
 challenge), Origin (403), Host (400), method (405), path (404), body size (413) and the
-per-agent rate shared with the REST API (429 with Retry-After); every refusal is the SPEC's
+per-agent rate shared with the REST API (429 with Retry-After); every refusal is the
 error JSON."""
 
 from __future__ import annotations
