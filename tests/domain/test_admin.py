@@ -1,4 +1,4 @@
-"""The admin, through Django's test client as a superuser (SPEC §5): every write goes
+"""The admin, through Django's test client as a superuser: every write goes
 through the domain, refusals are reported, and the event log cannot be edited."""
 
 from __future__ import annotations
@@ -831,3 +831,8 @@ def test_usage_reports_are_read_only_in_the_admin(admin_client, make_arena, mana
     change = reverse("admin:arenas_usagereport_change", args=[row.pk])
     admin_client.post(change, {"model": "cheap"})
     assert row.__class__.objects.get(pk=row.pk).model == "gpt-4o"
+
+
+def test_the_admin_names_requests_for_people_as_the_dashboard_does(admin_client):
+    index = admin_client.get("/admin/").content.decode()
+    assert "Requests for people" in index and "Input requests" not in index
