@@ -28,7 +28,7 @@ class ArenaAggregate:
     participants: tuple[str, ...]
     status: str
     last_seq: int
-    # What the arena's agents reported spending (SPEC §11.1).
+    # What the arena's agents reported spending.
     usage: Totals = field(default_factory=Totals)
 
     @property

@@ -1,4 +1,4 @@
-"""Budgets (SPEC §11.2): limits on what an arena's agents spend, and what happens at them.
+"""Budgets: limits on what an arena's agents spend, and what happens at them.
 
 A budget holds up to four limits: `cost_usd` and `tokens` for the whole arena,
 `per_agent_cost_usd` and `per_agent_tokens` for each agent (tokens are input plus output).

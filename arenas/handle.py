@@ -430,7 +430,7 @@ class ArenaHandle:
             listed = listed.filter(status=text.choice(status, "status", RequestStatus.values))
         return listed.order_by("-created_at", "id")
 
-    # --- usage and budgets (SPEC §11) --------------------------------------------------------
+    # --- usage and budgets --------------------------------------------------------
 
     def report_usage(self, values: dict[str, Any]) -> tuple[UsageReport, Event]:
         """Record what the caller's model calls cost (`usage.parse` names the values):

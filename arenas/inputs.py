@@ -59,7 +59,7 @@ CHOICE_MAX = 200
 WEBHOOK_URL_MAX = 2000
 WEBHOOK_ARENAS_MAX = 1000  # arenas named by one subscription
 
-# --- usage and budgets (SPEC §11) ------------------------------------------------------------
+# --- usage and budgets ------------------------------------------------------------
 MODEL_NAME_MAX = 200
 U64_MAX = 18_446_744_073_709_551_615  # usage totals saturate here
 MICRO_PER_USD = 1_000_000  # money is counted in micro-dollars

@@ -507,7 +507,7 @@ class Event(models.Model):
 
 
 class UsageReport(models.Model):
-    """One usage report (SPEC §11.1): what an agent's model calls cost, as recorded by the
+    """One usage report: what an agent's model calls cost, as recorded by the
     `usage_reported` event of seq `seq`. `cost_micro_usd` is null for a model the price table
     could not price (`priced` false)."""
 

@@ -1,4 +1,4 @@
-"""Pricing a usage report from its model's name (SPEC §11.1).
+"""Pricing a usage report from its model's name.
 
 Prices come from the `genai-prices` library (a maintained table of the providers' prices),
 and an operator may add or override models with a JSON file named by `ALEPH_MODEL_PRICES`:

@@ -1,4 +1,4 @@
-"""The ledger of what an arena's agents spent (SPEC §11.1).
+"""The ledger of what an arena's agents spent.
 
 Agents report their model calls: tokens in and out (cached input among the input, as the
 OpenTelemetry GenAI conventions count them), calls and, when they know it, the cost; a

@@ -1,4 +1,4 @@
-"""What usage reports and budgets cost the write path (SPEC §11), in-process, in one run:
+"""What usage reports and budgets cost the write path, in-process, in one run:
 
 - a usage report (with its cost, and priced from the model's name) against a message post,
   µs per call through the same `ArenaHandle` on the same database;

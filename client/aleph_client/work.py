@@ -15,7 +15,7 @@ A review step is not completed by its worker: completing it answers 202 with
 reviews remain it waits on the feed. An approval completes the step (`step_completed`); a
 rejection leaves it open, and the next claim takes it up again.
 
-Budgets (SPEC §11): `do_step` may return what its model calls used, as a `Usage` or a list
+Budgets: `do_step` may return what its model calls used, as a `Usage` or a list
 of them; the loop reports each (naming the step) before it completes the step, whether or
 not the claim survived, since the money is spent either way. When the arena's or the
 caller's budget is used up, claiming answers `BudgetExhausted`: the loop stops claiming and

@@ -1,4 +1,4 @@
-"""Usage and budgets through the client (SPEC §11): `report_usage`, `get_budget`,
+"""Usage and budgets through the client: `report_usage`, `get_budget`,
 `BudgetExhausted`, and `work()` reporting what `do_step` returns and stopping once the
 budget is used up, until a person raises it."""
 

@@ -1,4 +1,4 @@
-"""The usage and budget endpoints (SPEC §11) over HTTP: exact money on the wire, the
+"""The usage and budget endpoints over HTTP: exact money on the wire, the
 breakdowns, budget changes by PATCH, and 409 budget_exhausted with its scope, limit and
 spend."""
 

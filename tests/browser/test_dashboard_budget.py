@@ -1,4 +1,4 @@
-"""Spend and budgets on the arena page (SPEC §11) in Debian's Chromium against a real
+"""Spend and budgets on the arena page in Debian's Chromium against a real
 Daphne server: the bars of each limit, agent and step and the chart of spend over time
 follow usage reports live, the budget request arrives in the requests panel, staff raise
 the limit there and the bar moves, staff set the budget with the page's form, and the

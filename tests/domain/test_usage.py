@@ -1,4 +1,4 @@
-"""Usage, cost and budgets (SPEC §11) in the domain: the ledger, pricing, budgets and the
+"""Usage, cost and budgets in the domain: the ledger, pricing, budgets and the
 refusal of new work while a budget is used up."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Usage reports and claims racing on one arena with a budget (SPEC §11): totals exact to
+"""Usage reports and claims racing on one arena with a budget: totals exact to
 the micro-dollar, each announcement once, and no claim taken once the budget is used up,
 whichever writer wins the lock."""
 

@@ -1,4 +1,4 @@
-"""The MCP tools of usage and budgets (SPEC §11) through the SDK's client: report_usage
+"""The MCP tools of usage and budgets through the SDK's client: report_usage
 answers the REST API's JSON, get_budget the budget's state, and a used-up budget refuses
 claims with `budget_exhausted:`."""
 
