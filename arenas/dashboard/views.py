@@ -208,6 +208,8 @@ def request_answer(request: HttpRequest, arena_id: Any, request_id: Any) -> Http
             raise DomainError(f"Not answered: {error.detail} ({error.code})") from error
         reply = answered.answer
         said = f"“{reply['choice']}”" if reply["choice"] is not None else "your answer"
+        if answered.agent_id is None:
+            return f"Answered the budget's request with {said}."
         return f"Answered {answered.agent_id} with {said}: the agent sees it on its feed."
 
     response = _steer(request, arena_id, answer)

@@ -327,7 +327,8 @@ def test_what_waits_for_a_person_waits_until_the_person_acts(live_db, live_serve
     """Without --answer-after the demo waits for the person: the offsite arena stays in
     `created` and the review and the question stay open while everything else is done, until
     a person (staff, through the REST API with a session, as the pages do) activates the
-    arena, rejects the first draft, approves the second and decides the question. The agents
+    arena, raises the caching study's budget, rejects the first draft, approves the second
+    and decides the question. The agents
     hear it on their feeds and act on it; demo-lead never acts in their place."""
     demo = Demo(live_db.env(), "--url", live_server.url, "--pace", "0", "--once")
     try:
@@ -335,6 +336,9 @@ def test_what_waits_for_a_person_waits_until_the_person_acts(live_db, live_serve
             demo.wait_for("offsite] → It waits for a person to activate it")
             demo.wait_for("(draft 1) for review")
             demo.wait_for("It waits for you for as long as the demo runs.")
+            demo.wait_for("press “raise”")
+            answer(person, open_request(person, "budget", None), "raise", "1.00")
+            demo.wait_for(f"staff:{STAFF_USERNAME} raised the budget to $1.000000")
             demo.wait_for("demo-engineer asks people")
             # Every agent waits for the person now: the waiting arena and the requests stay.
             [waiting] = [
@@ -413,6 +417,10 @@ def test_a_person_answers_on_the_dashboard_and_the_agents_go_on_live(
             assert page.locator("#request-empty").is_visible()
             page.evaluate("window.__notReloaded = true")
 
+        demo.wait_for("press “raise”")  # the caching study's budget is used up
+        with closing(live_server.signed_in(DEMO_USERNAME, password)) as api:
+            answer(api, open_request(api, "budget", None), "raise", "1.00")
+        demo.wait_for(f"{person} raised the budget to $1.000000")
         demo.wait_for("(draft 1) for review")
         wait_for_count(page, 1)
         demo.wait_for("demo-engineer asks people")
@@ -492,7 +500,11 @@ def test_a_person_answers_on_the_dashboard_and_the_agents_go_on_live(
     guide, caching, _offsite = (log[goal] for goal in DEMO_GOALS)
     assert {arenas[DEMO_GOALS[0]]["id"], arenas[DEMO_GOALS[1]]["id"]} == {guide_id, caching_id}
     answers = [e for events in log.values() for e in of(events, "input_provided")]
-    assert sorted((e["by"], e["choice"]) for e in answers) == [(person, KEEP), (person, "approve")]
+    assert sorted((e["by"], e["choice"]) for e in answers) == [
+        (person, KEEP),
+        (person, "approve"),
+        (person, "raise"),
+    ]
     assert_review_approved_by(guide, person)
     assert_each_step_claimed_then_completed_once(guide, 5)
     [(_asked, answered)] = answers_of(caching, "question")
