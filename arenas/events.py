@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    EventType.ARENA_CREATED: ("goal", "strategy", "total_steps", "created_by"),
-    EventType.AGENT_JOINED: ("agent_id", "role"),
+    EventType.ARENA_CREATED: ("goal", "strategy", "total_steps", "created_by", "forked_from"),
+    EventType.AGENT_JOINED: ("agent_id", "role", "permissions"),
     EventType.AGENT_LEFT: ("agent_id",),
     EventType.STEP_COMPLETED: ("step", "agent_id", "completed_steps", "total_steps"),
     EventType.GOAL_UPDATED: ("new_goal",),
@@ -50,6 +50,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.INPUT_REQUESTED: ("request_id", "agent_id", "kind", "text", "choices", "step"),
     EventType.INPUT_PROVIDED: ("request_id", "agent_id", "by", "choice", "text"),
     EventType.INPUT_CANCELLED: ("request_id", "agent_id"),
+    EventType.ARENA_FORKED: ("fork_id", "at"),
 }
 
 DASHBOARD_GROUP = "dashboard"
@@ -91,17 +92,21 @@ def to_wire(event: Event) -> dict[str, Any]:
     }
 
 
-def append(arena: Arena, type: str, actor: str | None, **fields: Any) -> Event:
+def append(
+    arena: Arena, type: str, actor: str | None, *, now: datetime | None = None, **fields: Any
+) -> Event:
     """Append the next event of `arena`, and save the arena with it: every change the
     caller made to the instance (its counters, status, goal, ...) is stored together with
-    the new `last_seq`.
+    the new `last_seq`. `now` is the event's timestamp: a caller that stores the time of
+    the change on a row (joined_at, completed_at, ...) passes the same instant, so the
+    state at any seq (arenas/history/) shows the times the rows do.
 
     The caller holds the arena's row lock (`sql.lock_arena`) inside `transaction.atomic()`.
     """
     expected = FIELDS[type]
     if set(fields) != set(expected):
         raise ValueError(f"{type} takes fields {expected}, got {sorted(fields)}")
-    now = timezone.now()
+    now = now or timezone.now()
     arena.last_seq += 1
     arena.last_activity_at = now
     event = sql.insert_event(

@@ -92,6 +92,7 @@ class EventType(models.TextChoices):
     INPUT_REQUESTED = "input_requested"
     INPUT_PROVIDED = "input_provided"
     INPUT_CANCELLED = "input_cancelled"
+    ARENA_FORKED = "arena_forked"
 
 
 class RequestKind(models.TextChoices):
@@ -189,6 +190,11 @@ class Arena(models.Model):
     # Steps 1..completed_prefix are all completed: where the search for a claimable step
     # starts (only ever grows; kept by arenas/claims.py).
     completed_prefix = models.BigIntegerField(default=0)
+    # A fork (arenas/history/fork.py) names the arena and the seq it was forked from.
+    forked_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="forks"
+    )
+    forked_at_seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "id"]

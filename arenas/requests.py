@@ -176,13 +176,21 @@ def _open(
     choices: list[str] | None,
     step: int | None,
 ) -> tuple[InputRequest, Event]:
+    now = timezone.now()
     request = InputRequest.objects.create(
-        arena=arena, kind=kind, agent_id=me.agent_id, text=text, choices=choices, step=step
+        arena=arena,
+        kind=kind,
+        agent_id=me.agent_id,
+        text=text,
+        choices=choices,
+        step=step,
+        created_at=now,
     )
     event = events.append(
         arena,
         EventType.INPUT_REQUESTED,
         actor,
+        now=now,
         request_id=str(request.id),
         agent_id=me.agent_id,
         kind=kind,

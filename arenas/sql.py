@@ -124,7 +124,8 @@ def token_holder(digest: str) -> AgentToken | None:
 _LOCK_ARENA = """
     SELECT id, goal, status, strategy, total_steps, completed_steps, created_by_id,
            created_at, activated_at, settling_at, archived_at, last_seq,
-           last_activity_at, settle_report, lease_seconds, next_expiry_at, completed_prefix
+           last_activity_at, settle_report, lease_seconds, next_expiry_at, completed_prefix,
+           forked_from_id, forked_at_seq
     FROM arenas_arena
     WHERE id = %s
     """

@@ -155,6 +155,17 @@ class GoalUpdateSerializer(InputSerializer):
     goal = text_field(inputs.GOAL_MAX)
 
 
+class ForkRequestSerializer(InputSerializer):
+    at = StrictIntegerField(
+        min_value=1,
+        max_value=inputs.SEQ_MAX,
+        help_text="The seq to fork at: the fork starts from the arena's state right after it.",
+    )
+    goal = text_field(
+        inputs.GOAL_MAX, required=False, help_text="The fork's goal (default: the goal then)."
+    )
+
+
 class CompleteStepSerializer(InputSerializer):
     step = StrictIntegerField(min_value=1, max_value=U32_MAX)
     claim_id = StrictIntegerField(
