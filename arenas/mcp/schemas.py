@@ -234,6 +234,12 @@ ARENA_LEASE: Schema = {
     "description": f"How long a claim holds in this arena unless the claimer says otherwise, "
     f"in seconds ({inputs.LEASE_MIN} to {inputs.LEASE_MAX}; default {inputs.LEASE_DEFAULT}).",
 }
+AT_SEQ: Schema = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": inputs.SEQ_MAX,
+    "description": "The seq of an event of the arena (1 to its last_seq).",
+}
 CLAIM_ID: Schema = {
     "type": "integer",
     "minimum": 1,

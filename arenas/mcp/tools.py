@@ -328,6 +328,21 @@ def transition(caller: Caller, arena_id: Any, action: Any) -> Reply:
     return arena_reply(handle.detail(), f" {action}d")
 
 
+@tool(
+    "fork_arena",
+    "Fork the arena",
+    "Coordinators: start a new arena (state `created`) from this arena as it was right after "
+    "event `at`, to try again from there without losing this run, optionally with another "
+    "goal. Its plan, participants, completed steps, artifacts and facts are carried over; "
+    "claims and open requests are not.\n\n" + s.errors("not_found", "permission_denied"),
+    properties={"arena_id": s.ARENA_ID, "at": s.AT_SEQ, "goal": s.GOAL},
+    required=("arena_id", "at"),
+)
+def fork_arena(caller: Caller, arena_id: Any, at: Any, goal: Any = None) -> Reply:
+    fork = caller.arena(arena_id).fork(at, goal)
+    return arena_reply(caller.arena(fork.pk).detail(), f" forked at seq {at}")
+
+
 # --- your slot -------------------------------------------------------------------------------
 
 

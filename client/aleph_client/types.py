@@ -30,6 +30,9 @@ AllowedTransitionsEnum: TypeAlias = Literal["active", "archived", "settling"]
 ArenaCreatedEventTypeEnum: TypeAlias = Literal["arena_created"]
 
 
+ArenaForkedEventTypeEnum: TypeAlias = Literal["arena_forked"]
+
+
 ArenaSettledEventTypeEnum: TypeAlias = Literal["arena_settled"]
 
 
@@ -123,6 +126,7 @@ class AgentJoinedEvent(TypedDict):
     type: AgentJoinedEventTypeEnum
     agent_id: str
     role: RoleEnum
+    permissions: Permissions
 
 
 class AgentLeftEvent(TypedDict):
@@ -165,6 +169,7 @@ class Arena(TypedDict):
     last_seq: int
     settle_report: SettleReport | None
     lease_seconds: int
+    forked_from: ForkedFrom | None
 
 
 class ArenaConfig(TypedDict):
@@ -188,13 +193,25 @@ class ArenaCreatedEvent(TypedDict):
     strategy: StrategyEnum
     total_steps: int
     created_by: str | None
+    forked_from: ForkedFrom | None
 
 
 class ArenaDetail(Arena):
     participants: list[Participant]
+    forks: list[Fork]
     aggregate: Aggregate
     allowed_transitions: list[AllowedTransitionsEnum]
     you: You
+
+
+class ArenaForkedEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: ArenaForkedEventTypeEnum
+    fork_id: str
+    at: int
 
 
 class ArenaSettledEvent(TypedDict):
@@ -239,16 +256,6 @@ class ArtifactsMergedEvent(TypedDict):
     agent_id: str
     artifact_id: str
     sources: list[str]
-
-
-class Claim(TypedDict):
-    claim_id: int
-    arena_id: str
-    step: int
-    agent_id: str
-    claimed_at: str
-    expires_at: str
-    renewed_at: str | None
 
 
 class ClaimExpiredEvent(TypedDict):
@@ -329,6 +336,23 @@ class FactSharedEvent(TypedDict):
     type: FactSharedEventTypeEnum
     agent_id: str
     fact_id: str
+
+
+class Fork(TypedDict):
+    arena_id: str
+    at: int
+
+
+class ForkRequest(TypedDict):
+    """A JSON object with only the fields declared here."""
+
+    at: int
+    goal: NotRequired[str]
+
+
+class ForkedFrom(TypedDict):
+    arena_id: str
+    seq: int
 
 
 class GoalUpdate(TypedDict):
@@ -483,18 +507,6 @@ class NoClaim(TypedDict):
     blocked: int
 
 
-class Participant(TypedDict):
-    agent_id: str
-    role: RoleEnum
-    permissions: Permissions
-    slot_status: SlotStatusEnum
-    current: str
-    joined_at: str
-    left_at: str | None
-    last_seen_at: str | None
-    presence: PresenceEnum
-
-
 class Permissions(TypedDict):
     can_write_own_slot: bool
     can_read_other_slots: bool
@@ -551,6 +563,43 @@ class SettleReport(TypedDict):
     facts_persisted: int
     artifacts_archived: int
     events_cleared: int
+
+
+class State(TypedDict):
+    at: int
+    timestamp: str
+    arena: StateArena
+    participants: list[StateParticipant]
+    plan: list[Step]
+    claims: list[StateClaim]
+    requests: list[Request]
+    artifacts: list[ArtifactSummary]
+    facts: list[Fact]
+
+
+class StateArena(Arena):
+    forks: list[Fork]
+    aggregate: Aggregate
+    allowed_transitions: list[AllowedTransitionsEnum]
+
+
+class StateClaim(TypedDict):
+    claim_id: int
+    arena_id: str
+    step: int
+    agent_id: str
+    claimed_at: str
+    expires_at: str
+
+
+class StateParticipant(TypedDict):
+    agent_id: str
+    role: RoleEnum
+    permissions: Permissions
+    slot_status: SlotStatusEnum
+    current: str
+    joined_at: str
+    left_at: str | None
 
 
 class StatusChangedEvent(TypedDict):
@@ -640,6 +689,15 @@ class Artifact(ArtifactSummary):
     content: Any
 
 
+class Claim(StateClaim):
+    renewed_at: str | None
+
+
+class Participant(StateParticipant):
+    last_seen_at: str | None
+    presence: PresenceEnum
+
+
 ArenaPage: TypeAlias = Page[Arena]
 
 
@@ -668,6 +726,7 @@ Event: TypeAlias = (
     | InputRequestedEvent
     | InputProvidedEvent
     | InputCancelledEvent
+    | ArenaForkedEvent
 )
 
 

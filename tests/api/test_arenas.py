@@ -99,6 +99,7 @@ def test_the_list_shows_only_arenas_the_agent_takes_part_in(make_arena, client_f
         "last_seq",
         "settle_report",
         "lease_seconds",
+        "forked_from",
     }
 
 

@@ -80,7 +80,7 @@ def test_request_bodies_accept_only_their_fields(document):
 def test_every_event_type_has_its_own_schema(document):
     event = document["components"]["schemas"]["Event"]
     assert event["discriminator"]["propertyName"] == "type"
-    assert len(event["oneOf"]) == len(EventType.values) == 18
+    assert len(event["oneOf"]) == len(EventType.values) == 19
 
 
 @pytest.mark.parametrize("path", ["/api/docs/", "/api/docs"])
