@@ -36,6 +36,7 @@
     input_requested: "?",
     input_provided: "↩",
     input_cancelled: "✕",
+    arena_forked: "⑂",
   };
   // Events whose sentence already names their actor.
   const SAYS_WHO = new Set(["message_posted", "input_provided"]);
@@ -140,6 +141,8 @@
       case "input_cancelled":
         if (e.actor === e.agent_id) return [who(e.agent_id), " withdrew a request"];
         return [who(e.agent_id), "’s request was cancelled"];
+      case "arena_forked":
+        return [who(e.actor), " forked the arena at event #" + e.at];
       case "arena_settled":
         return [
           "Settled: " + plural(e.facts_persisted, "fact") + " kept in long-term memory, ",
@@ -285,6 +288,7 @@
   }
 
   async function refreshPanels() {
+    if (window.AlephHistory && window.AlephHistory.showing()) return;
     if (refreshing) {
       refreshAgain = true;
       return;
@@ -350,7 +354,9 @@
       if (message.type === "snapshot") {
         scheduleRefresh();
       } else if (message.type === "event" && message.event) {
-        if (showEvent(message.event, true) && message.event.type !== "message_posted") {
+        const shown = showEvent(message.event, true);
+        if (shown && window.AlephHistory) window.AlephHistory.onEvent(message.event);
+        if (shown && message.event.type !== "message_posted") {
           scheduleRefresh();
         }
       }
@@ -360,5 +366,12 @@
   window.AlephLive = live;
   window.AlephFeed = {
     lastSeq: () => lastSeq,
+    eventItem: eventItem,
+    // After the history view showed the past: every panel is replaced by the live one.
+    showLive: () => {
+      served.clear();
+      refreshPanels();
+    },
+    tick: tick,
   };
 })();
