@@ -66,5 +66,9 @@ def test_the_walk_through_drives_an_arena_from_creation_to_archive(live_db, live
         '"error":"review_pending"',
         "True writer approved",
         '"error":"request_closed"',
+        "0 ['review'] pending",
+        "created | Publish a shorter abstract | True",
+        "['arena_created', 'agent_joined', 'agent_joined']",
+        '"error":"permission_denied","detail":"Only a coordinator may manage this arena."',
     ]:
         assert expected in out, (expected, out)
