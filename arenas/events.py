@@ -125,6 +125,47 @@ def append(
     return event
 
 
+def append_all(
+    arena: Arena, appended: list[tuple[str, str | None, dict[str, Any]]], now: datetime
+) -> list[Event]:
+    """Append many events of `arena` at once, all at time `now`: `(type, actor, fields)`
+    each, in order, inserted in bulk, with the arena saved once. For a write that
+    establishes a whole state in one go (a fork's log); the same rules as `append`. Once
+    committed, every event is counted and the newest rings the doorbell: a follower reads
+    the ones before it from the log, as after any missed doorbell."""
+    made = []
+    for type, actor, fields in appended:
+        expected = FIELDS[type]
+        if set(fields) != set(expected):
+            raise ValueError(f"{type} takes fields {expected}, got {sorted(fields)}")
+        arena.last_seq += 1
+        made.append(
+            Event(
+                arena_id=arena.pk,
+                seq=arena.last_seq,
+                type=type,
+                timestamp=now,
+                actor=actor,
+                data={name: fields[name] for name in expected},
+            )
+        )
+    if not made:
+        return made
+    Event.objects.bulk_create(made, batch_size=1000)
+    arena.last_activity_at = now
+    sql.save_arena(arena)
+    types = [event.type for event in made]
+    newest = to_wire(made[-1])
+
+    def announce_all() -> None:
+        for type in types[:-1]:
+            metrics.event_committed(type)
+        committed(newest)
+
+    transaction.on_commit(announce_all)
+    return made
+
+
 def committed(wire: dict[str, Any]) -> None:
     """An event is committed: count it, wake this process's webhook deliverer, and ring the
     doorbell."""

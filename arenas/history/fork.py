@@ -15,7 +15,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from .. import events, inputs, participants, plan, text
+from .. import events, inputs, participants, text
+from ..aggregate import saturating_add
 from ..models import (
     Agent,
     Arena,
@@ -27,6 +28,7 @@ from ..models import (
     Role,
     SlotStatus,
     Step,
+    StepCompletion,
 )
 from ..permissions import ROLE_DEFAULTS
 from . import state
@@ -35,12 +37,14 @@ from . import state
 def fork(source: Arena, at: Any, goal: Any, by_agent: str | None, actor: str) -> Arena:
     """Fork `source` (locked by the caller, inside its transaction) at seq `at`. The
     forking agent (`by_agent`; None for staff) joins the fork as a coordinator if it was not
-    a participant then, so that it can see the fork it made."""
+    a participant then, so that it can see the fork it made. The fork's rows are written,
+    then its whole log in one batch (`events.append_all`), all at one instant."""
     at = text.integer(at, "at", minimum=1, maximum=max(source.last_seq, 1))
     moment = state.at(source.pk, at)
     folded = moment.folded
     fields = folded.arena
     goal = fields.goal if goal is None else inputs.goal(goal)
+    now = timezone.now()
     fork = Arena.objects.create(
         goal=goal,
         strategy=fields.strategy,
@@ -61,35 +65,34 @@ def fork(source: Arena, at: Any, goal: Any, by_agent: str | None, actor: str) ->
         )
         for s in sorted(moment.steps.values(), key=lambda s: s.number)
     )
-    events.append(
-        fork,
-        EventType.ARENA_CREATED,
-        actor,
-        goal=goal,
-        strategy=fields.strategy,
-        total_steps=fields.total_steps,
-        created_by=by_agent,
-        forked_from={"arena_id": str(source.pk), "seq": folded.seq},
-    )
+    log: list[tuple[str, str | None, dict[str, Any]]] = [
+        (
+            EventType.ARENA_CREATED,
+            actor,
+            {
+                "goal": goal,
+                "strategy": fields.strategy,
+                "total_steps": fields.total_steps,
+                "created_by": by_agent,
+                "forked_from": {"arena_id": str(source.pk), "seq": folded.seq},
+            },
+        )
+    ]
     members = _members(folded, by_agent)
     agents = Agent.objects.in_bulk([agent_id for agent_id, _role, _flags in members])
     joined: dict[str, Participant] = {}
     for agent_id, role, flags in members:
-        now = timezone.now()
         joined[agent_id] = participants.join(fork, agents[agent_id], role, flags, now=now)
-        events.append(
-            fork,
-            EventType.AGENT_JOINED,
-            actor,
-            now=now,
-            agent_id=agent_id,
-            role=role,
-            permissions=flags,
+        log.append(
+            (
+                EventType.AGENT_JOINED,
+                actor,
+                {"agent_id": agent_id, "role": role, "permissions": flags},
+            )
         )
-    for step, (agent_id, _when) in sorted(folded.plan.completions.items()):
-        plan.complete(fork, step, agent_id, actor)
-    _copy_artifacts(source, fork, moment, joined, actor)
-    _copy_facts(fork, moment, actor)
+    _copy_completions(fork, folded, actor, now, log)
+    _copy_artifacts(source, fork, moment, joined, actor, log)
+    _copy_facts(fork, moment, actor, log)
     for agent_id, participant in joined.items():
         slot = folded.participants.slots.get(agent_id)
         then = (slot.slot_status, slot.current) if slot and slot.left_at is None else None
@@ -97,16 +100,45 @@ def fork(source: Arena, at: Any, goal: Any, by_agent: str | None, actor: str) ->
             continue
         participant.slot_status, participant.current = then
         participant.save(update_fields=["slot_status", "current"])
-        events.append(
-            fork,
-            EventType.PROGRESS_UPDATED,
-            actor,
-            agent_id=agent_id,
-            current=participant.current,
-            slot_status=participant.slot_status,
+        log.append(
+            (
+                EventType.PROGRESS_UPDATED,
+                actor,
+                {"agent_id": agent_id, "current": then[1], "slot_status": then[0]},
+            )
         )
+    events.append_all(fork, log, now)
     events.append(source, EventType.ARENA_FORKED, actor, fork_id=str(fork.pk), at=folded.seq)
     return fork
+
+
+def _copy_completions(fork: Arena, folded: state.Folded, actor: str, now: Any, log: list) -> None:
+    """The steps completed then, completed again by the same agents, in step order (their
+    `step_completed` events count up as completing them one by one would)."""
+    done = sorted(folded.plan.completions.items())
+    StepCompletion.objects.bulk_create(
+        [
+            StepCompletion(arena=fork, step=step, agent_id=agent, completed_at=now)
+            for step, (agent, _) in done
+        ],
+        batch_size=1000,
+    )
+    for step, (agent_id, _when) in done:
+        fork.completed_steps = saturating_add(fork.completed_steps)
+        if step == fork.completed_prefix + 1:
+            fork.completed_prefix = step
+        log.append(
+            (
+                EventType.STEP_COMPLETED,
+                actor,
+                {
+                    "step": step,
+                    "agent_id": agent_id,
+                    "completed_steps": fork.completed_steps,
+                    "total_steps": fork.total_steps,
+                },
+            )
+        )
 
 
 def _members(folded: state.Folded, by_agent: str | None) -> list[tuple[str, str, dict]]:
@@ -126,6 +158,7 @@ def _copy_artifacts(
     moment: state.Moment,
     joined: dict[str, Participant],
     actor: str,
+    log: list,
 ) -> None:
     """Copy the artifacts published up to then, oldest first, with their content (one
     read); a merged artifact's `sources` name the copies."""
@@ -154,27 +187,33 @@ def _copy_artifacts(
             owner.slot_status = SlotStatus.WORKING
             owner.save(update_fields=["slot_status"])
         if sources is not None:
-            events.append(
-                fork,
-                EventType.ARTIFACTS_MERGED,
-                actor,
-                agent_id=original.agent_id,
-                artifact_id=str(copy.pk),
-                sources=sources,
+            log.append(
+                (
+                    EventType.ARTIFACTS_MERGED,
+                    actor,
+                    {
+                        "agent_id": original.agent_id,
+                        "artifact_id": str(copy.pk),
+                        "sources": sources,
+                    },
+                )
             )
         else:
-            events.append(
-                fork,
-                EventType.ARTIFACT_PUBLISHED,
-                actor,
-                agent_id=original.agent_id,
-                artifact_id=str(copy.pk),
-                kind=original.kind,
-                title=original.title,
+            log.append(
+                (
+                    EventType.ARTIFACT_PUBLISHED,
+                    actor,
+                    {
+                        "agent_id": original.agent_id,
+                        "artifact_id": str(copy.pk),
+                        "kind": original.kind,
+                        "title": original.title,
+                    },
+                )
             )
 
 
-def _copy_facts(fork: Arena, moment: state.Moment, actor: str) -> None:
+def _copy_facts(fork: Arena, moment: state.Moment, actor: str, log: list) -> None:
     for original in moment.facts:
         copy = Fact.objects.create(
             arena=fork,
@@ -185,10 +224,10 @@ def _copy_facts(fork: Arena, moment: state.Moment, actor: str) -> None:
             tags=original.tags,
         )
         FactTag.objects.bulk_create([FactTag(fact=copy, tag=tag) for tag in set(original.tags)])
-        events.append(
-            fork,
-            EventType.FACT_SHARED,
-            actor,
-            agent_id=original.source_agent_id,
-            fact_id=str(copy.pk),
+        log.append(
+            (
+                EventType.FACT_SHARED,
+                actor,
+                {"agent_id": original.source_agent_id, "fact_id": str(copy.pk)},
+            )
         )
