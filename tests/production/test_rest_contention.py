@@ -1,5 +1,5 @@
 """Contention through the real server: 16 clients × 50 step completions over HTTP at once,
-against one Daphne process (SPEC §1.8 "no lost update", issue 6).
+against one Daphne process ("no lost update").
 
 Every request must be answered 201 (no 5xx, no 429: throttling is off here), every
 acknowledged completion must be in the log exactly once with a gapless `seq`, and writers
