@@ -119,12 +119,19 @@ def feed_during_outage(server, token: str, arena_id: str, after: int) -> list | 
         return None
 
 
+def layout(start_server, http_kind: str, **options):
+    """(the server of the feeds, the server of the REST writes): one Daphne process, or, as
+    in production, a process of `http_kind` beside it."""
+    server = start_server(**options)
+    return server, server if http_kind == "daphne" else start_server(kind=http_kind, **options)
+
+
 def test_writes_succeed_while_redis_is_down_and_feeds_catch_up_when_it_returns(
-    private_redis, start_server, tokens, connect_agent
+    private_redis, start_server, http_kind, tokens, connect_agent
 ):
-    server = start_server(redis_url=private_redis.url, **DOORBELLS_ONLY)
-    lead = connect_agent(server, tokens["lead"])
-    worker = connect_agent(server, tokens["worker-a"])
+    server, http = layout(start_server, http_kind, redis_url=private_redis.url, **DOORBELLS_ONLY)
+    lead = connect_agent(http, tokens["lead"])
+    worker = connect_agent(http, tokens["worker-a"])
     arena_id = lead.create_active_arena(20, ["worker-a"])
     with feed(server, tokens["worker-a"], arena_id) as websocket:
         before = worker.complete_step(arena_id, 1)
@@ -135,7 +142,7 @@ def test_writes_succeed_while_redis_is_down_and_feeds_catch_up_when_it_returns(
     private_redis.kill()
     during = [worker.complete_step(arena_id, step) for step in range(2, 12)]
     assert [r.status_code for r in during] == [201] * 10
-    log = server.log_path.read_text()
+    log = http.log_path.read_text()
     assert log.count("The channel layer failed") == 1 and "Could not announce" not in log, log
     written = [r.json()["event"] for r in during]
     assert [e for e in lead.events(arena_id) if e["seq"] > seen["seq"]] == written
@@ -154,9 +161,9 @@ def test_writes_succeed_while_redis_is_down_and_feeds_catch_up_when_it_returns(
 
 
 def test_a_hung_redis_delays_one_write_not_every_write(
-    black_hole, start_server, tokens, connect_agent
+    black_hole, start_server, http_kind, tokens, connect_agent
 ):
-    server = start_server(redis_url=black_hole.url)
+    server = start_server(redis_url=black_hole.url, kind=http_kind)
     lead = connect_agent(server, tokens["lead"])
     worker = connect_agent(server, tokens["worker-a"])
     arena_id = lead.create_active_arena(20, ["worker-a"])
