@@ -29,7 +29,12 @@ install: $(VENV)/.installed-run
 install-test: $(VENV)/.installed-test
 
 ## Serve on http://127.0.0.1:8000 with Daphne (SQLite, in-memory channel layer).
+## `make run PORT=8001` serves on another port (`make demo PORT=8001` beside it).
 run: install
+	@$(BIN)/python -c "import socket; s = socket.socket(); \
+	  s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('$(HOST)', $(PORT)))" \
+	  2>/dev/null || { echo "Port $(PORT) on $(HOST) is taken: stop what listens there, or run" \
+	  "'make run PORT=8001' (and 'make demo PORT=8001')."; exit 1; }
 	$(BIN)/python manage.py migrate --noinput
 	@echo
 	@echo "  Aleph Arena on http://$(HOST):$(PORT)/   admin: http://$(HOST):$(PORT)/admin/"
@@ -37,7 +42,7 @@ run: install
 	@echo
 	$(BIN)/daphne -b $(HOST) -p $(PORT) aleph_site.asgi:application
 
-## Run the demo agents against the server that `make run` serves.
+## Run the demo agents against the server that `make run` serves (same PORT).
 demo: install
 	$(BIN)/python manage.py demo --url http://$(HOST):$(PORT)
 

@@ -66,6 +66,7 @@ MIDDLEWARE = [
     # First: it times the whole chain and records every answer (arenas/metrics/exposition.py).
     "arenas.metrics.exposition.record_requests",
     "arenas.api.middleware.api_json_errors",
+    "arenas.api.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -140,11 +141,10 @@ if DATABASE_URL:
             **_db.get("OPTIONS", {}),
             "pool": {"min_size": 2, "max_size": int(os.environ.get("ALEPH_DB_POOL_SIZE", "20"))},
         }
-        # With a pool, Django passes psycopg_pool's check_connection as the pool's `check`:
-        # a connection that broke while idle (a database restart) is replaced instead of
-        # being handed to a request. (Giving `check` in the pool options as well is a
-        # TypeError: Django already sets it.)
-        _db["CONN_HEALTH_CHECKS"] = True
+        # Django's backend with a pool that checks each connection before handing it out and,
+        # on meeting a broken one (a database restart), replaces every broken idle connection
+        # at once instead of backing off before each (aleph_site/postgresql/base.py).
+        _db["ENGINE"] = "aleph_site.postgresql"
     DATABASES = {"default": _db}
 else:
     DATABASES = {
@@ -221,7 +221,7 @@ ALEPH_LIVE_DB_THREADS = int(os.environ.get("ALEPH_LIVE_DB_THREADS", "8"))
 # Every sweep, each process records the expiry of lapsed claims (arenas/live/sweeper.py).
 ALEPH_CLAIM_SWEEP_SECONDS = float(os.environ.get("ALEPH_CLAIM_SWEEP_SECONDS", "5"))
 
-# --- Webhooks (SPEC §13; arenas/webhooks/) ---------------------------------------------------
+# --- Webhooks (arenas/webhooks/) -------------------------------------------------------------
 # Receivers over plain http, and on loopback, private, link-local or multicast addresses, are
 # refused unless allowed (a deployment whose receivers live on its own network; the tests).
 ALEPH_WEBHOOK_ALLOW_HTTP = env_bool("ALEPH_WEBHOOK_ALLOW_HTTP", False)
@@ -234,7 +234,7 @@ ALEPH_WEBHOOK_POLL_SECONDS = float(os.environ.get("ALEPH_WEBHOOK_POLL_SECONDS", 
 # process dies. Longer than an attempt's 10 s timeout.
 ALEPH_WEBHOOK_LEASE_SECONDS = max(15.0, float(os.environ.get("ALEPH_WEBHOOK_LEASE_SECONDS", "30")))
 
-# --- Metrics (SPEC §14; arenas/metrics/) -----------------------------------------------------
+# --- Metrics (arenas/metrics/) ---------------------------------------------------------------
 # GET /metrics answers `Authorization: Bearer <token>`; unset, nothing is recorded and the
 # endpoint answers 404. Several processes share their figures through the directory named by
 # PROMETHEUS_MULTIPROC_DIR, which prometheus-client reads itself (docs/deploy.md).
@@ -339,7 +339,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "filters": {"once_per_minute": {"()": "arenas.live.layers.OncePerMinute"}},
+    "filters": {
+        "once_per_minute": {"()": "arenas.logs.OncePerMinute"},
+        "expected_refusals": {"()": "arenas.logs.ExpectedRefusals"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
@@ -347,6 +350,13 @@ LOGGING = {
         "mcp": {"level": "WARNING"},
         # While Redis is down, channels_redis logs a traceback every second.
         "channels_redis.pubsub": {"filters": ["once_per_minute"]},
+        # Django logs every 4xx answer, a 403 with its traceback (arenas/logs.py).
+        "django.request": {"filters": ["expected_refusals"]},
+        # While the database is down, every request answers 503 (arenas/errors.py), and each
+        # process's claim sweep and catch-up poll fail every few seconds.
+        "arenas.errors": {"filters": ["once_per_minute"]},
+        "arenas.live.sweeper": {"filters": ["once_per_minute"]},
+        "arenas.live.hub": {"filters": ["once_per_minute"]},
         # httpx logs every webhook delivery at INFO; failures are recorded on the cursor.
         "httpx": {"level": "WARNING"},
     },

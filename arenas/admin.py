@@ -1,4 +1,4 @@
-"""The Django admin (SPEC §5): a thin adapter over the domain, like the API.
+"""The Django admin: a thin adapter over the domain, like the API.
 
 Every write the admin makes is a domain call: arenas are created by `ArenaManager.create`,
 their goal changed by `ArenaHandle.update_goal`, their lifecycle moved by `ArenaHandle.act`

@@ -21,7 +21,7 @@ from .errors import Invalid, NotFound
 from .models import Agent, AgentToken
 
 PRESENCES = ("online", "away", "offline")
-# An agent is online when seen within the first, away within the second (SPEC §7.3).
+# An agent is online when seen within the first, away within the second.
 ONLINE = timedelta(seconds=60)
 AWAY = timedelta(minutes=10)
 # last_seen_at is written at most this often per agent, so presence costs one write per

@@ -1,4 +1,4 @@
-"""Claims: leases on the steps of a plan (SPEC §7).
+"""Claims: leases on the steps of a plan.
 
 A claim lets one participant hold one step for a bounded time: it renews the lease while it
 works, and loses the step when it stops renewing, so another agent can take it over. Its id
@@ -201,7 +201,7 @@ def release_all(arena: Arena, actor: str | None, agent_id: str | None = None) ->
 def end_with_completion(
     arena: Arena, me: Participant, step: int, claim_id: int | None, end: str = ClaimEnd.COMPLETED
 ) -> None:
-    """The claims' side of completing a step (§7.1): a live claim of another agent refuses
+    """The claims' side of completing a step: a live claim of another agent refuses
     it (StepClaimed); a `claim_id` that is not the caller's live claim on the step refuses
     it (ClaimLost); the caller's own live claim on it ends (`end`), without an event.
     With a `claim_id`, the usual case, one statement ends the named claim if it is the

@@ -1,10 +1,17 @@
-"""Domain errors. Each carries the SPEC's error code and HTTP status, so every adapter
+"""Domain errors. Each carries the error code and HTTP status, so every adapter
 (REST, websocket, admin, commands) reports a refusal the same way."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
+
+from django import db
+
+from .logs import error_line
+
+logger = logging.getLogger(__name__)
 
 # What no JSON encoder can write as UTF-8 (lone surrogates) or PostgreSQL can store (NUL).
 _UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
@@ -91,7 +98,7 @@ class InvalidTransition(Conflict):
 
 
 def _conflict(code: str, detail: str) -> type[Conflict]:
-    """A 409 refusal with its SPEC code and the sentence it says when given none."""
+    """A 409 refusal with its error code and the sentence it says when given none."""
     name = "".join(part.title() for part in code.split("_"))
     return type(name, (Conflict,), {"code": code, "default_detail": detail, "__module__": __name__})
 
@@ -120,3 +127,34 @@ class PreconditionFailed(DomainError):
     code = "precondition_failed"
     status = 412
     default_detail = "The arena has changed since you read it; read it again and retry."
+
+
+# What a database failing for a moment raises through Django: a connection lost or refused,
+# no connection free in the pool in time (psycopg_pool's PoolTimeout), a serialization
+# failure or deadlock, SQLite's "database is locked". The transaction was rolled back.
+TRANSIENT_DATABASE_ERRORS = (db.OperationalError, db.InterfaceError)
+
+
+class Unavailable(DomainError):
+    """The database failed for a moment: nothing was applied, and the same request may be
+    sent again (with its Idempotency-Key) after `retry_after` seconds. Every door answers it
+    so: REST and the dashboard 503 with `Retry-After`, MCP a tool error `unavailable: …`."""
+
+    code = "unavailable"
+    status = 503
+    default_detail = (
+        "The database is unavailable for a moment; nothing was applied. Send the request "
+        "again shortly (with the same Idempotency-Key)."
+    )
+    retry_after = 1
+
+
+def unavailable(error: BaseException) -> Unavailable | None:
+    """`Unavailable` for a transient database failure (logged briefly: once a minute with a
+    count, settings.LOGGING), None for anything else."""
+    if not isinstance(error, TRANSIENT_DATABASE_ERRORS):
+        return None
+    logger.warning(
+        "The database failed a request; answered 503 unavailable (%s)", error_line(error)
+    )
+    return Unavailable()

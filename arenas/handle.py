@@ -136,7 +136,7 @@ class ArenaHandle:
     ) -> Iterator[tuple[Arena, Participant | None]]:
         """Lock the arena, then check the caller (visible; a coordinator when `manage`; the
         permission `flag`) and that the arena's state allows `operation`, record the
-        expiry of any lapsed claim (before the write's own event, §7.2), and yield the
+        expiry of any lapsed claim (before the write's own event), and yield the
         locked arena and the caller's participation (None for staff)."""
         asked = time.perf_counter()
         with transaction.atomic():
@@ -179,7 +179,7 @@ class ArenaHandle:
         }
 
     def detail(self) -> dict[str, Any]:
-        """The arena as the SPEC's `GET /api/arenas/{id}/` and websocket snapshot show it."""
+        """The arena as the `GET /api/arenas/{id}/` and websocket snapshot show it."""
         arena = Arena.objects.filter(pk=self.arena_id).first()
         if arena is None:
             raise NotFound("No such arena.")
@@ -312,7 +312,7 @@ class ArenaHandle:
         complete which step when. A live claim of another agent refuses it; with `claim_id`
         (the fencing token) it counts only if that is the caller's live claim on the step,
         which the completion ends (`claims.end_with_completion`). A review step is not
-        completed: its review opens for a person (`StepDone.request`, SPEC §8)."""
+        completed: its review opens for a person (`StepDone.request`)."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
             claim_id = _optional_claim_id(claim_id)
             planned = plan.require_workable(arena, me, step)
@@ -324,7 +324,7 @@ class ArenaHandle:
             event = plan.complete(arena, step, me.agent_id, self.actor)
             return StepDone(event, ArenaAggregate.of(arena), None)
 
-    # --- claims (SPEC §7) ------------------------------------------------------------------
+    # --- claims ------------------------------------------------------------------
 
     def claim_step(self, step: Any, lease_seconds: Any = None) -> tuple[Claim, Event | None]:
         """Claim step `step` for `lease_seconds` (the arena's lease by default): the same
@@ -370,7 +370,7 @@ class ArenaHandle:
         self._me()
         return claims.live(self.arena_id)
 
-    # --- requests for people (SPEC §8) -----------------------------------------------------
+    # --- requests for people -----------------------------------------------------
 
     def ask(self, text: Any, choices: Any = None, step: Any = None) -> InputRequest:
         """Ask people a question (free text, or one of `choices`), about a step or not."""

@@ -4,7 +4,7 @@ The domain validates every value it is given with these functions (400 `invalid`
 the field), whichever door it came through; the doors import the same limits to describe
 their inputs (the REST serializers and OpenAPI schema, the MCP tools' JSON Schemas, the
 admin and dashboard forms) and never restate them. Text limits count characters, never
-bytes (SPEC §1.8); content limits are sizes in bytes (`text.size_in_bytes`).
+bytes; content limits are sizes in bytes (`text.size_in_bytes`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from . import text
 from .errors import Invalid, NotFound
 
 # --- numbers -----------------------------------------------------------------------------
-U32_MAX = 4_294_967_295  # steps and counters (SPEC §1.5)
+U32_MAX = 4_294_967_295  # steps and counters
 SEQ_MAX = 2**63 - 1  # an event's seq, and `after` in the events list and the live feed
 PAGE_DEFAULT = 50  # items per page of a list
 PAGE_MAX = 500
@@ -44,17 +44,17 @@ CONFIDENCE_MAX = 1.0
 CONTENT_MAX_BYTES = 1024 * 1024  # an artifact's content: text as UTF-8, other JSON compact
 METADATA_MAX_BYTES = 64 * 1024
 
-# --- claims (SPEC §7) ----------------------------------------------------------------------
+# --- claims ----------------------------------------------------------------------
 LEASE_MIN = 5  # seconds
 LEASE_MAX = 86_400
 LEASE_DEFAULT = 300
 
-# --- requests for people (SPEC §8) -----------------------------------------------------------
+# --- requests for people -----------------------------------------------------------
 REQUEST_MAX = 4000  # a request's text, and an answer's
 CHOICES_MAX = 10
 CHOICE_MAX = 200
 
-# --- webhooks (SPEC §13) ----------------------------------------------------------------------
+# --- webhooks ----------------------------------------------------------------------
 WEBHOOK_URL_MAX = 2000
 WEBHOOK_ARENAS_MAX = 1000  # arenas named by one subscription
 

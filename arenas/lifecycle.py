@@ -2,7 +2,7 @@
 
 `transition` is the one function that moves an arena between states; the REST API, the
 admin, the dashboard and the commands all reach it through `ArenaHandle.transition`.
-`require_allows` holds the table of what each state permits (SPEC §1.2).
+`require_allows` holds the table of what each state permits.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def allows(status: str, operation: Operation) -> bool:
 
 
 def require_allows(status: str, operation: Operation) -> None:
-    """Raise the SPEC's 409 error when `status` does not permit `operation`."""
+    """Raise the 409 error when `status` does not permit `operation`."""
     if allows(status, operation):
         return
     if status == Status.ARCHIVED:

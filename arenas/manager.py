@@ -39,7 +39,7 @@ class ArenaManager:
     """The central coordinator of arenas."""
 
     def create(self, config: Mapping[str, Any], created_by: str | None = None) -> uuid.UUID:
-        """Create an arena from an ArenaConfig (SPEC §2) and return its id.
+        """Create an arena from an ArenaConfig and return its id.
 
         `created_by` is the creating agent, which becomes the first coordinator; None for an
         arena created by staff or a command. Appends `arena_created`, then `agent_joined` for

@@ -127,7 +127,7 @@ class Agent(models.Model):
     display_name = models.CharField(max_length=DISPLAY_NAME_MAX, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # The last authenticated request or open feed (presence, SPEC §7.3): written at most once
+    # The last authenticated request or open feed (presence): written at most once
     # per agent per PRESENCE_RESOLUTION (arenas/agents.py).
     last_seen_at = models.DateTimeField(null=True, blank=True)
     owner = models.ForeignKey(
@@ -181,7 +181,7 @@ class Arena(models.Model):
     last_seq = models.BigIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     settle_report = models.JSONField(null=True, blank=True)
-    # The default lease of a claim on this arena's steps (SPEC §7.1).
+    # The default lease of a claim on this arena's steps.
     lease_seconds = models.PositiveIntegerField(default=LEASE_DEFAULT)
     # The earliest `expires_at` of the arena's live claims; null when it has none. A write
     # that finds it past records those expiries first; the sweep looks for arenas by it.
@@ -235,7 +235,7 @@ class Step(models.Model):
         Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_steps"
     )
     depends_on = models.JSONField(default=list, blank=True)
-    # Completing it opens a review request; a person's approval completes it (SPEC §8).
+    # Completing it opens a review request; a person's approval completes it.
     review = models.BooleanField(default=False)
 
     class Meta:
@@ -267,7 +267,7 @@ class StepCompletion(models.Model):
 
 
 class Claim(models.Model):
-    """A lease on one step (SPEC §7): its holder may work on the step until `expires_at`.
+    """A lease on one step: its holder may work on the step until `expires_at`.
     `claim_id` is the seq of the `step_claimed` event that created it, the fencing token a
     completion names. A claim is live until `ended_at` is set (completed, released,
     expired, its holder gone, the arena settling); the database holds at most one live
@@ -310,7 +310,7 @@ class Claim(models.Model):
 
 
 class InputRequest(models.Model):
-    """A request for people (SPEC §8): an agent's question, or the review a review step's
+    """A request for people: an agent's question, or the review a review step's
     completion opens. It stays `open` until a person (staff, or a coordinator other than the
     asker) answers it, or the asker cancels it; archiving cancels what is still open."""
 
@@ -330,6 +330,9 @@ class InputRequest(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # The dashboard's name for them, in the admin too. (Names only: no schema change.)
+        verbose_name = "request for people"
+        verbose_name_plural = "requests for people"
         ordering = ["-created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=_in("kind", RequestKind), name="request_kind_valid"),
@@ -508,7 +511,7 @@ class WebhookDisabled(models.TextChoices):
 
 
 class WebhookSubscription(models.Model):
-    """A receiver of arena events (SPEC §13): every event of `arenas` (null: every arena
+    """A receiver of arena events: every event of `arenas` (null: every arena
     its owner, `created_by`, can see) of `types` (null: all), POSTed to `url`, signed with
     `secret`. The secret is kept as it is: signing needs it (it is shown once, at
     creation). Delivery progress lives in one `WebhookCursor` per arena."""

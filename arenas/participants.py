@@ -2,7 +2,7 @@
 
 A participant is (arena, agent, role, the four permission flags, joined_at, left_at), unique
 per (arena, agent): leaving sets `left_at` and keeps the row as history; joining again
-reuses it (SPEC §1.4). The handle and the manager decide who may add whom; these functions
+reuses it. The handle and the manager decide who may add whom; these functions
 only store and read.
 """
 

@@ -1,4 +1,4 @@
-"""Roles and the four permission flags, with their defaults per role (SPEC §1.4)."""
+"""Roles and the four permission flags, with their defaults per role."""
 
 from __future__ import annotations
 

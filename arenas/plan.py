@@ -1,6 +1,6 @@
 """The plan of an arena: its steps, what each waits for, and who may work on which.
 
-An arena's plan is `total_steps` steps numbered from 1 (SPEC §1.5). Given as `plan` (titled
+An arena's plan is `total_steps` steps numbered from 1. Given as `plan` (titled
 steps, possibly assigned, with dependencies) it is stored as Step rows; given as
 `total_steps` it has no rows: its steps are untitled, unassigned and independent, except in
 a pipeline. A plan of 0 steps is open-ended (any step ≥ 1).

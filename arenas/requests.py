@@ -1,4 +1,4 @@
-"""Requests for people (SPEC §8): agents ask, people answer, reviews gate steps.
+"""Requests for people: agents ask, people answer, reviews gate steps.
 
 A request is an agent's question (free text, or one of its `choices`), or the review that
 completing a review step opens (`approve` or `reject`). It is answered by a person: a staff

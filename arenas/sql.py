@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -304,7 +305,7 @@ def completed_among(arena_id: uuid.UUID, numbers: Sequence[int]) -> set[int]:
     return {row[0] for row in rows}
 
 
-# --- claimable steps (SPEC §7.1, claims/next) --------------------------------------------
+# --- claimable steps (claims/next) -------------------------------------------------------
 #
 # Each finds its answer in one statement from a step number on (the arena's completed
 # prefix), so a plan of a million steps is never walked in Python.
@@ -623,6 +624,33 @@ def save_arena(arena: Arena) -> None:
         """,
         params,
     )
+
+
+# --- lock waits ------------------------------------------------------------------------------
+
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a lock_timeout that ran out
+
+
+@contextmanager
+def lock_timeout(seconds: float) -> Iterator[None]:
+    """Within the current transaction, a statement that waits longer than `seconds` for a
+    lock fails (`is_lock_timeout`) instead of waiting on; the server's setting again after.
+    PostgreSQL only: SQLite has no row locks (its transactions queue at BEGIN IMMEDIATE, up to
+    the busy timeout), so there it does nothing. The statements stay out of any savepoint
+    the block opens, so they run even when a statement inside failed."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    _execute("SELECT set_config('lock_timeout', %s, true)", [f"{max(1, int(seconds * 1000))}ms"])
+    try:
+        yield
+    finally:
+        _execute("SET LOCAL lock_timeout TO DEFAULT", [])
+
+
+def is_lock_timeout(error: BaseException) -> bool:
+    """Whether a database error is a lock wait that `lock_timeout` cut short."""
+    return getattr(error.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE
 
 
 # --- the machinery: parameters in, rows out --------------------------------------------------

@@ -1,7 +1,7 @@
 """Claims through the REST API of a live server: the claim → complete cycle beside plain step
 completions on the same server in the same run, and claims/next on a very large plan.
 
-N agents, each on its own keep-alive connection, in a closed loop (SPEC §7):
+N agents, each on its own keep-alive connection, in a closed loop:
 - plain: `POST …/steps/` with the agent's next step, as bench/writes.py does;
 - cycle: `POST …/claims/next/`, then `POST …/steps/` with the claim's step and `claim_id`;
 first each agent in an arena of its own, then all in one shared arena (every write queues

@@ -23,7 +23,11 @@ from .errors import PayloadTooLarge
 def read_body(request: Request) -> bytes:
     """The raw request body, or 413 `payload_too_large` when it exceeds
     `settings.ALEPH_MAX_BODY_BYTES` (declared or actual size). Reading it here first lets
-    DRF parse it afterwards from the cached bytes."""
+    DRF parse it afterwards from the cached bytes.
+
+    A body sent with `Transfer-Encoding: chunked` declares no `Content-Length`, and DRF
+    takes a request without one for a request without a body: once the body is read whole,
+    its length is known, and is recorded as the declared one."""
     limit = settings.ALEPH_MAX_BODY_BYTES
     too_large = PayloadTooLarge(f"The request body is larger than {limit} bytes.")
     try:
@@ -38,6 +42,8 @@ def read_body(request: Request) -> bytes:
         raise too_large from None
     if len(body) > limit:
         raise too_large
+    if not request.META.get("CONTENT_LENGTH"):
+        request.META["CONTENT_LENGTH"] = str(len(body))
     return body
 
 

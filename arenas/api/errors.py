@@ -16,7 +16,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from arenas.errors import DomainError, Invalid, printable
+from arenas.errors import DomainError, Invalid, printable, unavailable
 
 from .authentication import NO_TOKEN
 from .throttling import retry_after
@@ -55,7 +55,7 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 
 class ApiError(exceptions.APIException):
     """A refusal made by the API layer itself (not the domain); `default_code` is the
-    SPEC error code."""
+    error code."""
 
 
 class PayloadTooLarge(ApiError):
@@ -92,7 +92,9 @@ def code_for_status(status_code: int) -> str:
 
 
 def domain_error_response(exc: DomainError) -> Response:
-    return Response(exc.as_dict(), status=exc.status)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return Response(exc.as_dict(), status=exc.status, headers=headers)
 
 
 def flatten_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -125,10 +127,13 @@ def _merge(into: dict[str, list[str]], other: dict[str, list[str]]) -> None:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's EXCEPTION_HANDLER: every known error as the SPEC's JSON. Unknown exceptions
-    return None, so DRF re-raises them and the middleware answers a JSON 500."""
+    """DRF's EXCEPTION_HANDLER: every known error as the error JSON (a transient database
+    failure as 503 `unavailable` with `Retry-After`). Unknown exceptions return None, so DRF
+    re-raises them and the middleware answers a JSON 500."""
     if isinstance(exc, DomainError):
         return domain_error_response(exc)
+    if (down := unavailable(exc)) is not None:
+        return domain_error_response(down)
     if isinstance(exc, Http404):
         return Response(error_body("not_found", "Not found."), status=404)
     if isinstance(exc, DjangoPermissionDenied):

@@ -3,39 +3,44 @@
 A record per (agent, key) holds a SHA-256 of the request (method, path with its final slash,
 query and raw body) and, once known, the response. How a POST with a key runs:
 
-1. The record is inserted first, in its own committed statement; the unique constraint makes
-   exactly one concurrent request the owner of the key.
-2. The owner runs the view and stores a success response in the same transaction as the
-   change it made, so a change is never committed without its record (and a crash leaves
-   nothing applied). A refusal by the domain (a 403, 404, 409 or a domain 400) is stored
-   too. Anything decided before the domain (malformed body, input validation) releases the
-   key, so a corrected request may use it again.
+1. One transaction holds the whole attempt: the record is inserted first, then the view runs
+   and a success response is stored on the record before the commit. The unique constraint
+   makes exactly one concurrent request the owner of the key; until the owner's transaction
+   ends, its record is uncommitted, and another insert of the key waits for that outcome.
+   So "in progress" is a lock that dies with the attempt: a request that fails mid-way, a
+   connection the database dropped, a process killed outright all roll the record back with
+   the change, and a retry is applied as if it were the first. A change is never committed
+   without its record, so nothing is applied twice.
+2. A refusal by the domain (a 403, 404, 409 or a domain 400) rolls the attempt back and is
+   then stored in a transaction of its own. Anything decided before the domain (malformed
+   body, input validation) stores nothing, so a corrected request may use the key again.
 3. Any other request with the key: another body is 422 `idempotency_key_reused`; the same
    body gets the stored response again with `Idempotent-Replayed: true`; while the owner is
-   still working it waits up to `WAIT_SECONDS` for that response, then answers 409
-   `idempotency_in_progress`.
+   still working it waits for the owner's outcome, on PostgreSQL up to `WAIT_SECONDS`, then
+   answers 409 `idempotency_in_progress` (on SQLite, writes queue for the database's write
+   lock anyway).
 
-Records expire after `TTL` (24 hours): an older record counts as absent, and
-`manage.py clear_idempotency` deletes them. Keys are per agent: staff sessions may send the
-header (it is validated) but their requests are not recorded.
+A record without a response committed (left by an earlier version of this module, whose
+marker outlived a crash) is taken over. Records expire after `TTL` (24 hours): an older record
+counts as absent, and `manage.py clear_idempotency` deletes them. Keys are per agent: staff
+sessions may send the header (it is validated) but their requests are not recorded.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from arenas import sql
 from arenas.errors import DomainError
 from arenas.inputs import IDEMPOTENCY_KEY_MAX
 from arenas.models import Agent, IdempotencyRecord
@@ -49,7 +54,6 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_MAX = IDEMPOTENCY_KEY_MAX
 TTL = timedelta(hours=24)
 WAIT_SECONDS = 10.0
-POLL_SECONDS = 0.05
 STORED_HEADERS = ("ETag", "Location")
 
 
@@ -78,29 +82,18 @@ def delete_expired() -> int:
     return deleted
 
 
-@dataclass
-class Claim:
-    """Ownership of one key for the request that inserted its record."""
-
-    record: IdempotencyRecord
-
-    def store(self, response: Response) -> None:
-        IdempotencyRecord.objects.filter(pk=self.record.pk).update(
-            status_code=response.status_code,
-            response_body=response.data,
-            response_headers={h: response[h] for h in STORED_HEADERS if h in response},
-        )
-
-    def release(self) -> None:
-        IdempotencyRecord.objects.filter(pk=self.record.pk, status_code__isnull=True).delete()
-
-
 def _insert(agent: Agent, key: str, request_hash: str) -> IdempotencyRecord | None:
+    """The new record (uncommitted: the caller's transaction holds it), or None when the key
+    has a committed record; waits for another transaction that holds one."""
     try:
-        with transaction.atomic():
+        with sql.lock_timeout(WAIT_SECONDS), transaction.atomic():
             return IdempotencyRecord.objects.create(agent=agent, key=key, request_hash=request_hash)
     except IntegrityError:
         return None
+    except OperationalError as error:
+        if sql.is_lock_timeout(error):
+            raise IdempotencyInProgress() from None
+        raise
 
 
 def _replay(record: IdempotencyRecord) -> Response:
@@ -108,28 +101,48 @@ def _replay(record: IdempotencyRecord) -> Response:
     return Response(record.response_body, status=record.status_code, headers=headers)
 
 
-def begin(agent: Agent, key: str, request_hash: str) -> Claim | Response:
-    """Own the key (a Claim), or the response a request with it already got."""
-    deadline = time.monotonic() + WAIT_SECONDS
+def begin(agent: Agent, key: str, request_hash: str) -> IdempotencyRecord | Response:
+    """Within the caller's transaction: own the key (its new record), or the response a
+    request with it already got."""
     while True:
         record = _insert(agent, key, request_hash)
         if record is not None:
-            return Claim(record)
+            return record
         existing = IdempotencyRecord.objects.filter(agent=agent, key=key).first()
-        if existing is not None and existing.created_at < expired_before():
+        if existing is None:
+            continue  # deleted meanwhile (expired): insert again
+        if existing.created_at < expired_before() or existing.status_code is None:
+            # Expired, or a marker left behind by a dead attempt: the key is free.
             IdempotencyRecord.objects.filter(
-                pk=existing.pk, created_at__lt=expired_before()
+                pk=existing.pk, created_at=existing.created_at
             ).delete()
-            existing = None
-        if existing is not None:
-            if existing.request_hash != request_hash:
-                raise IdempotencyKeyReused()
-            if existing.status_code is not None:
-                return _replay(existing)
-        # The owner is still working (or released the key a moment ago): look again.
-        if time.monotonic() >= deadline:
-            raise IdempotencyInProgress()
-        time.sleep(POLL_SECONDS)
+            continue
+        if existing.request_hash != request_hash:
+            raise IdempotencyKeyReused()
+        return _replay(existing)
+
+
+def store(record: IdempotencyRecord, response: Response) -> None:
+    record.status_code = response.status_code
+    record.response_body = response.data
+    record.response_headers = {h: response[h] for h in STORED_HEADERS if h in response}
+    record.save(update_fields=["status_code", "response_body", "response_headers"])
+
+
+def store_refusal(agent: Agent, key: str, request_hash: str, response: Response) -> None:
+    """Keep the domain's refusal for replay, in a transaction of its own (the attempt's was
+    rolled back). If a retry got in first, its record stands."""
+    with transaction.atomic():
+        record = _insert(agent, key, request_hash)
+        if record is not None:
+            store(record, response)
+
+
+class _NotApplied(Exception):
+    """Rolls back an attempt that answered without applying anything."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
 
 
 PostHandler = Callable[..., Response]
@@ -147,23 +160,22 @@ def idempotent(post: PostHandler) -> PostHandler:
         agent = agent_of(request.user)
         if agent is None:
             return post(view, request, *args, **kwargs)
-        outcome = begin(agent, key, fingerprint(request))
-        if isinstance(outcome, Response):
-            return outcome
+        request_hash = fingerprint(request)
         try:
             with transaction.atomic():
+                outcome = begin(agent, key, request_hash)
+                if isinstance(outcome, Response):
+                    return outcome
                 response = post(view, request, *args, **kwargs)
-                if 200 <= response.status_code < 300:
-                    outcome.store(response)
+                if not 200 <= response.status_code < 300:
+                    raise _NotApplied(response)
+                store(outcome, response)
+        except _NotApplied as not_applied:
+            return not_applied.response
         except DomainError as exc:
             response = domain_error_response(exc)
-            outcome.store(response)
+            store_refusal(agent, key, request_hash, response)
             return response
-        except BaseException:
-            outcome.release()
-            raise
-        if not 200 <= response.status_code < 300:
-            outcome.release()
         return response
 
     wrapper.idempotent = True  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 DRF views answer their own errors through `errors.exception_handler`; what happens outside
 them (a path no route matches, an exception no handler knew, a 400 from Django for a bad
 Host header, DEBUG's technical pages) reaches this middleware as a non-JSON error response,
-which it replaces with the SPEC's error JSON of the same status.
+which it replaces with the error JSON of the same status.
 """
 
 from __future__ import annotations
@@ -11,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from asgiref.sync import iscoroutinefunction
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.template.loader import render_to_string
 from django.utils.decorators import sync_and_async_middleware
+from django.utils.deprecation import MiddlewareMixin
+
+from arenas.errors import unavailable
 
 from .errors import code_for_status, error_body
 
@@ -65,3 +69,21 @@ def api_json_errors(
             return as_json_error(request, get_response(request))
 
     return middleware
+
+
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
+    """A transient database failure in any Django view (the dashboard, the admin, sign-in,
+    and whatever an API view did not answer itself) is 503 with `Retry-After`: the error JSON
+    under `/api/`, a page elsewhere. Nothing was applied; the request may be sent again."""
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        down = unavailable(exception)
+        if down is None:
+            return None
+        if _is_api(request):
+            response: HttpResponse = JsonResponse(down.as_dict(), status=down.status)
+        else:
+            # Rendered without the request: its context processors would read the database.
+            response = HttpResponse(render_to_string("503.html"), status=down.status)
+        response["Retry-After"] = str(down.retry_after)
+        return response

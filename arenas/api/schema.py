@@ -177,11 +177,23 @@ ERROR_HEADERS = {
 }
 
 
+UNAVAILABLE = (
+    "`unavailable`: the database failed for a moment (nothing was applied); send the same "
+    "request again after `Retry-After` seconds, with the same Idempotency-Key."
+)
+
+
 def add_error_headers(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: every 401 names its challenge and every 429
-    its Retry-After."""
+    its Retry-After; every operation that answers errors may answer 503 `unavailable`
+    (arenas/errors.py), with its Retry-After."""
     for item in result.get("paths", {}).values():
         for operation in item.values():
+            responses = operation.get("responses", {})
+            error = responses.get("429") or responses.get("401")
+            if error is not None and "content" in error:
+                responses["503"] = {"description": UNAVAILABLE, "content": error["content"]}
+                responses["503"]["headers"] = dict(ERROR_HEADERS["429"])
             for status, headers in ERROR_HEADERS.items():
                 response = operation.get("responses", {}).get(status)
                 if response is not None:

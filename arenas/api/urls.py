@@ -1,4 +1,4 @@
-"""Routes of the agent REST API (SPEC §2), mounted at /api/.
+"""Routes of the agent REST API, mounted at /api/.
 
 Every path works with and without its final slash, without a redirect: the patterns end in
 `/?$` (CommonMiddleware's APPEND_SLASH never sees a miss to redirect).
@@ -77,5 +77,9 @@ urlpatterns = [
     route(f"{ARENA}/facts", views.FactsView.as_view(), "api-facts"),
     route(f"{ARENA}/messages", views.MessagesView.as_view(), "api-messages"),
     route("schema", SpectacularAPIView.as_view(), "api-schema"),
-    route("docs", SpectacularSwaggerView.as_view(url_name="api-schema"), "api-docs"),
+    route(
+        "docs",
+        SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+        "api-docs",
+    ),
 ]

@@ -1,9 +1,9 @@
-"""The agent REST API (SPEC §2): thin views over ArenaManager and ArenaHandle.
+"""The agent REST API: thin views over ArenaManager and ArenaHandle.
 
 Each view reads its input (serializers.py, query parameters), makes one call to the domain,
 and returns the domain's wire dicts. The caller's ArenaHandle checks visibility (404),
 permission (403), the arena's state (409) and values (400) in that order; errors become the
-SPEC's JSON in errors.py.
+error JSON in errors.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from arenas.claims import Vacancy
-from arenas.errors import NotFound, PermissionDenied
+from arenas.errors import TRANSIENT_DATABASE_ERRORS, NotFound, PermissionDenied
 from arenas.events import to_wire
 from arenas.handle import ArenaHandle
 from arenas.inputs import SEQ_MAX, U32_MAX
@@ -110,7 +110,11 @@ class ApiView(APIView):
         """A refusal that came before the handle checked visibility becomes 404 for a
         caller who cannot see the arena: visibility comes before everything else."""
         handle = self.handle
-        if handle is not None and not handle.visibility_known and not isinstance(exc, NotFound):
+        if (
+            handle is not None
+            and not handle.visibility_known
+            and not isinstance(exc, (NotFound, *TRANSIENT_DATABASE_ERRORS))
+        ):
             try:
                 handle.require_visible()
             except NotFound as not_found:
@@ -455,7 +459,7 @@ class StepsView(ApiView):
         return Response(step_result(done.event, done.aggregate), status=status.HTTP_201_CREATED)
 
 
-# --- claims (SPEC §7) ----------------------------------------------------------------------
+# --- claims ----------------------------------------------------------------------
 
 
 def claim_response(claim: Claim, event: Event | None) -> Response:
@@ -687,7 +691,7 @@ class MessagesView(ApiView):
         return Response(to_wire(event), status=status.HTTP_201_CREATED)
 
 
-# --- requests for people (SPEC §8) -----------------------------------------------------------
+# --- requests for people -----------------------------------------------------------
 
 
 class RequestsView(ApiView):

@@ -1,4 +1,4 @@
-"""Webhook subscriptions through the API (SPEC §13): thin views over
+"""Webhook subscriptions through the API: thin views over
 `arenas.webhooks.subscriptions`, for people with a session (staff, and owners of agents).
 
 Anonymous callers get 401; agents (bearer tokens) and people who may not manage webhooks

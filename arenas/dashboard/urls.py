@@ -1,4 +1,4 @@
-"""Routes of the browser dashboard (SPEC §4)."""
+"""Routes of the browser dashboard."""
 
 from django.urls import path
 

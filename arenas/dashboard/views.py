@@ -1,4 +1,4 @@
-"""The browser dashboard (SPEC §4): server-rendered pages over the manager and handles.
+"""The browser dashboard: server-rendered pages over the manager and handles.
 
 Every page needs a login. Reads go through `ArenaManager.user_handle` (staff see every arena,
 another user what an agent they own sees); writes (lifecycle actions, messages, releasing a
@@ -32,7 +32,7 @@ from arenas.errors import DomainError, NotFound
 from arenas.events import timestamp, to_wire
 from arenas.handle import ArenaHandle
 from arenas.manager import ArenaManager
-from arenas.models import InputRequest, RequestKind, RequestStatus, Status
+from arenas.models import InputRequest, RequestKind, RequestStatus, SlotStatus, Status
 from arenas.representations import arena_summary, step_claim_dict
 
 ARENAS_PER_PAGE = 50
@@ -43,7 +43,7 @@ CLOSED_REQUESTS_SHOWN = 20
 STEPS_SHOWN = 200
 FEED_INITIAL = 50
 # The arena page fetches its panels at least this often even when no event arrives, so
-# presence (not an event) and renewed leases (not events either) stay fresh (SPEC §7.3).
+# presence (not an event) and renewed leases (not events either) stay fresh.
 PANELS_REFRESH_SECONDS = 15
 # Stands for an arena id in URLs the JavaScript completes.
 ARENA_ID_PLACEHOLDER = uuid.UUID(int=0)
@@ -164,13 +164,18 @@ def artifact_detail(request: HttpRequest, arena_id: Any, artifact_id: Any) -> Ht
 @login_required
 @require_GET
 def request_inbox(request: HttpRequest) -> HttpResponse:
-    """`/requests/`: the open requests the person may see, newest first."""
+    """`/requests/`: the open requests the person may see, newest first; staff answer them
+    here as on the arena page (`request_answer`)."""
     listed = manager.requests_for_user(request.user, RequestStatus.OPEN).select_related("arena")
     page = Paginator(listed, REQUESTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "dashboard/request_inbox.html",
-        {"page": page, "requests": [_request_item(item) for item in page]},
+        {
+            "page": page,
+            "requests": [_request_item(item) for item in page],
+            "answer_limit": inputs.REQUEST_MAX,
+        },
     )
 
 
@@ -186,7 +191,8 @@ def request_counts(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_POST
 def request_answer(request: HttpRequest, arena_id: Any, request_id: Any) -> HttpResponse:
-    """Staff answer a request from the arena page: a choice (a button) and/or text."""
+    """Staff answer a request from the arena page or the inbox (`back=inbox`): a choice (a
+    button) and/or text. Back to where it was answered, with the outcome as a message."""
 
     text = request.POST.get("text")
     if text is not None:
@@ -203,7 +209,10 @@ def request_answer(request: HttpRequest, arena_id: Any, request_id: Any) -> Http
         said = f"“{reply['choice']}”" if reply["choice"] is not None else "your answer"
         return f"Answered {answered.agent_id} with {said}: the agent sees it on its feed."
 
-    return _steer(request, arena_id, answer)
+    response = _steer(request, arena_id, answer)
+    if request.POST.get("back") == "inbox":
+        return redirect("dashboard:requests")
+    return response
 
 
 @login_required
@@ -253,9 +262,13 @@ def _steer(
 
 def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
     arena = handle.detail()
+    total = arena["total_steps"]
+    work_over = arena["status"] != Status.ACTIVE or 0 < total <= arena["completed_steps"]
     for participant in arena["participants"]:
         participant["initial"] = _initial(participant["agent_id"])
         participant["last_seen"] = _datetime(participant["last_seen_at"])
+        participant["slot_shown"], participant["slot_label"] = _slot_shown(participant, work_over)
+        participant["work_over"] = work_over
     steps, more_after = handle.steps(limit=STEPS_SHOWN)
     # Live claims on steps past the ones shown, so that every live claim is on the page.
     later = []
@@ -266,7 +279,6 @@ def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
         if step["claim"] is not None:
             step["claim"]["until"] = _datetime(step["claim"]["expires_at"])
     artifacts = list(handle.artifacts())
-    total = arena["total_steps"]
     return {
         "arena": arena,
         "lease": _duration(arena["lease_seconds"]),
@@ -333,6 +345,21 @@ def _request_item(request: InputRequest) -> dict[str, Any]:
         "answered_at": _datetime(answer.get("at")),
         "answer": answer,
     }
+
+
+def _slot_shown(participant: dict[str, Any], work_over: bool) -> tuple[str, str]:
+    """A slot's state as the page says it (a CSS modifier and a label). A slot is `working`
+    from its first artifact on, also when its agent never said what it does: that is "no
+    report yet". Once the arena's work is over (every step completed, or the arena no longer
+    active), a slot still marked `working` is shown idle: nobody works there any more."""
+    status = participant["slot_status"]
+    if status != SlotStatus.WORKING:
+        return status, status
+    if work_over:
+        return SlotStatus.IDLE, SlotStatus.IDLE
+    if not participant["current"]:
+        return "unreported", "no report yet"
+    return status, status
 
 
 def _initial(agent_id: str) -> str:

@@ -1,6 +1,6 @@
 """Who is on the other end of a websocket, and whether the handshake may go on.
 
-Two ways in (SPEC §3):
+Two ways in:
 - Agents send `Authorization: Bearer <token>` in the handshake. They need no `Origin`: a
   bearer token cannot be sent by a foreign web page, so there is nothing to forge.
 - Browsers send their session cookie, whose user is found as Django's own
@@ -44,7 +44,7 @@ DEBUG_HOSTS = [".localhost", "127.0.0.1", "[::1]"]
 
 class Refusal(Exception):
     """The handshake is refused: the consumer accepts, then closes with `code`.
-    `reason` (an error code of the SPEC) travels as the close frame's reason."""
+    `reason` (an error code) travels as the close frame's reason."""
 
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(f"{code} {reason}")

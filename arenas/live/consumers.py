@@ -1,4 +1,4 @@
-"""The websocket consumers of the live feed (SPEC §3): one arena's events, and the dashboard.
+"""The websocket consumers of the live feed: one arena's events, and the dashboard.
 
 The event log in the database is the truth; the channel layer is only a doorbell that may
 drop messages. No consumer has a channel of the layer: the process's hub (`hub.py`) holds

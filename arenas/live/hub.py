@@ -26,7 +26,7 @@ with one query pair for the whole process:
   newest summary this process loaded missed its doorbell and is shown to the dashboards.
 
 Every PRESENCE_SECONDS it also marks the agents with an open feed here as seen (presence,
-SPEC §7.3: an open feed counts as being there), in one statement for the whole process.
+an open feed counts as being there), in one statement for the whole process.
 
 One hub per event loop (Daphne runs one; tests run one per test).
 """
@@ -47,7 +47,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from arenas import agents
+from arenas.errors import TRANSIENT_DATABASE_ERRORS
 from arenas.events import DASHBOARD_GROUP, arena_group
+from arenas.logs import error_line
 from arenas.manager import ArenaManager
 
 from . import log
@@ -64,7 +66,7 @@ LINES_MAX = 10_000
 # How far back a poll looks for arena changes, beyond two poll intervals (clock skew between
 # processes, slow polls).
 CHANGE_WINDOW_SLACK = timedelta(seconds=5)
-# How often the agents with an open feed are marked as seen (SPEC §7.3: at least every 30 s).
+# How often the agents with an open feed are marked as seen ( at least every 30 s).
 PRESENCE_SECONDS = 20.0
 # Followers rung before the fan-out lets the event loop run something else.
 RING_SLICE = 250
@@ -260,8 +262,13 @@ class Hub:
     async def _load_line(self, arena_id: str) -> Line | None:
         try:
             return await in_thread(_load_line, arena_id)
-        except Exception:
-            logger.warning("Could not load the summary of arena %s", arena_id, exc_info=True)
+        except Exception as error:
+            logger.warning(
+                "Could not load the summary of arena %s (%s)",
+                arena_id,
+                error_line(error),
+                exc_info=not isinstance(error, TRANSIENT_DATABASE_ERRORS),
+            )
             self._lines.pop(arena_id, None)
             return None
 
@@ -277,8 +284,12 @@ class Hub:
             await asyncio.sleep(interval)
             try:
                 await self.poll(interval)
-            except Exception:
-                logger.warning("The live feed's catch-up poll failed", exc_info=True)
+            except Exception as error:
+                logger.warning(
+                    "The live feed's catch-up poll failed (%s)",
+                    error_line(error),
+                    exc_info=not isinstance(error, TRANSIENT_DATABASE_ERRORS),
+                )
 
     async def poll(self, interval: float) -> None:
         """One round: catch up followers that missed a doorbell, and show the dashboards

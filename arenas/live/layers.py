@@ -17,7 +17,6 @@ dropping) and changes their cost:
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from copy import deepcopy
 from typing import Any
@@ -55,28 +54,3 @@ class InMemoryChannelLayer(layers.InMemoryChannelLayer):
                 queue.put_nowait(item)
             except asyncio.QueueFull:
                 continue  # as upstream: a full channel misses this message
-
-
-class OncePerMinute(logging.Filter):
-    """A log filter for a library that logs the same failure again and again: channels_redis'
-    pub/sub layer logs "Unexpected exception in receive task" with its traceback every second
-    while Redis is down. The first record of a message goes through; the same message from
-    the same logger within a minute is counted instead, and the next one let through says how
-    many were held back."""
-
-    def __init__(self, seconds: float = 60.0) -> None:
-        super().__init__()
-        self.seconds = seconds
-        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        key = (record.name, str(record.msg))
-        now = time.monotonic()
-        last, held = self._seen.get(key, (-self.seconds, 0))
-        if now - last < self.seconds:
-            self._seen[key] = (last, held + 1)
-            return False
-        self._seen[key] = (now, 0)
-        if held:
-            record.msg = f"{record.msg} ({held} more in the last {self.seconds:.0f}s, not logged)"
-        return True

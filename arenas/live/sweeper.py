@@ -1,4 +1,4 @@
-"""The per-process claim sweep (SPEC §7.2): while a server process runs, a claim whose lease
+"""The per-process claim sweep: while a server process runs, a claim whose lease
 has passed gets its `claim_expired` event within ALEPH_CLAIM_SWEEP_SECONDS (default 5) of
 `expires_at` even when nobody writes to its arena.
 
@@ -18,6 +18,8 @@ import weakref
 from django.conf import settings
 
 from arenas import claims
+from arenas.errors import TRANSIENT_DATABASE_ERRORS
+from arenas.logs import error_line
 
 from .db import in_thread
 
@@ -45,8 +47,12 @@ async def _run() -> None:
         await asyncio.sleep(interval())
         try:
             expired = await in_thread(claims.sweep)
-        except Exception:
-            logger.warning("The claim sweep failed; it runs again shortly", exc_info=True)
+        except Exception as error:
+            logger.warning(
+                "The claim sweep failed; it runs again shortly (%s)",
+                error_line(error),
+                exc_info=not isinstance(error, TRANSIENT_DATABASE_ERRORS),
+            )
         else:
             if expired:
                 logger.info("Recorded the expiry of %d claim(s)", expired)

@@ -2,7 +2,7 @@
 (`aleph_site/asgi.py` sends it `/mcp` and `/mcp/...`).
 
 Before the protocol, each request passes the same doors as a REST request, and a refusal is
-the SPEC's error JSON:
+the error JSON:
 - a `Host` that is not an allowed host: 400 `invalid` (as Django answers);
 - an `Origin` that is not an allowed host: 403 `permission_denied` (a browser page of another
   site; agents send no `Origin`, which is fine);
@@ -11,6 +11,9 @@ the SPEC's error JSON:
 - over the agent's rate: 429 `throttled` with `Retry-After` (the REST API's throttle and
   counts: one budget per agent for both doors);
 - a body over `ALEPH_MAX_BODY_BYTES`: 413 `payload_too_large`;
+- a `Content-Type` other than `application/json` (or none): 415 `unsupported_media_type`;
+- the database failing for a moment (checking the token): 503 `unavailable` with
+  `Retry-After` (in a tool call: the tool error `unavailable: …`);
 - any path other than `/mcp` or `/mcp/`: 404 `not_found`;
 - a method other than POST: 405 `method_not_allowed` (the server sends nothing unasked, so
   it offers no stream to GET, and keeps no session to DELETE).
@@ -47,6 +50,7 @@ from arenas import agents
 from arenas.api.authentication import BAD_TOKEN, CHALLENGE, NO_TOKEN
 from arenas.api.errors import error_body
 from arenas.api.throttling import agent_retry_after
+from arenas.errors import unavailable
 from arenas.live.auth import host_allowed, origin_allowed
 from arenas.models import Agent
 
@@ -54,6 +58,7 @@ from .server import AGENT, server
 from .tools import in_thread
 
 PATHS = ("/mcp", "/mcp/")
+JSON = "application/json"
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -74,7 +79,18 @@ async def application(scope: Scope, receive: Any, send: Any) -> None:
     scheme, _, token = (headers.get(b"authorization") or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return await _refuse(send, 401, "not_authenticated", NO_TOKEN, _CHALLENGE)
-    agent, wait = await in_thread(_admit, token.strip())
+    try:
+        agent, wait = await in_thread(_admit, token.strip())
+    except Exception as error:
+        if (down := unavailable(error)) is None:
+            raise
+        return await _refuse(
+            send,
+            down.status,
+            down.code,
+            down.detail,
+            [(b"retry-after", str(down.retry_after).encode())],
+        )
     if agent is None:
         return await _refuse(send, 401, "not_authenticated", BAD_TOKEN, _CHALLENGE)
     if wait is not None:
@@ -100,6 +116,15 @@ async def application(scope: Scope, receive: Any, send: Any) -> None:
         return await _refuse(
             send, 413, "payload_too_large", f"The request body is larger than {limit} bytes."
         )
+    media_type = _media_type(headers.get(b"content-type"))
+    if media_type != JSON:
+        return await _refuse(
+            send,
+            415,
+            "unsupported_media_type",
+            f"MCP messages are JSON: send Content-Type: {JSON}"
+            + (f" (not {media_type})." if media_type else "."),
+        )
 
     hung_up = asyncio.Event()
 
@@ -110,9 +135,9 @@ async def application(scope: Scope, receive: Any, send: Any) -> None:
         return {"type": "http.disconnect"}
 
     manager = await session_manager()
-    await _until_hung_up(
-        manager.handle_request({**scope, AGENT: agent}, replay, send), receive, hung_up
-    )
+    # The SDK compares the media type case-sensitively: hand it the lower-case one.
+    scope = {**scope, "headers": _with_content_type(scope["headers"], JSON), AGENT: agent}
+    await _until_hung_up(manager.handle_request(scope, replay, send), receive, hung_up)
 
 
 _CHALLENGE = [(b"www-authenticate", CHALLENGE.encode())]
@@ -150,6 +175,22 @@ def _headers(scope: Scope) -> dict[bytes, str]:
     for name, value in scope.get("headers", ()):
         found.setdefault(name.lower(), value.decode("latin-1"))
     return found
+
+
+def _with_content_type(headers: Any, media_type: str) -> list[tuple[bytes, bytes]]:
+    """The request's headers with Content-Type's media type written as `media_type`."""
+    out = []
+    for name, value in headers:
+        if name.lower() == b"content-type":
+            _, sep, params = value.partition(b";")
+            value = media_type.encode() + sep + params
+        out.append((name, value))
+    return out
+
+
+def _media_type(content_type: str | None) -> str:
+    """The media type of a Content-Type header, lower-cased, without its parameters."""
+    return (content_type or "").partition(";")[0].strip().lower()
 
 
 def _admit(token: str) -> tuple[Agent | None, int | None]:

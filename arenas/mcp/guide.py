@@ -1,4 +1,4 @@
-"""The prompt `work_in_arena` and the resource `arena://{arena_id}` (SPEC §9).
+"""The prompt `work_in_arena` and the resource `arena://{arena_id}`.
 
 The prompt tells a model how to work in one arena with the tools this server has: claim a
 step, do it, publish, complete it with its claim id, renew long work, ask people and wait
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .schemas import ADVICE
 from .tools import Caller, manager
 
 PROMPT = "work_in_arena"
@@ -96,7 +97,7 @@ def work_in_arena(caller: Caller, arena_id: Any) -> str:
         ),
         "",
         "A refused call answers an error whose text starts with its code (for example "
-        "`not_found:` or `claim_lost:`), followed by what it means; each tool's description "
-        "says what to do about its codes.",
+        "`not_found:` or `claim_lost:`). What each code means and what to do:",
+        *(f"- {code}: {advice}" for code, advice in ADVICE.items()),
     ]
     return "\n".join(lines)

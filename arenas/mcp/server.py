@@ -25,10 +25,11 @@ import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
-from arenas.errors import DomainError, NotFound
+from arenas.errors import DomainError, NotFound, unavailable
 from arenas.models import Agent
 
 from . import guide
+from .schemas import ADVICE
 from .tools import TOOLS, Caller, Once, Reply, call, in_thread
 
 logger = logging.getLogger(__name__)
@@ -48,8 +49,8 @@ SERVER_ERROR = ServerError()
 INSTRUCTIONS = (
     "Aleph Arena: arenas where several AI agents work on a shared goal while people watch "
     "and steer. Start with whoami (your arenas) or create_arena; the prompt work_in_arena "
-    "explains how to work in an arena with these tools. Every refused call answers an error "
-    "whose text starts with a code (not_found:, invalid:, arena_not_active:, ...)."
+    "explains how to work in an arena with these tools and what each error code means. A "
+    "refused call answers `<code>: <detail>` and what to do about that code."
 )
 
 
@@ -99,8 +100,13 @@ _shared_result = Once(
 
 
 def tool_error(error: DomainError) -> types.CallToolResult:
+    """The refusal as a tool result: `<code>: <detail>`, then what to do about that code."""
+    advice = ADVICE.get(error.code)
     return types.CallToolResult(
-        content=[types.TextContent(text=refusal_text(error))],
+        content=[
+            types.TextContent(text=refusal_text(error)),
+            *([types.TextContent(text=f"{error.code} means: {advice}")] if advice else []),
+        ],
         structured_content=error.as_dict(),
         is_error=True,
     )
@@ -116,12 +122,10 @@ _TOOL_LIST = types.ListToolsResult(
             title=t.title,
             description=t.description,
             input_schema=t.input_schema,
-            annotations=types.ToolAnnotations(
-                title=t.title,
-                read_only_hint=t.read_only,
-                destructive_hint=False,
-                open_world_hint=False,
-            ),
+            # A read says so; a write is not destructive (it adds to the log).
+            annotations=types.ToolAnnotations(read_only_hint=True)
+            if t.read_only
+            else types.ToolAnnotations(destructive_hint=False),
         )
         for t in TOOLS.values()
     ]
@@ -144,19 +148,23 @@ async def call_tool(
         return tool_result(await call(params.name, agent, params.arguments or {}))
     except DomainError as error:
         return tool_error(error)
-    except Exception:
+    except Exception as error:
+        if (down := unavailable(error)) is not None:
+            return tool_error(down)
         logger.exception("The MCP tool %s failed", params.name)
         return tool_error(SERVER_ERROR)
 
 
 async def _guarded(function: Any, *args: Any) -> Any:
     """Run a prompt's or resource's domain work in a thread; a refusal becomes a JSON-RPC
-    error whose message starts with the SPEC code."""
+    error whose message starts with the error code."""
     try:
         return await in_thread(function, *args)
     except DomainError as error:
         raise MCPError(types.INVALID_PARAMS, refusal_text(error)) from None
-    except Exception:
+    except Exception as error:
+        if (down := unavailable(error)) is not None:
+            raise MCPError(types.INTERNAL_ERROR, refusal_text(down)) from None
         logger.exception("The MCP server failed")
         raise MCPError(types.INTERNAL_ERROR, refusal_text(SERVER_ERROR)) from None
 

@@ -1,4 +1,4 @@
-"""The MCP tools (SPEC §9): each one a few lines over the same `ArenaManager` and
+"""The MCP tools: each one a few lines over the same `ArenaManager` and
 `ArenaHandle` operations as the REST views, answering the same JSON (`representations`,
 `events.to_wire`) with a short text for the model.
 
@@ -50,8 +50,6 @@ from arenas.representations import (
 from . import schemas as s
 
 manager = ArenaManager()
-# What a write to one's own slot or to the arena's shared memory may answer.
-WRITE_ERRORS = s.errors("not_found", "permission_denied", "arena_not_active", "arena_archived")
 
 
 @dataclass(frozen=True)
@@ -97,12 +95,12 @@ class Tool:
 
     @property
     def input_schema(self) -> s.Schema:
-        return {
-            "type": "object",
-            "properties": self.properties,
-            "required": list(self.required),
-            "additionalProperties": False,
-        }
+        """The arguments' JSON Schema. An unknown argument is refused (`invalid`, naming
+        it) by `arguments`; the schema does not repeat it, to keep `tools/list` short."""
+        schema: s.Schema = {"type": "object", "properties": self.properties}
+        if self.required:
+            schema["required"] = list(self.required)
+        return schema
 
     def arguments(self, given: dict[str, Any]) -> dict[str, Any]:
         """The arguments to call `run` with: Invalid for an unknown or missing one."""
@@ -202,8 +200,7 @@ def arena_reply(detail: dict[str, Any], verb: str = "") -> Reply:
 @tool(
     "whoami",
     "Who am I",
-    "Your agent id, display name and the ids of the arenas you take part in that are not "
-    "archived. Call it first to find your arenas.",
+    "Your agent id and the arenas you take part in that are not archived. Call it first.",
     read_only=True,
 )
 def whoami(caller: Caller) -> Reply:
@@ -214,8 +211,7 @@ def whoami(caller: Caller) -> Reply:
 @tool(
     "list_arenas",
     "List your arenas",
-    "The arenas you are a current participant of, newest first, 50 at a time, without their "
-    "participants (get_arena has those).\n\n" + s.errors(),
+    "Your arenas, newest first.",
     properties={"status": s.STATUS, "cursor": s.CURSOR},
     read_only=True,
 )
@@ -227,12 +223,8 @@ def list_arenas(caller: Caller, status: Any = None, cursor: Any = None) -> Reply
 @tool(
     "create_arena",
     "Create an arena",
-    "Start a new arena for a shared goal; you become its coordinator. Give its plan as "
-    "`total_steps` (untitled steps) or as `plan` (titled steps with assignees, "
-    "dependencies, and `review: true` for a step a person must approve), and the other "
-    "agents as `participants` (or add them later with add_participant). `lease_seconds` is "
-    "how long a claim on a step holds by default. It starts in state `created`: call "
-    "transition with `activate` when the work may begin.\n\n" + s.errors(),
+    "Start an arena for a goal; you coordinate it. It starts `created`: transition "
+    "`activate` to begin work.",
     properties={
         "goal": s.GOAL,
         "strategy": s.STRATEGY,
@@ -251,9 +243,8 @@ def create_arena(caller: Caller, **config: Any) -> Reply:
 @tool(
     "get_arena",
     "Read an arena",
-    "An arena: its goal, state (`status`), progress, participants with their slots, the "
-    "transitions allowed now, `last_seq` (the newest event's seq, a starting point for "
-    "wait_for_events) and `you` (your role and permissions).\n\n" + s.errors("not_found"),
+    "An arena: goal, state, progress, participants, `last_seq`, and `you` (your role and "
+    "permissions).",
     properties={"arena_id": s.ARENA_ID},
     required=("arena_id",),
     read_only=True,
@@ -265,11 +256,7 @@ def get_arena(caller: Caller, arena_id: Any) -> Reply:
 @tool(
     "get_plan",
     "Read the plan",
-    f"The arena's steps, {PAGE_DEFAULT} at a time from step `after` + 1: each with its "
-    "title, assignee, the steps it depends on, whether (and by whom) it is completed, its "
-    "live `claim` (who holds it, until when) and, for a step a person reviews, `review` "
-    "(required, pending or approved). With an open-ended plan (total_steps 0) it lists the "
-    "completed steps. claim_next_step picks a step for you.\n\n" + s.errors("not_found"),
+    "The arena's steps: title, assignee, dependencies, completion, live claim, review.",
     properties={"arena_id": s.ARENA_ID, "after": s.AFTER_STEP},
     required=("arena_id",),
     read_only=True,
@@ -287,15 +274,7 @@ def get_plan(caller: Caller, arena_id: Any, after: Any = 0) -> Reply:
 @tool(
     "add_participant",
     "Add a participant",
-    "Coordinators: add an agent to the arena (while it is created or active) with a role and "
-    "any of the four permission flags overridden; an agent that left joins again.\n\n"
-    + s.errors(
-        "not_found",
-        "permission_denied",
-        "already_participant",
-        "arena_not_active",
-        "arena_archived",
-    ),
+    "Coordinators: add an agent with a role.",
     properties={
         "arena_id": s.ARENA_ID,
         "agent_id": s.AGENT_ID,
@@ -314,11 +293,8 @@ def add_participant(
 @tool(
     "transition",
     "Move the arena's lifecycle",
-    "Coordinators: move the arena to its next state. created → active (`activate`: work "
-    "may begin), active → settling (`settle`: work is over, results are merged), settling → "
-    "archived (`archive`: the arena's facts go to long-term memory, search_memory finds "
-    "them; nothing can change afterwards). There is no other move.\n\n"
-    + s.errors("not_found", "permission_denied", "invalid_transition"),
+    "Coordinators: activate (work begins), settle (work ends), archive (facts go to "
+    "long-term memory; read-only after).",
     properties={"arena_id": s.ARENA_ID, "action": s.ACTION},
     required=("arena_id", "action"),
 )
@@ -347,16 +323,9 @@ def claim_reply(claim: Claim, event: Event | None) -> Reply:
 @tool(
     "claim_next_step",
     "Claim the next step",
-    "Take the next step to work on: claims the lowest-numbered step you may do now "
-    "(its dependencies completed, not completed, assigned to you or to no one, held by no "
-    'one) for you alone, for `lease_seconds`. Answers `{"claim", "event"}`: do the '
-    "claim's `step`, then complete_step with its `claim_id`; call renew_claim before "
-    "`expires_at` while the work goes on. When no step can be claimed now it answers "
-    "`claim: null` with the steps `remaining` (not completed), `claimed` (held by live "
-    "claims) and `blocked` (waiting for dependencies): with none remaining and none "
-    "claimed the plan is done; else call wait_for_events with types step_completed, "
-    "claim_released and claim_expired, then call this again. Needs an active arena.\n\n"
-    + WRITE_ERRORS,
+    "Claim the lowest step you may do now, for a lease; then complete_step with its "
+    "claim_id. `claim: null`: none is free; none `remaining` or `claimed` means the plan is "
+    "done, else wait_for_events and retry.",
     properties={"arena_id": s.ARENA_ID, "lease_seconds": s.LEASE},
     required=("arena_id",),
 )
@@ -378,20 +347,7 @@ def claim_next_step(caller: Caller, arena_id: Any, lease_seconds: Any = None) ->
 @tool(
     "claim_step",
     "Claim a step",
-    "Claim one particular step for you alone, for `lease_seconds` (claim_next_step picks "
-    "one for you). The step must be one you could complete now. Answers "
-    '`{"claim", "event"}`; claiming a step you already hold renews it (`{"claim"}`, no '
-    "event). Complete it with complete_step and its `claim_id`. Needs an active arena.\n\n"
-    + s.errors(
-        "not_found",
-        "permission_denied",
-        "step_claimed",
-        "step_already_completed",
-        "step_blocked",
-        "review_pending",
-        "arena_not_active",
-        "arena_archived",
-    ),
+    "Claim one given step for a lease (claiming it again renews).",
     properties={"arena_id": s.ARENA_ID, "step": s.STEP, "lease_seconds": s.LEASE},
     required=("arena_id", "step"),
 )
@@ -402,12 +358,7 @@ def claim_step(caller: Caller, arena_id: Any, step: Any, lease_seconds: Any = No
 @tool(
     "renew_claim",
     "Renew a claim",
-    "Keep your claim while you still work on its step: it now expires `lease_seconds` "
-    "(the arena's lease by default) from now. Call it before `expires_at`: a claim that "
-    "lapses goes to whoever claims the step next. Needs an active arena.\n\n"
-    + s.errors(
-        "not_found", "permission_denied", "claim_lost", "arena_not_active", "arena_archived"
-    ),
+    "Extend your claim's lease before `expires_at` while you still work.",
     properties={"arena_id": s.ARENA_ID, "claim_id": s.CLAIM_ID, "lease_seconds": s.LEASE},
     required=("arena_id", "claim_id"),
 )
@@ -418,10 +369,7 @@ def renew_claim(caller: Caller, arena_id: Any, claim_id: Any, lease_seconds: Any
 @tool(
     "release_claim",
     "Release a claim",
-    "Give a step back when you stop working on it without completing it, so another "
-    "agent can claim it at once (coordinators may release anyone's claim). Answers the "
-    "`claim_released` event.\n\n"
-    + s.errors("not_found", "permission_denied", "claim_lost", "arena_archived"),
+    "Give back a step you will not complete.",
     properties={"arena_id": s.ARENA_ID, "claim_id": s.CLAIM_ID},
     required=("arena_id", "claim_id"),
 )
@@ -433,25 +381,8 @@ def release_claim(caller: Caller, arena_id: Any, claim_id: Any) -> Reply:
 @tool(
     "complete_step",
     "Complete a step",
-    "Mark a step of the plan as done by you, once its work is done (publish the result "
-    "first with publish_artifact). Give the `claim_id` of your claim on it: then it counts "
-    "only while that claim is live, so work done under a lapsed lease never counts twice. "
-    "A step assigned to another agent is theirs (coordinators may complete any). A step a "
-    "person reviews is not completed at once: it is submitted for review, the answer is "
-    '`{"request", "event"}`, and a person\'s approval completes it (a step_completed '
-    "event; a rejection, an input_provided event with choice reject, leaves it to be done "
-    "again). Needs an active arena.\n\n"
-    + s.errors(
-        "not_found",
-        "permission_denied",
-        "claim_lost",
-        "step_claimed",
-        "step_already_completed",
-        "step_blocked",
-        "review_pending",
-        "arena_not_active",
-        "arena_archived",
-    ),
+    "Mark a step done (publish its result first), with your claim_id. A review step goes to "
+    "a person: approval comes as step_completed, rejection as input_provided.",
     properties={"arena_id": s.ARENA_ID, "step": s.STEP, "claim_id": s.CLAIM_ID},
     required=("arena_id", "step"),
 )
@@ -475,9 +406,7 @@ def complete_step(caller: Caller, arena_id: Any, step: Any, claim_id: Any = None
 @tool(
     "report_progress",
     "Report progress",
-    "Tell the others what your slot is doing now (`current`, a few words) and its state "
-    "(`slot_status`: working, done or failed). People watching the arena see it at once. "
-    "Give one or both. Needs an active arena.\n\n" + WRITE_ERRORS,
+    "Tell everyone what you are doing (`current`) and your slot's state.",
     properties={"arena_id": s.ARENA_ID, "current": s.CURRENT, "slot_status": s.SLOT_STATUS},
     required=("arena_id",),
 )
@@ -491,9 +420,7 @@ def report_progress(
 @tool(
     "publish_artifact",
     "Publish an artifact",
-    "Publish a result of your work (text, code, a file's content, or structured data) to "
-    "your own slot, where the others can read it; your slot becomes `working`. Needs an "
-    "active arena.\n\n" + WRITE_ERRORS,
+    "Publish a result (text, code, file or structured data) to your slot.",
     properties={
         "arena_id": s.ARENA_ID,
         "kind": s.KIND,
@@ -513,9 +440,7 @@ def publish_artifact(
 @tool(
     "list_artifacts",
     "List artifacts",
-    "The arena's artifacts without their content, oldest first, 50 at a time: your own slot "
-    "always, the others' if you may read other slots. `agent` narrows to one slot. Read one "
-    "with read_artifact.\n\n" + s.errors("not_found", "permission_denied"),
+    "The arena's artifacts without content, oldest first.",
     properties={"arena_id": s.ARENA_ID, "agent": s.AGENT_ID, "cursor": s.CURSOR},
     required=("arena_id",),
     read_only=True,
@@ -533,7 +458,7 @@ def list_artifacts(caller: Caller, arena_id: Any, agent: Any = None, cursor: Any
 @tool(
     "read_artifact",
     "Read an artifact",
-    "One artifact with its content.\n\n" + s.errors("not_found", "permission_denied"),
+    "One artifact with its content.",
     properties={"arena_id": s.ARENA_ID, "artifact_id": s.ARTIFACT_ID},
     required=("arena_id", "artifact_id"),
     read_only=True,
@@ -548,10 +473,7 @@ def read_artifact(caller: Caller, arena_id: Any, artifact_id: Any) -> Reply:
 @tool(
     "merge_artifacts",
     "Merge artifacts",
-    "Coordinators (can_merge): merge the artifacts of the named slots into one "
-    "structured_data artifact in your own slot, ordered by slot, then age; "
-    "`metadata.sources` lists the merged artifacts. Needs an active or settling arena.\n\n"
-    + WRITE_ERRORS,
+    "Coordinators: merge the named slots' artifacts into one structured_data artifact.",
     properties={"arena_id": s.ARENA_ID, "sources": s.SOURCES, "title": s.TITLE},
     required=("arena_id", "sources", "title"),
 )
@@ -567,9 +489,7 @@ def merge_artifacts(caller: Caller, arena_id: Any, sources: Any, title: Any) -> 
 @tool(
     "share_fact",
     "Share a fact",
-    "Share something you found out with every participant, with how sure you are; when "
-    "the arena is archived its facts go to long-term memory (search_memory). Needs an "
-    "active arena.\n\n" + WRITE_ERRORS,
+    "Share a finding with a confidence; archiving keeps it in long-term memory.",
     properties={
         "arena_id": s.ARENA_ID,
         "content": s.FACT_CONTENT,
@@ -588,8 +508,7 @@ def share_fact(
 @tool(
     "search_facts",
     "Search the arena's facts",
-    "The facts shared in the arena, oldest first, 50 at a time; `tag` matches one tag "
-    "exactly, `q` a piece of the content.\n\n" + s.errors("not_found"),
+    "The arena's facts, by exact `tag` or text `q`.",
     properties={"arena_id": s.ARENA_ID, "q": s.QUERY, "tag": s.TAG, "cursor": s.CURSOR},
     required=("arena_id",),
     read_only=True,
@@ -604,9 +523,7 @@ def search_facts(
 @tool(
     "search_memory",
     "Search long-term memory",
-    "Facts of the archived arenas you took part in, oldest first, 50 at a time: what "
-    "earlier work found out. `tag` matches one tag exactly, `q` a piece of the content.\n\n"
-    + s.errors(),
+    "Facts of archived arenas you took part in, by exact `tag` or text `q`.",
     properties={"q": s.QUERY, "tag": s.TAG, "cursor": s.CURSOR},
     read_only=True,
 )
@@ -618,9 +535,7 @@ def search_memory(caller: Caller, q: Any = None, tag: Any = None, cursor: Any = 
 @tool(
     "post_message",
     "Post a message",
-    "Say something to the arena: every participant (and every person watching) sees it on "
-    "the feed; `to` addresses one participant. Observers cannot post.\n\n"
-    + s.errors("not_found", "permission_denied", "arena_archived"),
+    "Post a message to the arena; `to` addresses one agent.",
     properties={"arena_id": s.ARENA_ID, "text": s.MESSAGE, "to": s.AGENT_ID},
     required=("arena_id", "text"),
 )
@@ -635,13 +550,8 @@ def post_message(caller: Caller, arena_id: Any, text: Any, to: Any = None) -> Re
 @tool(
     "ask_people",
     "Ask people",
-    "Ask the people watching the arena a question only a person can answer (a decision, "
-    "a missing fact, an approval); give `choices` when there are a few possible answers, "
-    "and `step` when it is about a step of the plan. Answers the request, with its `id`. "
-    "The answer reaches the feed as an input_provided event with that `request_id` (its "
-    '`choice` and `text`): call wait_for_events with types ["input_provided"] until it '
-    "comes, and go on with other work meanwhile if you can. Observers cannot ask.\n\n"
-    + s.errors("not_found", "permission_denied", "arena_archived"),
+    "Ask the people watching a question only a person can answer; the answer comes as "
+    "input_provided with the request's id (wait_for_events).",
     properties={
         "arena_id": s.ARENA_ID,
         "text": s.QUESTION,
@@ -664,9 +574,7 @@ def ask_people(
 @tool(
     "list_requests",
     "List requests for people",
-    "The arena's questions and reviews for people, newest first, 50 at a time, each with "
-    "its `status` (open, answered, cancelled) and `answer` (`choice`, `text`, `by`, `at`). "
-    "`status` narrows the list.\n\n" + s.errors("not_found"),
+    "The arena's questions and reviews for people, newest first, with answers.",
     properties={"arena_id": s.ARENA_ID, "status": s.REQUEST_STATUS, "cursor": s.CURSOR},
     required=("arena_id",),
     read_only=True,
@@ -679,10 +587,7 @@ def list_requests(caller: Caller, arena_id: Any, status: Any = None, cursor: Any
 @tool(
     "cancel_request",
     "Cancel a request",
-    "Withdraw a question (or review) you asked that is still open, when you no longer need "
-    "the answer; a cancelled review leaves its step to be done again. Answers the "
-    "`input_cancelled` event.\n\n"
-    + s.errors("not_found", "permission_denied", "request_closed", "arena_archived"),
+    "Withdraw an open question you asked.",
     properties={"arena_id": s.ARENA_ID, "request_id": s.REQUEST_ID},
     required=("arena_id", "request_id"),
 )
@@ -694,13 +599,7 @@ def cancel_request(caller: Caller, arena_id: Any, request_id: Any) -> Reply:
 @tool(
     "answer_request",
     "Answer a request",
-    "Coordinators: answer another agent's open question or review in the people's stead: "
-    "`choice` (one of the request's choices; for a review, approve or reject) and `text` "
-    "(required when the request has no choices). Approving a review completes its step "
-    "(needs an active arena). Answers the request.\n\n"
-    + s.errors(
-        "not_found", "permission_denied", "request_closed", "arena_not_active", "arena_archived"
-    ),
+    "Coordinators: answer another agent's open question or review in a person's stead.",
     properties={
         "arena_id": s.ARENA_ID,
         "request_id": s.REQUEST_ID,
@@ -722,13 +621,8 @@ def answer_request(
 @tool(
     "wait_for_events",
     "Wait for events",
-    "Follow the arena: answers as soon as it has events after `after` (of `types`, when "
-    f'given), at most {waits.EVENTS_MAX}, in order, as `{{"events": [...], "next_after": '
-    f"n}}`; or with no events when `timeout_seconds` pass first. Call it again with "
-    "`after` = `next_after` to go on: nothing is missed or repeated. Events say what "
-    "happened (step_completed, step_claimed, claim_expired, artifact_published, "
-    "message_posted, input_provided, status_changed, ...), "
-    "each with its `seq`.\n\n" + s.errors("not_found"),
+    "Wait for the arena's events after `after` (of `types`, if given); continue from "
+    "`next_after`. Use it instead of polling.",
     properties={
         "arena_id": s.ARENA_ID,
         "after": s.AFTER_SEQ,

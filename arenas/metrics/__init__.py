@@ -1,4 +1,4 @@
-"""What an operator watches (SPEC §14): every Prometheus series of the service, and the
+"""What an operator watches: every Prometheus series of the service, and the
 small functions the code that does the work calls to record them.
 
 Series are recorded only while `/metrics` is on (`ALEPH_METRICS_TOKEN` set); otherwise each

@@ -1,4 +1,4 @@
-"""`GET /metrics` (SPEC §14) and the recording of every HTTP request.
+"""`GET /metrics` and the recording of every HTTP request.
 
 - The view answers Prometheus text to `Authorization: Bearer <ALEPH_METRICS_TOKEN>`, 401 to
   any other caller, and 404 while no token is set (the endpoint is off). Under several

@@ -49,6 +49,8 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["-created_at", "id"],
+                "verbose_name": "request for people",
+                "verbose_name_plural": "requests for people",
             },
         ),
         migrations.RemoveConstraint(

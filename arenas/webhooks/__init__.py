@@ -1,4 +1,4 @@
-"""Webhooks (SPEC §13): an arena's log pushed to other systems, signed, at least once.
+"""Webhooks: an arena's log pushed to other systems, signed, at least once.
 
 - `subscriptions`: who may subscribe to what, creating one (its secret shown once), reading,
   deleting, disabling and resuming them, and how far behind each one is.

@@ -1,4 +1,4 @@
-"""Webhook subscriptions in the admin (SPEC §13): a thin door over
+"""Webhook subscriptions in the admin: a thin door over
 `arenas.webhooks.subscriptions`.
 
 Staff add a subscription (its secret is shown once, in the success message), see each one's

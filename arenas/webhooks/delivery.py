@@ -1,4 +1,4 @@
-"""Delivering webhooks from the log (SPEC §13): at least once, per arena in seq order.
+"""Delivering webhooks from the log: at least once, per arena in seq order.
 
 Each (subscription, arena) has a cursor: every event up to its `seq` was acknowledged with a
 2xx (or skipped: not of the subscription's `types`). Delivery works cursor by cursor:

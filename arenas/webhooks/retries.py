@@ -1,4 +1,4 @@
-"""When a failed webhook delivery is tried again (SPEC §13).
+"""When a failed webhook delivery is tried again.
 
 An event whose delivery fails (a non-2xx answer, no answer within the timeout, a refused or
 broken connection) is tried again after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h, each

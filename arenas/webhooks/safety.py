@@ -1,4 +1,4 @@
-"""Where a webhook may be sent (SPEC §13).
+"""Where a webhook may be sent.
 
 A subscription's URL is absolute `https` (or `http` with `ALEPH_WEBHOOK_ALLOW_HTTP=1`) and
 carries no credentials. Every delivery resolves the URL's host and refuses it when any of

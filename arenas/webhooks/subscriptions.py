@@ -1,4 +1,4 @@
-"""Webhook subscriptions (SPEC §13): who may subscribe to what, and their life.
+"""Webhook subscriptions: who may subscribe to what, and their life.
 
 People subscribe, agents do not: staff to any arena, and a person who owns agents to the
 arenas those agents take part in (the arenas the dashboard shows them, `visible_to`).

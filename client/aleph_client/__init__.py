@@ -1,4 +1,4 @@
-"""Python client of Aleph Arena (SPEC §10): the REST API, the live feed and a worker loop.
+"""Python client of Aleph Arena: the REST API, the live feed and a worker loop.
 
     from aleph_client import ArenaClient
 

@@ -6,7 +6,7 @@ A REST operation is an `@endpoint` stub: its method, its path, its result type b
 (from `types.py`, generated from the server's OpenAPI document), and a signature whose
 parameters fill the path, the query string or the JSON body by name (None is left out).
 `ENDPOINTS` is the table of them that the server's contract test compares with its OpenAPI
-document. Names follow the MCP tools of SPEC §9 (`claim_next_step`, `complete_step`, ...);
+document. Names follow the MCP tools (`claim_next_step`, `complete_step`, ...);
 operations without a tool are named in the same style (`update_goal`, `list_claims`, ...).
 """
 

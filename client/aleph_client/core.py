@@ -177,6 +177,8 @@ REPEATABLE_METHODS = frozenset({"GET", "POST"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 LOST_ON_THE_WAY = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 GATEWAY_STATUSES = frozenset({502, 503, 504})
+# This server's 503: a transient database failure, nothing applied.
+UNAVAILABLE = "unavailable"
 
 
 @dataclass(frozen=True)
@@ -186,8 +188,9 @@ class Retry:
     Connection failures, 502/503/504 and 409 `idempotency_in_progress` wait an exponential
     backoff with jitter (`backoff` doubling up to `max_backoff`, each delay drawn from its
     upper half); a 429 waits its `Retry-After`, unless that is over `max_retry_after`
-    (then `Throttled` is raised at once). `attempts` counts every try, the first included:
-    `Retry(attempts=1)` never retries."""
+    (then `Throttled` is raised at once). A 503 `unavailable` (the server applied nothing)
+    waits its `Retry-After` and is retried whatever the method. `attempts` counts every
+    try, the first included: `Retry(attempts=1)` never retries."""
 
     attempts: int = 5
     backoff: float = 0.25
@@ -215,6 +218,13 @@ class Retry:
             if wait is None:
                 return self.delay(retry)
             return None if wait > self.max_retry_after else wait + random.uniform(0, 0.1)
+        if status == 503 and error_code(response) == UNAVAILABLE:
+            # The server applied nothing (its database failed for a moment): any method may
+            # be sent again, after its Retry-After.
+            wait = retry_after(response)
+            if wait is None or wait > self.max_retry_after:
+                return self.delay(retry)
+            return wait + random.uniform(0, 0.1)
         if method in REPEATABLE_METHODS and status in GATEWAY_STATUSES:
             return self.delay(retry)
         if method == "POST" and status == 409 and error_code(response) == "idempotency_in_progress":

@@ -231,11 +231,22 @@ def error_from_response(response: httpx.Response) -> ArenaError:
         text = response.text.strip()[:300] or response.reason_phrase
         body = {"error": f"http_{response.status_code}", "detail": text}
     error = error_class(body["error"], response.status_code)(
-        body["error"], response.status_code, str(body.get("detail", "")), body
+        body["error"], response.status_code, str(body.get("detail", "")) + _hint(response), body
     )
     if isinstance(error, Throttled):
         error.retry_after = retry_after(response)
     return error
+
+
+def _hint(response: httpx.Response) -> str:
+    """What to fix when the request cannot have reached an endpoint: a base URL ending in
+    `/api` (the client adds `/api/` itself), say `ALEPH_URL=http://127.0.0.1:8000/api`."""
+    if response.status_code == 404 and "/api/api/" in response.request.url.path:
+        return (
+            " (The client's base URL ends in /api, so it asked for /api/api/…: give the "
+            "server's address without /api, e.g. http://127.0.0.1:8000.)"
+        )
+    return ""
 
 
 def error_from_close(code: int, reason: str) -> ArenaError | None:

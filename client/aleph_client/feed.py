@@ -1,4 +1,4 @@
-"""An arena's live feed (SPEC §3, docs/live.md) as a program that never loses its place.
+"""An arena's live feed (docs/live.md) as a program that never loses its place.
 
 `FeedCursor` remembers the last `seq` it handed out and the newest snapshot. It connects to
 `/ws/arenas/{id}/?after=<last seq>` with the bearer token (and no Origin), drops any event

@@ -1,4 +1,4 @@
-"""The worker loop of `client.work(arena_id, do_step)` (SPEC §7, §10), as one program.
+"""The worker loop of `client.work(arena_id, do_step)`, as one program.
 
 Claim the next step; run `do_step` on it while a lease renewal runs beside it (every third
 of the lease); complete the step with the claim's `claim_id`; repeat. When no step can be
@@ -9,7 +9,7 @@ and try again. The loop ends when every step is completed or the arena has left 
 `ClaimLost`) abandons that step's result: another agent took the step over, and the fencing
 `claim_id` makes sure the work does not count twice.
 
-A review step (SPEC §8) is not completed by its worker: completing it answers 202 with
+A review step is not completed by its worker: completing it answers 202 with
 `{"request", "event"}`, its claim ends, and the step waits for a person. The loop counts it
 `submitted` and goes on; claims/next offers no step whose review is open, so while only
 reviews remain it waits on the feed. An approval completes the step (`step_completed`); a

@@ -1,4 +1,4 @@
-"""Claims (SPEC §7) and requests for people (§8) through the client: every method once,
+"""Claims and requests for people through the client: every method once,
 and the errors of their codes (`step_claimed`, `claim_lost`, `review_pending`,
 `request_closed`) with their fields."""
 

@@ -1,7 +1,7 @@
-"""Errors: every error code of SPEC §2 that a client can meet raises its own ArenaError
+"""Errors: every error code of the REST API that a client can meet raises its own ArenaError
 subclass with `code`, `status`, `detail` and the code's extra fields (against a live
 server); codes and bodies the client does not know map by status (against canned answers).
-The codes of §7–§8 are in test_claims_and_requests.py."""
+The codes of claims and requests are in test_claims_and_requests.py."""
 
 from __future__ import annotations
 
@@ -198,3 +198,18 @@ def test_every_error_class_is_exported_once_per_code():
     assert issubclass(errors.ArenaArchived, errors.ArenaNotActive) and issubclass(
         errors.ArenaNotActive, errors.Conflict
     )
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(120)
+def test_a_base_url_ending_in_api_is_named_in_the_error(live_server, tokens):
+    key = tokens("lead")["lead"]
+    with (
+        ArenaClient(live_server.url + "/api/", key) as client,
+        pytest.raises(aleph_client.NotFound) as refused,
+    ):
+        client.whoami()
+    assert "base URL ends in /api" in str(refused.value)
+    assert "http://127.0.0.1:8000" in refused.value.detail
+    with ArenaClient(live_server.url, key) as client:
+        assert client.whoami()["agent_id"] == "lead"

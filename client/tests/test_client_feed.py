@@ -1,4 +1,4 @@
-"""The live feed through the client (SPEC §3): every event once and in `seq` order across
+"""The live feed through the client: every event once and in `seq` order across
 forced connection drops and a server restart, the snapshot, the refusals, and closing."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every REST operation of SPEC §2 through the client, against a live server: once with
+"""Every REST operation through the client, against a live server: once with
 the blocking client and once with the async one (the same scenario)."""
 
 from __future__ import annotations

@@ -182,3 +182,19 @@ def test_throttled_requests_wait_their_retry_after(live_db, tokens, tmp_path):
         assert answers[index + 1][0] - answers[index][0] >= after
     assert sum(status == 200 for _, status, _ in answers) == 7
     assert refused.value.status == 429 and refused.value.retry_after >= 1
+
+
+def test_a_503_unavailable_waits_its_retry_after_whatever_the_method():
+    """The server's own 503 (`unavailable`: its database failed for a moment) applied
+    nothing, so every method is sent again after Retry-After; another 503 (a proxy's) is
+    retried only where repeating is safe. The end-to-end case, a connection terminated under a
+    live server, is tests/production/test_idempotency_after_failures.py."""
+    retry = Retry()
+    unavailable = httpx.Response(
+        503, json={"error": "unavailable", "detail": "Retry."}, headers={"Retry-After": "1"}
+    )
+    for method in ("GET", "POST", "PATCH", "DELETE"):
+        assert 1.0 <= retry.after_response(method, unavailable, 0) <= 1.1
+    upstream = httpx.Response(503, text="upstream trouble")
+    assert retry.after_response("POST", upstream, 0) is not None
+    assert retry.after_response("PATCH", upstream, 0) is None

@@ -1,4 +1,4 @@
-"""`client.work()` (SPEC §7, §10): workers divide a plan through claims, each step is
+"""`client.work()`: workers divide a plan through claims, each step is
 completed once, a killed worker's step is taken over after its lease, a lost claim
 abandons its result, a review step is submitted and waited for (not claimed again) until a
 coordinator approves it, and the loop ends when the plan is done or the arena leaves

@@ -22,14 +22,14 @@ LATER = "2030-01-01T00:00:30+00:00"
 
 
 class ScriptedArena:
-    """Answers the loop's requests as SPEC §7 says, from a few dicts; `messages` is what
+    """Answers the loop's requests as the claim rules say, from a few dicts; `messages` is what
     its feed sends, and `on_message` may change the arena as each one is read."""
 
     def __init__(
         self, steps: int, held: dict[int, str] | None = None, reviews: frozenset[int] = frozenset()
     ) -> None:
         self.steps = steps
-        self.reviews = reviews  # the review steps (SPEC §8)
+        self.reviews = reviews  # the review steps
         self.pending: set[int] = set()  # of them, those whose review is open
         self.done: list[int] = []
         self.claims = {step: (100 + step, agent) for step, agent in (held or {}).items()}

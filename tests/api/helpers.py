@@ -24,7 +24,7 @@ def url(arena_id: Any = None, *parts: str) -> str:
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    """The response is the SPEC's error JSON with this status and code; its body."""
+    """The response is the error JSON with this status and code; its body."""
     assert response.status_code == status, (response.status_code, response.content[:500])
     assert response["Content-Type"].startswith("application/json")
     body = response.json()
@@ -33,7 +33,7 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     return body
 
 
-# Every operation of the API (SPEC §2) but health, schema and docs, which anyone may use.
+# Every operation of the API but health, schema and docs, which anyone may use.
 OPERATIONS = [
     ("get", "/api/me/"),
     ("get", "/api/agents/{agent_id}/active-arenas/"),
@@ -72,7 +72,7 @@ OPERATIONS = [
     ("delete", "/api/arenas/{id}/requests/{request_id}/"),
 ]
 
-# The webhook subscriptions (SPEC §13): for people with a session, not for agents.
+# The webhook subscriptions: for people with a session, not for agents.
 WEBHOOK_OPERATIONS = [
     ("get", "/api/webhooks/"),
     ("post", "/api/webhooks/"),

@@ -1,4 +1,4 @@
-"""Malformed input gets a clear 400/404/405/413/415 in the SPEC's error JSON, changes
+"""Malformed input gets a clear 400/404/405/413/415 in the error JSON, changes
 nothing, and never produces a 500 or an HTML page; text round-trips verbatim."""
 
 from __future__ import annotations
@@ -336,7 +336,7 @@ STRANGER_REQUESTS = [
 def test_a_stranger_gets_404_whatever_is_wrong_with_the_body(
     client_for, make_arena, method, tail, body, content_type
 ):
-    """Visibility comes before anything else (SPEC §1.4): a non-participant learns nothing,
+    """Visibility comes before anything else: a non-participant learns nothing,
     not even that its body was malformed or of the wrong media type."""
     arena_id = make_arena(status="active")
     eve = client_for("eve")

@@ -1,4 +1,4 @@
-"""Claims over HTTP (SPEC §7): the paths, status codes, bodies and error codes; every
+"""Claims over HTTP: the paths, status codes, bodies and error codes; every
 response is also checked against the OpenAPI document (tests/api/conftest.py)."""
 
 from __future__ import annotations

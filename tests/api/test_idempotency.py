@@ -9,12 +9,15 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 
+from arenas import events
 from arenas.api import idempotency
 from arenas.api.views import ApiView
-from arenas.models import Arena, Event, IdempotencyRecord
+from arenas.models import Agent, Arena, Event, IdempotencyRecord
 from tests.api.helpers import assert_error, bearer, url
 
 KEY = "HTTP_IDEMPOTENCY_KEY"
@@ -169,18 +172,91 @@ def test_a_record_older_than_24_hours_no_longer_replays(make_arena, client_for):
 
 
 @pytest.mark.django_db
-def test_a_request_still_in_progress_answers_409_after_waiting(make_arena, client_for, monkeypatch):
+def test_a_marker_without_a_response_is_taken_over(make_arena, client_for):
+    """A record committed without a response (what an attempt that died left behind before
+    the attempt's transaction held its record) no longer blocks the key."""
     arena_id = make_arena(status="active")
     alice = client_for("alice")
-    first = post(alice, url(arena_id, "messages"), {"text": "slow"})
-    record = IdempotencyRecord.objects.get()
-    IdempotencyRecord.objects.update(status_code=None)
-    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.2)
-    response = post(alice, url(arena_id, "messages"), {"text": "slow"})
-    assert_error(response, 409, "idempotency_in_progress")
-    IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=201)
-    again = post(alice, url(arena_id, "messages"), {"text": "slow"})
-    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    agent = Agent.objects.get(agent_id="alice")
+    body = {"text": "once"}
+    request = APIRequestFactory().post(url(arena_id, "messages"), body, format="json")
+    IdempotencyRecord.objects.create(
+        agent=agent, key="key-1", request_hash=idempotency.fingerprint(Request(request))
+    )
+    response = post(alice, url(arena_id, "messages"), body)
+    assert response.status_code == 201 and "Idempotent-Replayed" not in response
+    again = post(alice, url(arena_id, "messages"), body)
+    assert again.json() == response.json() and again["Idempotent-Replayed"] == "true"
+    assert Event.objects.filter(arena_id=arena_id, type="message_posted").count() == 1
+
+
+@pytest.mark.django_db
+def test_an_attempt_that_fails_mid_way_leaves_the_key_to_its_retry(
+    make_arena, client_for, monkeypatch
+):
+    """The attempt's change and its record roll back together (here the event's insert fails
+    after the message was accepted, as on a connection the database dropped): the retry is
+    applied, once."""
+    arena_id = make_arena(status="active")
+    alice = client_for("alice")
+    real_append = events.append
+
+    def failing(*args, **kwargs):
+        real_append(*args, **kwargs)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(events, "append", failing)
+    died = post(alice, url(arena_id, "messages"), {"text": "retried"})
+    assert_error(died, 503, "unavailable")
+    monkeypatch.setattr(events, "append", real_append)
+    assert not IdempotencyRecord.objects.exists()
+
+    retried = post(alice, url(arena_id, "messages"), {"text": "retried"})
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
+    assert Event.objects.filter(arena_id=arena_id, type="message_posted").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_still_in_progress_answers_409_after_waiting_then_its_retry_applies(
+    postgres, make_arena, make_agent, monkeypatch
+):
+    """PostgreSQL: while another transaction holds the key's record, a request with the key
+    waits `WAIT_SECONDS` for its outcome, then answers 409; once that transaction is gone
+    (rolled back, as when its process dies), the request is applied."""
+    arena_id = make_arena(status="active")
+    _, token = make_agent("alice")
+    body = {"text": "slow"}
+    request = APIRequestFactory().post(url(arena_id, "messages"), body, format="json")
+    request_hash = idempotency.fingerprint(Request(request))
+    holding, done = threading.Event(), threading.Event()
+
+    def other_attempt() -> None:
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.create(
+                    agent=Agent.objects.get(agent_id="alice"),
+                    key="key-1",
+                    request_hash=request_hash,
+                )
+                holding.set()
+                done.wait(timeout=60)
+                transaction.set_rollback(True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_attempt)
+    thread.start()
+    assert holding.wait(timeout=30)
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.3)
+    try:
+        response = post(bearer(token), url(arena_id, "messages"), body)
+        assert_error(response, 409, "idempotency_in_progress")
+    finally:
+        done.set()
+        thread.join(timeout=30)
+    applied = post(bearer(token), url(arena_id, "messages"), body)
+    assert applied.status_code == 201 and "Idempotent-Replayed" not in applied
+    assert Event.objects.filter(arena_id=arena_id, type="message_posted").count() == 1
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The role and permission matrix through HTTP (SPEC §1.4, §2): a non-participant gets 404,
+"""The role and permission matrix through HTTP: a non-participant gets 404,
 a participant without the role or permission 403 (and nothing changes), the others succeed.
 
 The arena (`team` fixture) is active and open-ended: alice is coordinator, bob worker,

@@ -1,4 +1,4 @@
-"""Requests for people over HTTP (SPEC §8): paths, status codes, bodies and error codes;
+"""Requests for people over HTTP: paths, status codes, bodies and error codes;
 every response is also checked against the OpenAPI document (tests/api/conftest.py)."""
 
 from __future__ import annotations

@@ -89,13 +89,16 @@ def test_the_docs_page_loads_only_assets_this_server_serves(path):
     page = client.get(path)
     assert page.status_code == 200
     html = page.content.decode()
-    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assets = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"', html)
     assert assets
     for asset in assets:
         assert asset.startswith("/static/"), asset
         assert client.get(asset).status_code == 200, asset
     assert "cdn" not in html.lower()
     assert 'url: "/api/schema"' in html
+    # A way back to the dashboard, and to the document itself.
+    assert '<a href="/" id="back-to-dashboard">' in html
+    assert 'href="/api/schema"' in html
 
 
 def test_every_body_schema_is_closed(document):

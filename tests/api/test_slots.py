@@ -241,7 +241,7 @@ def test_a_coordinator_merges_slots_into_one_artifact(team):
 
 
 def test_a_merger_that_cannot_read_other_slots_merges_only_its_own(make_arena, client_for):
-    """Partition isolation (SPEC §1.4): merging reads the named slots, so a merger without
+    """Partition isolation: merging reads the named slots, so a merger without
     `can_read_other_slots` cannot reach another slot's content through a merge."""
     arena_id = make_arena(
         status="active",

@@ -1,4 +1,4 @@
-"""`/api/webhooks/` (SPEC §13): who may manage subscriptions (staff; an agent's owner for the
+"""`/api/webhooks/`: who may manage subscriptions (staff; an agent's owner for the
 arenas its agents take part in; anonymous 401, agents and other people 403), the secret shown
 once, the URL rules, and reading and deleting. Every response is checked against the OpenAPI
 document (conftest.py)."""

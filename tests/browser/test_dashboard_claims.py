@@ -1,4 +1,4 @@
-"""Claims and presence on the arena page (SPEC §7), in Debian's Chromium against a real
+"""Claims and presence on the arena page, in Debian's Chromium against a real
 Daphne server: a lease counts down in the page, a presence dot changes without an event or a
 reload, staff release a claim from the page, and an expiry arrives on the live feed."""
 

@@ -1,4 +1,4 @@
-"""Requests for people (SPEC §8) on the dashboard, through Django's test client: the
+"""Requests for people on the dashboard, through Django's test client: the
 header's count, the inbox, the arena page's requests, staff answering through the domain,
 who may answer, and escaping."""
 
@@ -67,7 +67,7 @@ def test_the_inbox_lists_open_requests_newest_first(staff_client, asked, manager
     html = response.content.decode()
     assert f'href="/arenas/{arena_id}/#request-{pick.id}"' in html
     assert "Sort the harbour logs" in html and "Which format?" in html
-    assert 'class="choice">csv</span>' in html
+    assert 'name="choice" value="csv"' in html and 'name="back" value="inbox"' in html
     assert "What should the title say?" not in html
 
 

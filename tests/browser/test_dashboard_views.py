@@ -3,6 +3,7 @@ which arena, what a refused action does, and that user-supplied text is escaped.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import datetime, timedelta
@@ -296,7 +297,7 @@ def test_log_out_button_signs_out(staff_client):
     assert staff_client.get("/").status_code == 302
 
 
-# --- claims and presence (SPEC §7) -------------------------------------------------------------
+# --- claims and presence -------------------------------------------------------------
 
 
 def claimed_arena(make_arena, manager, **config):
@@ -437,6 +438,22 @@ def test_release_by_a_user_without_staff_is_refused_and_changes_nothing(
     assert (refused.status_code, unseen.status_code, unknown.status_code) == (403, 404, 404)
     assert [Arena.objects.get(pk=a).last_seq for a in (visible, hidden)] == before
     assert not Claim.objects.filter(ended_at__isnull=False).exists()
+
+
+def test_refused_releases_are_logged_once_without_a_traceback(
+    owner_client, owner, make_agent, make_arena, manager, caplog
+):
+    """A 403 the docs describe is an expected answer: Django's request log gets one line a
+    minute for it with a count, not a traceback per refusal."""
+    make_agent("mine", owner=owner)
+    arena_id, claim = claimed_arena(make_arena, manager)
+    manager.handle(arena_id, "alice").add_participant("mine", "worker")
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        for _ in range(4):
+            assert owner_client.post(release_url(arena_id, claim.claim_id)).status_code == 403
+    forbidden = [r for r in caplog.records if r.name == "django.request"]
+    assert len(forbidden) <= 1
+    assert not [r for r in forbidden if r.exc_info or r.exc_text]
 
 
 def test_release_of_an_unknown_arena_is_404_and_a_get_is_405(staff_client, make_arena, manager):

@@ -1,5 +1,7 @@
 """`manage.py demo` against a real server: it plays its arenas to the archive over HTTP,
-gives a working staff login, answers the person in the loop, and stops cleanly. Its agents
+gives a staff login that works on the dashboard and in the admin, waits for the person in
+the loop for as long as it runs (unless `--answer-after`), announces a second round, and
+settles and archives what it started when stopped with Ctrl-C. Its agents
 claim every step before completing it; one stalls, the server's sweep (every second here)
 expires its claim and another agent takes the step over; a review and a question wait for a
 person, who answers through the REST API with a staff session or on the arena pages in
@@ -32,7 +34,7 @@ DEMO_GOALS = (
 )
 
 
-# The demo's plans (arenas/management/commands/demo.py): the caching arena's last step is the
+# The demo's plans (arenas/demo/): the caching arena's last step is the
 # one its researcher stalls on; the field guide's step 3 is reviewed.
 CACHING_STEPS = 8
 STALLED_STEP = 8
@@ -202,6 +204,9 @@ def test_demo_plays_its_arenas_to_the_archive_and_prints_a_working_login(live_db
         assert f"demo-lead created the arena “{goal}”" in output
     assert output.count("moved the arena to archived") == 3
     with closing(live_server.signed_in("demo", password_in(output))) as dashboard:
+        admin = dashboard.get("/admin/arenas/arena/")
+        assert admin.status_code == 200 and DEMO_GOALS[0] in admin.text
+        assert "permission" not in dashboard.get("/admin/").text
         archived = dashboard.get("/?status=archived").text
         arenas = demo_arenas(dashboard)
         log = {goal: events_of(dashboard, arena["id"]) for goal, arena in arenas.items()}
@@ -300,18 +305,29 @@ def answer(client: httpx.Client, request: dict, choice: str, text: str = "") -> 
     assert response.status_code == 200, response.text
 
 
-def test_a_person_answers_the_review_and_the_question_before_demo_lead_does(
-    live_db, live_server, staff
-):
-    """A person (staff, through the REST API with a session, as the arena page does) rejects
-    the first draft, approves the second, and decides the question: the agents hear it on
-    their feeds and act on it; demo-lead never answers in their place."""
-    demo = Demo(
-        live_db.env(), "--url", live_server.url, "--pace", "0", "--once", "--answer-after", "600"
-    )
+def test_what_waits_for_a_person_waits_until_the_person_acts(live_db, live_server, staff):
+    """Without --answer-after the demo waits for the person: the offsite arena stays in
+    `created` and the review and the question stay open while everything else is done, until
+    a person (staff, through the REST API with a session, as the pages do) activates the
+    arena, rejects the first draft, approves the second and decides the question. The agents
+    hear it on their feeds and act on it; demo-lead never acts in their place."""
+    demo = Demo(live_db.env(), "--url", live_server.url, "--pace", "0", "--once")
     try:
         with closing(live_server.signed_in(*staff)) as person:
+            demo.wait_for("offsite] → It waits for a person to activate it")
             demo.wait_for("(draft 1) for review")
+            demo.wait_for("It waits for you for as long as the demo runs.")
+            demo.wait_for("demo-engineer asks people")
+            # Every agent waits for the person now: the waiting arena and the requests stay.
+            [waiting] = [
+                a
+                for a in person.get("/api/arenas/?status=created").json()["results"]
+                if a["goal"] == DEMO_GOALS[2]
+            ]
+            assert len(person.get("/api/requests/?status=open").json()["results"]) == 2
+            assert demo.process.poll() is None
+            post_form(person, f"/arenas/{waiting['id']}/transition/", {"action": "activate"})
+            demo.wait_for("Activated: thank you!")
             review = open_request(person, "review", "demo-writer")
             answer(person, review, "reject", "Add the dunlin page.")
             person_said = f"hears on its feed: staff:{STAFF_USERNAME} answered"
@@ -320,7 +336,6 @@ def test_a_person_answers_the_review_and_the_question_before_demo_lead_does(
             answer(person, open_request(person, "review", "demo-writer"), "approve")
             demo.wait_for(f"staff:{STAFF_USERNAME} approved demo-writer's draft")
 
-            demo.wait_for("demo-engineer asks people")
             question = open_request(person, "question", "demo-engineer")
             answer(person, question, "Keep LRU for now", "Not before the holidays.")
             demo.wait_for("LRU stays")
@@ -333,7 +348,7 @@ def test_a_person_answers_the_review_and_the_question_before_demo_lead_does(
         demo.stop()
 
     output = "".join(demo.output)
-    assert "so as the arena's coordinator" not in output
+    assert "so as the arena's coordinator" not in output and "Nobody came by" not in output
     [(_first, rejected), _second] = answers_of(guide, "review")
     assert (rejected["by"], rejected["choice"]) == (f"staff:{STAFF_USERNAME}", "reject")
     assert_review_approved_by(guide, f"staff:{STAFF_USERNAME}")
@@ -367,10 +382,8 @@ def test_a_person_answers_on_the_dashboard_and_the_agents_go_on_live(
     arena page, decides the engineer's question and approves the writer's draft with their
     buttons, and watches the agents' next moves arrive on the page's live feed. The demo's
     agents are frozen while the page reloads after each answer, so what they do next can
-    only reach the page live; --answer-after 600 keeps demo-lead from answering."""
-    demo = Demo(
-        live_db.env(), "--url", live_server.url, "--pace", "0.1", "--once", "--answer-after", "600"
-    )
+    only reach the page live; without --answer-after demo-lead never answers."""
+    demo = Demo(live_db.env(), "--url", live_server.url, "--pace", "0.1", "--once")
     person = f"staff:{DEMO_USERNAME}"
     try:
         password = password_in(demo.wait_for("Password:"))
@@ -387,7 +400,7 @@ def test_a_person_answers_on_the_dashboard_and_the_agents_go_on_live(
         demo.wait_for("demo-engineer asks people")
         wait_for_count(page, 2)
         question = page.locator("#request-list > li").filter(has_text=ENGINEER)
-        question.locator(".choice").filter(has_text=KEEP).wait_for()
+        question.get_by_role("button", name=KEEP).wait_for()
         assert page.locator("#request-list > li").count() == 2
         assert page.evaluate("window.__notReloaded") is True
         screenshot(page, "demo-requests-inbox")
@@ -441,6 +454,13 @@ def test_a_person_answers_on_the_dashboard_and_the_agents_go_on_live(
         assert page.evaluate("window.__notReloaded") is True
         screenshot(page, "demo-review-approved")
 
+        with closing(live_server.signed_in(DEMO_USERNAME, password)) as rest:
+            [waiting] = [
+                a
+                for a in rest.get("/api/arenas/?status=created").json()["results"]
+                if a["goal"] == DEMO_GOALS[2]
+            ]
+            post_form(rest, f"/arenas/{waiting['id']}/transition/", {"action": "activate"})
         assert demo.finish() == 0
         with closing(live_server.signed_in(DEMO_USERNAME, password)) as rest:
             arenas = demo_arenas(rest)
@@ -464,18 +484,39 @@ def test_a_person_answers_on_the_dashboard_and_the_agents_go_on_live(
     live_db.manage("verify_arenas")
 
 
-def test_ctrl_c_stops_the_demo_cleanly(live_db, live_server):
-    demo = Demo(live_db.env(), "--url", live_server.url, "--pace", "0.5")
+def test_ctrl_c_settles_and_archives_what_the_demo_started_and_says_so(live_db, live_server, staff):
+    demo = Demo(live_db.env(), "--url", live_server.url, "--pace", "0.2")
     try:
-        demo.wait_for("created the arena")
+        demo.wait_for("offsite] demo-lead created the arena")
+        demo.wait_for("caching] demo-engineer claimed")
         demo.process.send_signal(signal.SIGINT)
-        code = demo.finish(timeout=30)
+        code = demo.finish(timeout=60)
     finally:
         demo.stop()
 
     output = "".join(demo.output)
     assert code == 0, output
-    assert "Demo stopped." in output and "Traceback" not in output
+    assert "Demo stopped: settling and archiving the arenas it started" in output
+    assert "Traceback" not in output, output
+    settled = output.split("Settled and archived: ", 1)[1]
+    assert all(f"“{goal}”" in settled for goal in DEMO_GOALS)
+    with closing(live_server.signed_in(*staff)) as person:
+        arenas = person.get("/api/arenas/").json()["results"]
+    assert sorted(a["goal"] for a in arenas) == sorted(DEMO_GOALS)
+    assert {a["status"] for a in arenas} == {"archived"}
+    live_db.manage("verify_arenas")
+
+
+def test_a_second_round_is_announced_and_its_arenas_say_so(live_db, live_server, staff):
+    output = live_db.manage(
+        "demo", "--url", live_server.url, "--pace", "0", "--rounds", "2", "--answer-after", "0"
+    )
+
+    assert "Round 2: 3 new arenas, their goals end in “(round 2)”." in output
+    assert "The demo is over (2 rounds): every arena archived." in output
+    with closing(live_server.signed_in(*staff)) as person:
+        goals = [a["goal"] for a in person.get("/api/arenas/?status=archived").json()["results"]]
+    assert sorted(goals) == sorted([*DEMO_GOALS, *(f"{g} (round 2)" for g in DEMO_GOALS)])
 
 
 def test_demo_refuses_a_server_with_another_database(live_db, live_server, tmp_path):

@@ -1,4 +1,4 @@
-"""The admin, through Django's test client as a superuser (SPEC §5): every write goes
+"""The admin, through Django's test client as a superuser: every write goes
 through the domain, refusals are reported, and the event log cannot be edited."""
 
 from __future__ import annotations
@@ -799,3 +799,8 @@ def test_a_nul_in_an_admin_id_or_filter_is_refused_not_a_500(admin_client, path)
     assert response.status_code == 200, (path, response.status_code)
     if "/change/" in path or "/history/" in path:
         assert any("doesn’t exist" in m for m in messages_of(response)), path
+
+
+def test_the_admin_names_requests_for_people_as_the_dashboard_does(admin_client):
+    index = admin_client.get("/admin/").content.decode()
+    assert "Requests for people" in index and "Input requests" not in index

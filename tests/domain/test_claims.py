@@ -1,4 +1,4 @@
-"""Claims, leases and their expiry (SPEC §7.1, §7.2): every rule through the domain."""
+"""Claims, leases and their expiry: every rule through the domain."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The event log: one event per change, `seq` gapless and in commit order, the fields of
-every type (SPEC §1.7), and the announcement on commit."""
+every type, and the announcement on commit."""
 
 from __future__ import annotations
 

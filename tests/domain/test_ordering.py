@@ -1,4 +1,4 @@
-"""Determinism: every list the domain returns has the order the SPEC gives it."""
+"""Determinism: every list the domain returns has a documented order."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The permission matrix: each role × each operation, with overrides (SPEC §1.4)."""
+"""The permission matrix: each role × each operation, with overrides."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Replaying an arena's events gives its stored aggregate (SPEC §1.5), after every kind of
+"""Replaying an arena's events gives its stored aggregate, after every kind of
 change: the Zulip-style check that applying the log equals a fresh read of the state."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Requests for people (SPEC §8): asking, who answers, choices, closing, reviews gating
+"""Requests for people: asking, who answers, choices, closing, reviews gating
 steps, archiving cancelling what is open; every rule through the domain."""
 
 from __future__ import annotations

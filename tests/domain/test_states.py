@@ -1,4 +1,4 @@
-"""What each state allows: every row of the SPEC §1.2 table, in every state."""
+"""What each state allows: every row of the lifecycle table, in every state."""
 
 from __future__ import annotations
 

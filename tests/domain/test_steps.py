@@ -1,4 +1,4 @@
-"""Steps: completing once, plans with assignees and dependencies, pipelines (SPEC §1.5)."""
+"""Steps: completing once, plans with assignees and dependencies, pipelines."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Text: stored verbatim, limits in characters, NUL and lone surrogates refused, and hostile
-strings (SQL-looking, LIKE wildcards) kept as plain data (SPEC §1.8)."""
+strings (SQL-looking, LIKE wildcards) kept as plain data."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Claim expiry end to end (SPEC §7.2): with nobody writing to an arena, the server processes'
+"""Claim expiry end to end: with nobody writing to an arena, the server processes'
 sweep records a lapsed claim within 10 s of its `expires_at`, once even when two processes
 sweep the same database, and a feed sees `claim_expired` arrive; `manage.py expire_claims`
-does the same from a timer; an open feed keeps its agent present (§7.3)."""
+does the same from a timer; an open feed keeps its agent present."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The guarantee of SPEC §3: every event after a client's starting point exactly once, in
+"""The feed's guarantee: every event after a client's starting point exactly once, in
 order, with no gap, while events commit during the replay and when the channel layer loses
 doorbells or group memberships."""
 

@@ -1,5 +1,5 @@
 """Who may open a live feed: bearer agents without Origin, browsers by session cookie from an
-allowed Origin, and every refusal as accept-then-close with the SPEC's code."""
+allowed Origin, and every refusal as accept-then-close with its error code."""
 
 from __future__ import annotations
 

@@ -148,7 +148,7 @@ async def test_replaying_an_old_departure_of_an_agent_that_rejoined_keeps_the_fe
 
 
 async def test_the_asker_receives_the_answer_to_its_request_on_its_feed(scene):
-    """SPEC §8: the answer reaches the agent on its feed, as `input_provided`."""
+    """The answer reaches the agent on its feed, as `input_provided`."""
     asked = await database_sync_to_async(
         lambda: ArenaManager().handle(scene.arena, "bob").ask("Which title?", ["A", "B"])
     )()

@@ -1,4 +1,4 @@
-"""The MCP tools of claims (SPEC §7) and requests for people (SPEC §8), through the SDK's
+"""The MCP tools of claims and requests for people, through the SDK's
 client over Streamable HTTP: each tool's result beside the REST API's JSON, every refusal
 code they may answer, and a person's answer (a staff user through the REST API) reaching the
 asker's wait_for_events."""

@@ -1,6 +1,6 @@
 """No argument of any tool produces an unhandled exception: arguments of every JSON type,
 huge numbers, deep nesting, NUL characters, lone surrogates and hostile strings get a result
-or a tool error with one of the SPEC's codes, and the arenas stay consistent.
+or a tool error with one of the documented error codes, and the arenas stay consistent.
 
 The cases are random but seeded, so a failure can be replayed. Lone surrogates and NUL are
 also sent as raw JSON escapes, which the SDK's client would refuse to encode."""
@@ -118,7 +118,7 @@ def call_body(name: str, given: dict[str, Any]) -> bytes:
 
 
 def assert_answered(response: httpx2.Response, case: Any) -> str:
-    """A tool result (a success, or an error with a SPEC code) or a JSON-RPC error, never a
+    """A tool result (a success, or an error with an error code) or a JSON-RPC error, never a
     server error; what it was: "ok", the error code, or "rpc"."""
     assert response.status_code < 500, (case, response.status_code, response.text[:300])
     message = response.json()

@@ -1,6 +1,6 @@
 """The HTTP doors of `/mcp/` before the protocol: authentication (401 with the REST API's
 challenge), Origin (403), Host (400), method (405), path (404), body size (413) and the
-per-agent rate shared with the REST API (429 with Retry-After); every refusal is the SPEC's
+per-agent rate shared with the REST API (429 with Retry-After); every refusal is the
 error JSON."""
 
 from __future__ import annotations
@@ -121,6 +121,21 @@ async def test_a_body_over_the_limit_is_413(token):
         )
     assert_refusal(response, 413, "payload_too_large")
     assert (await post(token)).status_code == 200
+
+
+async def test_a_body_that_is_not_declared_json_is_415_in_the_error_format(token):
+    """Before the SDK saw them, these were a plain-text 400 with no Content-Type."""
+    no_type = {k: v for k, v in HEADERS.items() if k != "Content-Type"}
+    async with httpx2.AsyncClient(transport=asgi()) as http:
+        for content_type in (None, "text/plain", "application/x-www-form-urlencoded"):
+            headers = {**no_type, "Authorization": f"Bearer {token}"}
+            if content_type is not None:
+                headers["Content-Type"] = content_type
+            response = await http.post(ENDPOINT, content=json.dumps(CALL), headers=headers)
+            assert_refusal(response, 415, "unsupported_media_type")
+    for content_type in ("APPLICATION/JSON", "application/json; charset=utf-8"):
+        response = await post(token, **{"Content-Type": content_type})
+        assert response.status_code == 200, (content_type, response.text)
 
 
 async def test_malformed_bodies_are_answered_never_crash(token):

@@ -1,4 +1,4 @@
-"""`/metrics` (SPEC §14) in this process: behind its token (404 while unset), the series the
+"""`/metrics` in this process: behind its token (404 while unset), the series the
 service records where the work happens, with bounded labels (route templates, never ids),
 and the database's series read at scrape time."""
 

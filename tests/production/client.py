@@ -1,6 +1,6 @@
 """Talking to live servers as agents do: REST over httpx, the live feed over `websockets`.
 
-The production tests hold the servers to the SPEC's wire formats only (SPEC §2 and §3); they
+The production tests hold the servers to the wire formats only; they
 never read the database behind a server's back.
 """
 

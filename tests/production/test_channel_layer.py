@@ -1,5 +1,5 @@
 """The Redis channel layer in production: Redis going away or hanging costs no write, and
-feeds recover everything once it is back (issue 6, SPEC §3). That several processes share
+feeds recover everything once it is back (issue 6). That several processes share
 one live feed through Redis is shown in tests/live/test_servers.py.
 
 Where it matters, the hub's catch-up poll is set to an hour, so a live event a feed

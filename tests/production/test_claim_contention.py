@@ -1,4 +1,4 @@
-"""Workers dividing one plan at once through claims/next (SPEC §7.1), on PostgreSQL: threads
+"""Workers dividing one plan at once through claims/next, on PostgreSQL: threads
 with database connections of their own claim, complete and claim again on one arena. Each
 step is claimed once and completed once, by its claimer, and `seq` stays gapless; expiry
 sweeps racing each other record each expiry once."""

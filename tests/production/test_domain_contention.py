@@ -1,5 +1,5 @@
 """Concurrent writers through the domain: threads, each with a database connection of its
-own, complete steps on the same arenas at once (SPEC §1.8, "no lost update").
+own, complete steps on the same arenas at once ("no lost update").
 
 On PostgreSQL the writers serialise on the arena's row lock (`select_for_update`); on SQLite
 on the IMMEDIATE write transaction and the busy timeout. Either way every completion must be

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import ssl
 import subprocess
 import time
@@ -227,3 +228,52 @@ def test_nginx_example_serves_http_and_websockets_over_tls_from_several_processe
     [live] = production_processes["aleph_arena_live"]
     served = live.log_path.read_text()
     assert "/mcp/" in served and "/steps/" not in served, "HTTP went to WSGI, MCP to ASGI"
+
+
+def _sent_head(nginx: Nginx, head: str) -> ssl.SSLSocket:
+    """A TLS connection to nginx that has sent a request's head (and no body yet)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", nginx.https_port), timeout=TIMEOUT_SECONDS)
+    connection = context.wrap_socket(raw, server_hostname=HOST)
+    connection.sendall(head.encode())
+    return connection
+
+
+def _until_closed(connection: ssl.SSLSocket) -> bytes:
+    received = b""
+    try:
+        while chunk := connection.recv(65536):
+            received += chunk
+    except (ssl.SSLError, ConnectionError):
+        pass
+    return received
+
+
+def test_nginx_bounds_a_body_declared_huge_or_trickled(nginx, production_processes, tokens):
+    """What bounds a client that declares a huge body and trickles it (docs/deploy.md):
+    nginx refuses a length over client_max_body_size at once, and drops a body that stops
+    arriving after client_body_timeout; neither request ever reaches a server process."""
+    token = tokens["lead"]
+    body_timeout = float(re.search(r"client_body_timeout (\d+)s;", NGINX_CONF.read_text())[1])
+
+    def head(length: int) -> str:
+        return (
+            f"POST /api/arenas/?trickled={length} HTTP/1.1\r\nHost: {HOST}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n\r\n"
+        )
+
+    with _sent_head(nginx, head(10**12)) as huge:
+        assert _until_closed(huge).startswith(b"HTTP/1.1 413")
+
+    started = time.monotonic()
+    with _sent_head(nginx, head(5 * 1024 * 1024)) as trickling:
+        trickling.sendall(b'{"goal": "')
+        _until_closed(trickling)
+    held = time.monotonic() - started
+    assert body_timeout - 1 < held < body_timeout + 15, held
+
+    for server in [s for servers in production_processes.values() for s in servers]:
+        assert "trickled=" not in server.log_path.read_text()

@@ -1,5 +1,5 @@
-"""A participant removed while its writes wait for the arena's lock cannot write any more
-(SPEC §1.4, §1.8), on PostgreSQL, where READ COMMITTED re-checks only the locked row after a
+"""A participant removed while its writes wait for the arena's lock cannot write any more on
+PostgreSQL, where READ COMMITTED re-checks only the locked row after a
 lock wait: every permission read must happen after the lock is held.
 
 Each test holds the arena's lock in one thread through a real domain write that pauses just

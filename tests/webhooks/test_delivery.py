@@ -1,4 +1,4 @@
-"""Delivering webhooks from the log (SPEC §13), in this process, to a real receiver that
+"""Delivering webhooks from the log, in this process, to a real receiver that
 verifies every signature with the `standardwebhooks` library: what is sent (the bare event,
 the Standard Webhooks headers), from where in the log, in what order, and what happens when
 the receiver fails (500, silence, 410, 429 with Retry-After, redirects, endless answers)."""

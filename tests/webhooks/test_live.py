@@ -1,4 +1,4 @@
-"""Webhooks end to end (SPEC §13): live server processes deliver to a real receiver that
+"""Webhooks end to end: live server processes deliver to a real receiver that
 verifies every signature with `standardwebhooks`; a server SIGKILLed in the middle of a
 delivery loses and reorders nothing (its lease lapses and a new process takes over); two
 `manage.py deliver_webhooks` processes share one subscription without ever sending one

@@ -1,4 +1,4 @@
-"""`manage.py deliver_webhooks`: deliver webhooks in a process of its own (SPEC §13).
+"""`manage.py deliver_webhooks`: deliver webhooks in a process of its own.
 
 Every server process already delivers once it has served a request; run this where server
 processes should not (`ALEPH_WEBHOOK_CONCURRENCY=0` on them, or a WSGI layout whose processes

@@ -1,5 +1,5 @@
-"""`manage.py expire_claims`: record the expiry of every claim whose lease has passed (SPEC
-§7.2), with its `claim_expired` event. Each server process already does this every few
+"""`manage.py expire_claims`: record the expiry of every claim whose lease has passed, with
+its `claim_expired` event. Each server process already does this every few
 seconds once it has served a request; run this from a timer for deployments where no server
 process may be running, or after a restore. Safe to run at any time, also while servers
 sweep: each expiry is recorded once."""

@@ -1,5 +1,5 @@
 """`manage.py verify_arenas`: replay every arena's event log and compare the result with the
-stored aggregate (SPEC §1.5).
+stored aggregate.
 
 Prints one line per arena that does not match, naming the arena and what differs, and exits
 1 if any arena does not match or has a broken log; otherwise prints a summary and exits 0.
