@@ -638,7 +638,7 @@ def lock_timeout(seconds: float) -> Iterator[None]:
     PostgreSQL only: SQLite has no row locks (its transactions queue at BEGIN IMMEDIATE, up to
     the busy timeout), so there it does nothing. The statements stay out of any savepoint
     the block opens, so they run even when a statement inside failed."""
-    if connection.vendor != "postgresql":
+    if _db().vendor != "postgresql":
         yield
         return
     _execute("SELECT set_config('lock_timeout', %s, true)", [f"{max(1, int(seconds * 1000))}ms"])
