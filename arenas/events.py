@@ -238,8 +238,8 @@ async def _send_both(layer: Any, wire: dict[str, Any]) -> None:
     )
 
 
-def announce_from_own_loop() -> None:
-    """Announce from an event loop this process runs in a thread of its own.
+def announce_from_own_loop() -> asyncio.AbstractEventLoop:
+    """Announce from an event loop this process runs in a thread of its own; that loop.
 
     For a process that serves HTTP without an event loop (WSGI, `aleph_site/wsgi.py`):
     `async_to_sync` would otherwise start a new loop for every announcement, and the Redis
@@ -247,11 +247,13 @@ def announce_from_own_loop() -> None:
     loop and this is not called."""
     global _own_loop
     with _own_loop_lock:
-        if _own_loop is not None:
-            return
-        loop = asyncio.new_event_loop()
-        threading.Thread(target=loop.run_forever, name="aleph-announcements", daemon=True).start()
-        _own_loop = loop
+        if _own_loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=loop.run_forever, name="aleph-announcements", daemon=True
+            ).start()
+            _own_loop = loop
+        return _own_loop
 
 
 _own_loop: asyncio.AbstractEventLoop | None = None
