@@ -361,6 +361,8 @@ LOGGING = {
         "arenas.errors": {"filters": ["once_per_minute"]},
         "arenas.live.sweeper": {"filters": ["once_per_minute"]},
         "arenas.live.hub": {"filters": ["once_per_minute"]},
+        "arenas.webhooks.deliverer": {"filters": ["once_per_minute"]},
+        "arenas.metrics.database": {"filters": ["once_per_minute"]},
         # httpx logs every webhook delivery at INFO; failures are recorded on the cursor.
         "httpx": {"level": "WARNING"},
     },

@@ -136,6 +136,7 @@ def take(
         arena,
         EventType.STEP_CLAIMED,
         actor,
+        now=now,
         step=step,
         agent_id=me.agent_id,
         claim_id=claim.claim_id,

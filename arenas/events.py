@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    EventType.ARENA_CREATED: ("goal", "strategy", "total_steps", "created_by"),
-    EventType.AGENT_JOINED: ("agent_id", "role"),
+    EventType.ARENA_CREATED: ("goal", "strategy", "total_steps", "created_by", "forked_from"),
+    EventType.AGENT_JOINED: ("agent_id", "role", "permissions"),
     EventType.AGENT_LEFT: ("agent_id",),
     EventType.STEP_COMPLETED: ("step", "agent_id", "completed_steps", "total_steps"),
     EventType.GOAL_UPDATED: ("new_goal",),
@@ -65,6 +65,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     EventType.BUDGET_CHANGED: ("budget", "previous"),
     EventType.BUDGET_WARNING: ("scope", "limit", "spent"),
     EventType.BUDGET_EXHAUSTED: ("scope", "limit", "spent"),
+    EventType.ARENA_FORKED: ("fork_id", "at"),
 }
 
 DASHBOARD_GROUP = "dashboard"
@@ -106,17 +107,21 @@ def to_wire(event: Event) -> dict[str, Any]:
     }
 
 
-def append(arena: Arena, type: str, actor: str | None, **fields: Any) -> Event:
+def append(
+    arena: Arena, type: str, actor: str | None, *, now: datetime | None = None, **fields: Any
+) -> Event:
     """Append the next event of `arena`, and save the arena with it: every change the
     caller made to the instance (its counters, status, goal, ...) is stored together with
-    the new `last_seq`.
+    the new `last_seq`. `now` is the event's timestamp: a caller that stores the time of
+    the change on a row (joined_at, completed_at, ...) passes the same instant, so the
+    state at any seq (arenas/history/) shows the times the rows do.
 
     The caller holds the arena's row lock (`sql.lock_arena`) inside `transaction.atomic()`.
     """
     expected = FIELDS[type]
     if set(fields) != set(expected):
         raise ValueError(f"{type} takes fields {expected}, got {sorted(fields)}")
-    now = timezone.now()
+    now = now or timezone.now()
     arena.last_seq += 1
     arena.last_activity_at = now
     event = sql.insert_event(
@@ -133,6 +138,47 @@ def append(arena: Arena, type: str, actor: str | None, **fields: Any) -> Event:
     wire = to_wire(event)
     transaction.on_commit(lambda: committed(wire))
     return event
+
+
+def append_all(
+    arena: Arena, appended: list[tuple[str, str | None, dict[str, Any]]], now: datetime
+) -> list[Event]:
+    """Append many events of `arena` at once, all at time `now`: `(type, actor, fields)`
+    each, in order, inserted in bulk, with the arena saved once. For a write that
+    establishes a whole state in one go (a fork's log); the same rules as `append`. Once
+    committed, every event is counted and the newest rings the doorbell: a follower reads
+    the ones before it from the log, as after any missed doorbell."""
+    made = []
+    for type, actor, fields in appended:
+        expected = FIELDS[type]
+        if set(fields) != set(expected):
+            raise ValueError(f"{type} takes fields {expected}, got {sorted(fields)}")
+        arena.last_seq += 1
+        made.append(
+            Event(
+                arena_id=arena.pk,
+                seq=arena.last_seq,
+                type=type,
+                timestamp=now,
+                actor=actor,
+                data={name: fields[name] for name in expected},
+            )
+        )
+    if not made:
+        return made
+    Event.objects.bulk_create(made, batch_size=1000)
+    arena.last_activity_at = now
+    sql.save_arena(arena)
+    types = [event.type for event in made]
+    newest = to_wire(made[-1])
+
+    def announce_all() -> None:
+        for type in types[:-1]:
+            metrics.event_committed(type)
+        committed(newest)
+
+    transaction.on_commit(announce_all)
+    return made
 
 
 def committed(wire: dict[str, Any]) -> None:
@@ -207,8 +253,8 @@ async def _send_both(layer: Any, wire: dict[str, Any]) -> None:
     )
 
 
-def announce_from_own_loop() -> None:
-    """Announce from an event loop this process runs in a thread of its own.
+def announce_from_own_loop() -> asyncio.AbstractEventLoop:
+    """Announce from an event loop this process runs in a thread of its own; that loop.
 
     For a process that serves HTTP without an event loop (WSGI, `aleph_site/wsgi.py`):
     `async_to_sync` would otherwise start a new loop for every announcement, and the Redis
@@ -216,11 +262,13 @@ def announce_from_own_loop() -> None:
     loop and this is not called."""
     global _own_loop
     with _own_loop_lock:
-        if _own_loop is not None:
-            return
-        loop = asyncio.new_event_loop()
-        threading.Thread(target=loop.run_forever, name="aleph-announcements", daemon=True).start()
-        _own_loop = loop
+        if _own_loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(
+                target=loop.run_forever, name="aleph-announcements", daemon=True
+            ).start()
+            _own_loop = loop
+        return _own_loop
 
 
 _own_loop: asyncio.AbstractEventLoop | None = None

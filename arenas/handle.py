@@ -49,6 +49,8 @@ from .errors import (
     PermissionDenied,
     PreconditionFailed,
 )
+from .history import fork as history_fork
+from .history import state as history_state
 from .lifecycle import Operation
 from .models import (
     Arena,
@@ -68,7 +70,7 @@ from .models import (
     SlotStatus,
     UsageReport,
 )
-from .representations import arena_detail, artifact_dict, permissions_dict
+from .representations import arena_detail, artifact_dict, fork_dict, permissions_dict
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,9 @@ class ArenaHandle:
             if me is None:
                 raise NotFound("No such arena.")
         self.visibility_known = True
-        return arena_detail(arena, current, self.you(me))
+        forks = Arena.objects.filter(forked_from=arena).order_by("forked_at_seq", "created_at")
+        listed = [fork_dict(i, at) for i, at in forks.values_list("id", "forked_at_seq")]
+        return arena_detail(arena, current, self.you(me), listed)
 
     def aggregate(self) -> ArenaAggregate:
         self._me()
@@ -252,7 +256,19 @@ class ArenaHandle:
         self._me()
         return facts.search(Fact.objects.filter(arena_id=self.arena_id), tag, q)
 
+    def state(self, at: int | None = None) -> dict[str, Any]:
+        """The arena right after event `at` (its newest when None), as `history.state`
+        folds it from the log; artifacts of slots the caller may not read left out."""
+        me = self._me()
+        return history_state.wire(history_state.at(self.arena_id, at), me)
+
     # --- management -----------------------------------------------------------------------
+
+    def fork(self, at: Any, goal: Any = None) -> Arena:
+        """A new arena in `created` from this arena's state at seq `at` (a coordinator or
+        staff, in any status); see `history.fork`. Returns the fork."""
+        with self._write(Operation.READ, manage=True) as (arena, _me):
+            return history_fork.fork(arena, at, goal, self.agent_id, self.actor)
 
     def transition(self, to: str) -> Arena:
         """Move the arena to state `to` through the one lifecycle function."""
@@ -297,8 +313,17 @@ class ArenaHandle:
             existing = Participant.objects.filter(arena=arena, agent=agent).first()
             if existing is not None and existing.left_at is None:
                 raise AlreadyParticipant(f"{agent_id!r} is already a participant.")
-            participant = participants.join(arena, agent, role, flags, existing)
-            events.append(arena, EventType.AGENT_JOINED, self.actor, agent_id=agent_id, role=role)
+            now = timezone.now()
+            participant = participants.join(arena, agent, role, flags, existing, now)
+            events.append(
+                arena,
+                EventType.AGENT_JOINED,
+                self.actor,
+                now=now,
+                agent_id=agent_id,
+                role=role,
+                permissions=flags,
+            )
             return participant
 
     def remove_participant(self, agent_id: Any) -> None:
@@ -315,7 +340,9 @@ class ArenaHandle:
             claims.release_all(arena, self.actor, agent_id)
             target.left_at = timezone.now()
             target.save(update_fields=["left_at"])
-            events.append(arena, EventType.AGENT_LEFT, self.actor, agent_id=agent_id)
+            events.append(
+                arena, EventType.AGENT_LEFT, self.actor, now=target.left_at, agent_id=agent_id
+            )
 
     def leave(self) -> None:
         if self.agent_id is None:

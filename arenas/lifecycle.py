@@ -122,9 +122,11 @@ def transition(arena: Arena, to: str, actor: str | None) -> None:
     setattr(arena, _TIMESTAMP_FIELD[to], now)
     if to == Status.ARCHIVED:
         arena.settle_report = _settle(arena, now)
-    events.append(arena, EventType.STATUS_CHANGED, actor, from_status=current, to_status=to)
+    events.append(
+        arena, EventType.STATUS_CHANGED, actor, now=now, from_status=current, to_status=to
+    )
     if to == Status.ARCHIVED:
-        events.append(arena, EventType.ARENA_SETTLED, actor, **arena.settle_report)
+        events.append(arena, EventType.ARENA_SETTLED, actor, now=now, **arena.settle_report)
 
 
 def _settle(arena: Arena, now) -> dict[str, int]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from . import budgets, events, facts, inputs, participants, permissions, plan, text
 from .agents import active_agents
@@ -100,11 +101,19 @@ class ArenaManager:
                 strategy=strategy,
                 total_steps=total_steps,
                 created_by=created_by,
+                forked_from=None,
             )
             for agent_id, role, flags in members:
-                participants.join(arena, agents[agent_id], role, flags)
+                now = timezone.now()
+                participants.join(arena, agents[agent_id], role, flags, now=now)
                 events.append(
-                    arena, EventType.AGENT_JOINED, created_by, agent_id=agent_id, role=role
+                    arena,
+                    EventType.AGENT_JOINED,
+                    created_by,
+                    now=now,
+                    agent_id=agent_id,
+                    role=role,
+                    permissions=flags,
                 )
             if budget is not None:
                 budgets.change(arena, budget, created_by)

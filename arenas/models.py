@@ -97,6 +97,7 @@ class EventType(models.TextChoices):
     BUDGET_CHANGED = "budget_changed"
     BUDGET_WARNING = "budget_warning"
     BUDGET_EXHAUSTED = "budget_exhausted"
+    ARENA_FORKED = "arena_forked"
 
 
 class RequestKind(models.TextChoices):
@@ -203,6 +204,11 @@ class Arena(models.Model):
     # The budget warnings and exhaustions already announced, one key per scope, limit and
     # limit value (arenas/budgets.py), so that each is announced once.
     budget_marks = models.JSONField(default=list, blank=True)
+    # A fork (arenas/history/fork.py) names the arena and the seq it was forked from.
+    forked_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="forks"
+    )
+    forked_at_seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "id"]

@@ -8,6 +8,7 @@ only store and read.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -31,14 +32,15 @@ def join(
     role: str,
     flags: dict[str, bool],
     existing: Participant | None = None,
+    now: datetime | None = None,
 ) -> Participant:
-    """Store a (re-)joining participation with a fresh, idle slot; the caller appends
-    `agent_joined`."""
+    """Store a (re-)joining participation with a fresh, idle slot, joined at `now`; the
+    caller appends `agent_joined` at the same instant."""
     participant = existing or Participant(arena=arena, agent=agent)
     participant.role = role
     for name, value in flags.items():
         setattr(participant, name, value)
-    participant.joined_at = timezone.now()
+    participant.joined_at = now or timezone.now()
     participant.left_at = None
     participant.slot_status = SlotStatus.IDLE
     participant.current = ""

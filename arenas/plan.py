@@ -77,8 +77,9 @@ def require_workable(arena: Arena, me: Participant, step: Any) -> Step | None:
 def complete(arena: Arena, step: int, agent_id: str, actor: str) -> Event:
     """Record step `step` completed by `agent_id` (its `step_completed` event, `actor`
     acting): by the agent itself, or by the person approving its review."""
+    now = timezone.now()
     sql.insert_completion(
-        StepCompletion(arena_id=arena.id, step=step, agent_id=agent_id, completed_at=timezone.now())
+        StepCompletion(arena_id=arena.id, step=step, agent_id=agent_id, completed_at=now)
     )
     arena.completed_steps = saturating_add(arena.completed_steps)
     claims.completed(arena, step)
@@ -86,6 +87,7 @@ def complete(arena: Arena, step: int, agent_id: str, actor: str) -> Event:
         arena,
         EventType.STEP_COMPLETED,
         actor,
+        now=now,
         step=step,
         agent_id=agent_id,
         completed_steps=arena.completed_steps,

@@ -96,11 +96,25 @@ def arena_fields(arena: Arena) -> dict[str, Any]:
         "lease_seconds": arena.lease_seconds,
         "budget": arena.budget,
         "usage": Totals.of(arena.usage).wire(),
+        "forked_from": forked_from_dict(arena.forked_from_id, arena.forked_at_seq),
     }
 
 
+def forked_from_dict(arena_id: Any, seq: int | None) -> dict[str, Any] | None:
+    """Where a fork was taken: `{"arena_id", "seq"}`, or None for an arena not forked."""
+    return None if arena_id is None else {"arena_id": str(arena_id), "seq": seq}
+
+
+def fork_dict(arena_id: Any, at: int) -> dict[str, Any]:
+    """A fork of an arena, as the arena lists it in `forks`."""
+    return {"arena_id": str(arena_id), "at": at}
+
+
 def arena_detail(
-    arena: Arena, participants: list[Participant], you: dict[str, Any]
+    arena: Arena,
+    participants: list[Participant],
+    you: dict[str, Any],
+    forks: list[dict[str, Any]],
 ) -> dict[str, Any]:
     current = [p for p in participants if p.left_at is None]
     aggregate = ArenaAggregate(
@@ -114,6 +128,7 @@ def arena_detail(
     return {
         **arena_fields(arena),
         "participants": [participant_dict(p) for p in current],
+        "forks": forks,
         "aggregate": aggregate.as_dict(),
         "allowed_transitions": lifecycle.allowed_transitions(arena.status),
         "you": you,

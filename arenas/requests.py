@@ -173,7 +173,13 @@ def open_for_system(
     """A request the system opens (`agent_id` and the event's actor null): a budget
     reached (arenas/budgets.py)."""
     request = InputRequest.objects.create(
-        arena=arena, kind=kind, agent=None, text=text, choices=choices, budget_limit=budget_limit
+        arena=arena,
+        kind=kind,
+        agent=None,
+        text=text,
+        choices=choices,
+        budget_limit=budget_limit,
+        created_at=timezone.now(),
     )
     return request, _requested(arena, request, None)
 
@@ -187,8 +193,15 @@ def _open(
     choices: list[str] | None,
     step: int | None,
 ) -> tuple[InputRequest, Event]:
+    now = timezone.now()
     request = InputRequest.objects.create(
-        arena=arena, kind=kind, agent_id=me.agent_id, text=text, choices=choices, step=step
+        arena=arena,
+        kind=kind,
+        agent_id=me.agent_id,
+        text=text,
+        choices=choices,
+        step=step,
+        created_at=now,
     )
     return request, _requested(arena, request, actor)
 
@@ -198,6 +211,7 @@ def _requested(arena: Arena, request: InputRequest, actor: str | None) -> Event:
         arena,
         EventType.INPUT_REQUESTED,
         actor,
+        now=request.created_at,
         request_id=str(request.id),
         agent_id=request.agent_id,
         kind=request.kind,

@@ -31,7 +31,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
 
 from .models import (
@@ -126,7 +126,8 @@ _LOCK_ARENA = """
     SELECT id, goal, status, strategy, total_steps, completed_steps, created_by_id,
            created_at, activated_at, settling_at, archived_at, last_seq,
            last_activity_at, settle_report, lease_seconds, next_expiry_at, completed_prefix,
-           budget, usage, budget_marks
+           budget, usage, budget_marks,
+           forked_from_id, forked_at_seq
     FROM arenas_arena
     WHERE id = %s
     """
@@ -146,7 +147,7 @@ def lock_arena(arena_id: uuid.UUID) -> Arena | None:
 
     Measured (bench/sql.py, µs per call, this against the ORM): SQLite 30 against 239,
     PostgreSQL 119 against 362."""
-    row = _one(_LOCK_ARENA_BY_VENDOR[connection.vendor], [_lookup(Arena, "id", arena_id)])
+    row = _one(_LOCK_ARENA_BY_VENDOR[_db().vendor], [_lookup(Arena, "id", arena_id)])
     return None if row is None else _load(Arena, ARENA_COLUMNS, row)
 
 
@@ -301,8 +302,9 @@ def completed_among(arena_id: uuid.UUID, numbers: Sequence[int]) -> set[int]:
 
     Measured (bench/sql.py, µs per call, this against the ORM): SQLite 17 against 193,
     PostgreSQL 105 against 301."""
-    steps: Any = list(numbers) if connection.vendor == "postgresql" else json.dumps(list(numbers))
-    rows = _all(_COMPLETED_AMONG[connection.vendor], [_lookup(Arena, "id", arena_id), steps])
+    vendor = _db().vendor
+    steps: Any = list(numbers) if vendor == "postgresql" else json.dumps(list(numbers))
+    rows = _all(_COMPLETED_AMONG[vendor], [_lookup(Arena, "id", arena_id), steps])
     return {row[0] for row in rows}
 
 
@@ -448,7 +450,7 @@ def first_claimable_titled_step(
     Measured (bench/sql.py, µs per call, this against the ORM): SQLite 21 against 1025,
     PostgreSQL 168 against 1574."""
     row = _one(
-        _FIRST_CLAIMABLE_TITLED_STEP_BY_VENDOR[connection.vendor],
+        _FIRST_CLAIMABLE_TITLED_STEP_BY_VENDOR[_db().vendor],
         [_lookup(Arena, "id", arena_id), after, agent_id, coordinator],
     )
     return None if row is None else row[0]
@@ -510,6 +512,7 @@ def end_claim(
 
     Measured (bench/sql.py, µs per call, this against the ORM): SQLite 19 against 192,
     PostgreSQL 86 against 287."""
+    connection = _db()
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -614,7 +617,8 @@ def save_arena(arena: Arena) -> None:
 
     Measured (bench/sql.py, µs per call, this against the ORM): SQLite 46 against 111,
     PostgreSQL 148 against 295."""
-    params = [_stored(arena, name) for name in ARENA_MUTABLE_COLUMNS]
+    connection = _db()
+    params = [_stored(arena, name, connection) for name in ARENA_MUTABLE_COLUMNS]
     params.append(_lookup(Arena, "id", arena.id))
     _execute(
         """
@@ -641,7 +645,7 @@ def lock_timeout(seconds: float) -> Iterator[None]:
     PostgreSQL only: SQLite has no row locks (its transactions queue at BEGIN IMMEDIATE, up to
     the busy timeout), so there it does nothing. The statements stay out of any savepoint
     the block opens, so they run even when a statement inside failed."""
-    if connection.vendor != "postgresql":
+    if _db().vendor != "postgresql":
         yield
         return
     _execute("SELECT set_config('lock_timeout', %s, true)", [f"{max(1, int(seconds * 1000))}ms"])
@@ -659,26 +663,34 @@ def is_lock_timeout(error: BaseException) -> bool:
 # --- the machinery: parameters in, rows out --------------------------------------------------
 
 
+def _db() -> Any:
+    """The thread's database connection itself. `django.db.connection` is a proxy that looks
+    the connection up on every attribute it is asked for, and Django's field conversions ask
+    it several times per value; passing the connection once costs one lookup per call."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 def _one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
 
 
 def _all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 def _execute(sql: str, params: Sequence[Any]) -> None:
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, params)
 
 
 def _insert(sql: str, instance: Model, attnames: Iterable[str]) -> int:
     """Run an INSERT of `instance`'s `attnames`; the new row's auto id."""
-    params = [_stored(instance, name) for name in attnames]
+    connection = _db()
+    params = [_stored(instance, name, connection) for name in attnames]
     with connection.cursor() as cursor:
         if connection.features.can_return_columns_from_insert:
             cursor.execute(sql.rstrip() + " RETURNING id", params)
@@ -689,7 +701,7 @@ def _insert(sql: str, instance: Model, attnames: Iterable[str]) -> int:
 
 def _saved(instance: Model) -> None:
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = DEFAULT_DB_ALIAS
 
 
 @cache
@@ -700,28 +712,31 @@ def _field(model: type[Model], attname: str) -> Any:
 
 def _lookup(model: type[Model], attname: str, value: Any) -> Any:
     """`value` as the database takes it in a comparison with the column `attname`."""
-    return _field(model, attname).get_db_prep_value(value, connection, prepared=False)
+    return _field(model, attname).get_db_prep_value(value, _db(), prepared=False)
 
 
-def _stored(instance: Model, attname: str) -> Any:
+def _stored(instance: Model, attname: str, connection: Any = None) -> Any:
     """The instance's `attname` as the database stores it."""
-    return _field(type(instance), attname).get_db_prep_save(getattr(instance, attname), connection)
+    field = _field(type(instance), attname)
+    return field.get_db_prep_save(getattr(instance, attname), connection or _db())
 
 
 def _load(model: type[M], attnames: tuple[str, ...], row: Sequence[Any], start: int = 0) -> M:
     """A `model` instance from `row[start:]`, its values converted as the ORM converts them
     (UUIDs, datetimes and booleans on SQLite, JSON everywhere)."""
+    connection = _db()
     converters = _converters(connection.vendor, model, attnames)
     values = []
     for value, steps in zip(row[start : start + len(attnames)], converters, strict=True):
         for convert, column in steps:
             value = convert(value, column, connection)
         values.append(value)
-    return model.from_db(connection.alias, list(attnames), values)
+    return model.from_db(DEFAULT_DB_ALIAS, list(attnames), values)
 
 
 @cache
 def _converters(vendor: str, model: type[Model], attnames: tuple[str, ...]) -> list[list[Any]]:
+    connection = _db()
     result = []
     for name in attnames:
         column = _field(model, name).get_col(model._meta.db_table)

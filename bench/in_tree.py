@@ -147,6 +147,67 @@ def seed_step_events(arena_id: str, agent_id: str, count: int) -> dict[str, Any]
     return {"last_seq": arena.last_seq, "completed_steps": arena.completed_steps}
 
 
+def seed_mixed(writes: int) -> dict[str, Any]:
+    """An active open-ended arena of four agents with `writes` writes through the domain,
+    in turn: a claim, progress, a message, the claimed step's completion, and every tenth
+    round an artifact and a fact. Its id, the agent that coordinates it, its last seq."""
+    from arenas.manager import ArenaManager
+
+    manager = ArenaManager()
+    ids = list(seed_agents(4, "hist"))
+    members = [{"agent_id": a, "role": "worker"} for a in ids[1:]]
+    arena_id = manager.create(
+        {"goal": "history bench", "total_steps": 0, "participants": members},
+        created_by=ids[0],
+    )
+    manager.handle(arena_id, ids[0]).act("activate")
+    step = 0
+    done = 0
+    while done < writes:
+        step += 1
+        handle = manager.handle(arena_id, ids[step % 4])
+        claim, _event = handle.claim_step(step)
+        handle.report_progress(f"step {step}", "working")
+        handle.post_message(f"on step {step}")
+        handle.complete_step(step, claim.claim_id)
+        done += 4
+        if step % 10 == 0:
+            handle.publish_artifact("text", f"notes {step}", "x" * 200)
+            handle.share_fact(f"fact {step}", 0.9, ["bench"])
+            done += 2
+    return {"arena_id": str(arena_id), "agent": ids[0], "last_seq": last_seq(str(arena_id))}
+
+
+def time_state(arena_id: str, at: int, rounds: int) -> dict[str, Any]:
+    """Seconds per `ArenaHandle.state(at)` (a coordinator's) encoded to JSON, `rounds`
+    times: the work of GET /api/arenas/{id}/state/?at= without HTTP."""
+    from arenas.manager import ArenaManager
+    from arenas.models import Participant
+
+    coordinator = Participant.objects.filter(arena_id=arena_id, role="coordinator").first()
+    handle = ArenaManager().handle(arena_id, coordinator.agent_id)
+    took = []
+    size = 0
+    for _ in range(rounds):
+        start = time.perf_counter()
+        size = len(json.dumps(handle.state(at)))
+        took.append(time.perf_counter() - start)
+    return {"seconds": took, "bytes": size}
+
+
+def time_fork(arena_id: str, at: int) -> dict[str, Any]:
+    """Seconds for `ArenaHandle.fork(at)` by a coordinator; the fork's last seq."""
+    from arenas.manager import ArenaManager
+    from arenas.models import Participant
+
+    coordinator = Participant.objects.filter(arena_id=arena_id, role="coordinator").first()
+    handle = ArenaManager().handle(arena_id, coordinator.agent_id)
+    start = time.perf_counter()
+    fork = handle.fork(at)
+    took = time.perf_counter() - start
+    return {"seconds": took, "fork_last_seq": fork.last_seq}
+
+
 def last_seq(arena_id: str) -> int:
     from arenas.models import Arena
 
@@ -204,6 +265,9 @@ COMMANDS = {
     "step_events": seed_step_events,
     "last_seq": last_seq,
     "rebuild": time_rebuild,
+    "mixed": seed_mixed,
+    "state": time_state,
+    "fork": time_fork,
     "subscribe": subscribe,
     "unsubscribe": unsubscribe,
 }

@@ -130,7 +130,7 @@ async def _write(shape: str, conn, redis, prefix: str, digest: str, agent: str, 
 
 async def _measure(
     shape: str, database: common.Database, seed: dict, seconds: float, warmup: float
-) -> None:
+) -> float:
     import psycopg
     import redis.asyncio as aioredis
 
@@ -181,6 +181,22 @@ async def _measure(
         f"Redis {marks['rd'] / count * 1e6:4.0f}, this client {marks['me'] / count * 1e6:4.0f}; "
         f"all together {total / seconds:.2f} cores busy"
     )
+    return len(latencies) / seconds
+
+
+def ceiling(connections: int, seconds: float, warmup: float, shape: str = "statements") -> float:
+    """One measurement of `shape` on a fresh PostgreSQL database of its own (printed); its
+    writes/s. `bench/writes.py --ceiling` runs it beside a server's writes."""
+    database = common.fresh_database("postgres")
+    try:
+        seed = common.run_in_tree(database, "arenas", count=connections, agents=connections)
+        print(
+            f"-- ceiling ({shape}): PostgreSQL + Redis, {connections} connections, "
+            f"{seconds:.0f} s; load average {common.load_average()}"
+        )
+        return asyncio.run(_measure(shape, database, seed, seconds, warmup))
+    finally:
+        database.drop()
 
 
 def main() -> None:
@@ -194,18 +210,7 @@ def main() -> None:
     for shape in args.shape.split(","):
         if shape not in SHAPES:
             parser.error(f"unknown shape {shape!r}")
-        database = common.fresh_database("postgres")
-        try:
-            seed = common.run_in_tree(
-                database, "arenas", count=args.connections, agents=args.connections
-            )
-            print(
-                f"-- {shape}: PostgreSQL + Redis, {args.connections} connections, "
-                f"{args.seconds:.0f} s; load average {common.load_average()}"
-            )
-            asyncio.run(_measure(shape, database, seed, args.seconds, args.warmup))
-        finally:
-            database.drop()
+        ceiling(args.connections, args.seconds, args.warmup, shape)
 
 
 if __name__ == "__main__":

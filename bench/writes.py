@@ -11,8 +11,12 @@ the ratio says how much of the framework's throughput a step completion keeps.
     .venv/bin/python bench/writes.py --db postgres --server granian-wsgi,granian --workers 2
     .venv/bin/python bench/writes.py --db sqlite --server daphne --source /tmp/before,.
 
-`granian-wsgi` serves aleph_site.wsgi (HTTP only; docs/deploy.md's split layout). Every
-phase prints the CPU per request of the server, PostgreSQL, Redis and this client.
+`granian-wsgi` serves aleph_site.wsgi (HTTP only; the HTTP side of docs/deploy.md's
+production layout). Every phase prints the CPU per request of the server, PostgreSQL, Redis
+and this client. On PostgreSQL each configuration is also measured against the ceiling
+(`bench/write_ceiling.py`'s `statements` shape: the same writes' SQL and publishes with no
+web stack, as many connections as agents), run before and after the server's phases in the
+same run; `--no-ceiling` leaves it out.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import common
+import write_ceiling
 
 
 @dataclass
@@ -177,6 +182,9 @@ async def _measure(
 
 
 def bench(config: common.Configuration, args) -> dict:
+    with_ceiling = args.ceiling and config.db == "postgres"
+    if with_ceiling:
+        ceiling_before = write_ceiling.ceiling(args.agents, args.seconds, args.warmup)
     database = config.database()
     try:
         seed = common.run_in_tree(
@@ -196,20 +204,36 @@ def bench(config: common.Configuration, args) -> dict:
                 f"   ratio to floor ({floor:.0f} req/s): own arenas {across.rate / floor:.0%}, "
                 f"shared arena {one.rate / floor:.0%}"
             )
-            return {
+            result = {
                 "config": server.describe(),
                 "floor": floor,
                 "own": across.rate,
                 "shared": one.rate,
                 "own_p99_ms": common.percentile(across.latencies, 99) * 1000,
+                "ceiling": None,
             }
     finally:
         database.drop()
+    if with_ceiling:
+        ceiling_after = write_ceiling.ceiling(args.agents, args.seconds, args.warmup)
+        result["ceiling"] = (ceiling_before + ceiling_after) / 2
+        print(
+            f"   ratio to the ceiling ({result['ceiling']:.0f} writes/s, mean of before and "
+            f"after): own arenas {across.rate / result['ceiling']:.0%}, "
+            f"shared arena {one.rate / result['ceiling']:.0%}"
+        )
+    return result
 
 
 def main() -> None:
     parser = common.argument_parser(__doc__, "daphne,uvicorn", settings=True)
     add_closed_loop_options(parser)
+    parser.add_argument(
+        "--no-ceiling",
+        dest="ceiling",
+        action="store_false",
+        help="on PostgreSQL, do not measure bench/write_ceiling.py beside each configuration",
+    )
     args = common.begin(
         parser, "writes: step completions through REST vs the same server's GET /api/health/"
     )
@@ -220,6 +244,11 @@ def main() -> None:
             f"{r['config']:<38} floor {r['floor']:6.0f}  own arenas {r['own']:6.0f} "
             f"({r['own'] / r['floor']:.0%}, p99 {r['own_p99_ms']:.0f} ms)  "
             f"shared {r['shared']:6.0f} ({r['shared'] / r['floor']:.0%})"
+            + (
+                f"  ceiling {r['ceiling']:5.0f}: own {r['own'] / r['ceiling']:.0%}"
+                if r["ceiling"]
+                else ""
+            )
             for r in results
         ),
     )

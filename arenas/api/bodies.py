@@ -37,16 +37,37 @@ def read_body(request: Request) -> bytes:
     except ValueError:
         declared = 0
     if declared > limit:
+        _discard_rest(request, DISCARD_BYTES)
         raise too_large
     try:
         body = request._request.body
     except RequestDataTooBig:
+        _discard_rest(request, DISCARD_BYTES)
         raise too_large from None
     if len(body) > limit:
         raise too_large
     if not request.META.get("CONTENT_LENGTH"):
         request.META["CONTENT_LENGTH"] = str(len(body))
     return body
+
+
+# At most this much of a refused body is read and dropped (nginx's client_max_body_size is
+# 10 MiB; a bigger declared body past a proxy is cut off at this point).
+DISCARD_BYTES = 16 * 1024 * 1024
+
+
+def _discard_rest(request: Request, most: int) -> None:
+    """Read and drop what is left of a refused body, up to `most` bytes. A WSGI server that
+    answers before the body was read closes the connection while a proxy may still be
+    sending it, and the proxy then reports its own error (502) instead of the answer."""
+    try:
+        while most > 0:
+            chunk = request._request.read(min(65536, most))
+            if not chunk:
+                return
+            most -= len(chunk)
+    except Exception:  # noqa: S110 - the 413 is the answer whatever happens here
+        pass
 
 
 class StrictJSONParser(JSONParser):

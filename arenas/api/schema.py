@@ -471,6 +471,16 @@ class YouSerializer(Wire):
     permissions = PermissionsSerializer()
 
 
+class ForkedFromSerializer(Wire):
+    arena_id = serializers.UUIDField()
+    seq = serializers.IntegerField(min_value=1)
+
+
+class ForkSerializer(Wire):
+    arena_id = serializers.UUIDField()
+    at = serializers.IntegerField(min_value=1, help_text="The seq it was forked at.")
+
+
 class ArenaSerializer(Wire):
     id = serializers.UUIDField()
     goal = serializers.CharField()
@@ -490,10 +500,14 @@ class ArenaSerializer(Wire):
     )
     budget = BudgetSerializer(allow_null=True, help_text="Spending limits; null: none.")
     usage = UsageTotalsSerializer()
+    forked_from = ForkedFromSerializer(
+        allow_null=True, help_text="The arena and seq this arena was forked from, if a fork."
+    )
 
 
 class ArenaDetailSerializer(ArenaSerializer):
     participants = ParticipantSerializer(many=True, help_text="Current ones, by agent id.")
+    forks = ForkSerializer(many=True, help_text="The arenas forked from this one, oldest first.")
     aggregate = AggregateSerializer()
     allowed_transitions = serializers.ListField(
         child=serializers.ChoiceField(sorted(set(lifecycle.TRANSITIONS.values())))
@@ -623,6 +637,16 @@ def _event_field(name: str, event_type: str) -> serializers.Field:
         return _timestamp()
     if name == "sources":
         return serializers.ListField(child=serializers.UUIDField())
+    if name == "forked_from":
+        return ForkedFromSerializer(
+            allow_null=True, help_text="The arena and seq this arena was forked from."
+        )
+    if name == "permissions":
+        return PermissionsSerializer()
+    if name == "fork_id":
+        return serializers.UUIDField()
+    if name == "at":
+        return serializers.IntegerField(min_value=1, help_text="The seq it was forked at.")
     choices = {
         "strategy": Strategy,
         "role": Role,
@@ -802,3 +826,53 @@ class BudgetStateSerializer(Wire):
         help_text="Used-up scopes: `arena` and/or your agent id. While one is, claiming and "
         "completing without a claim are refused (409 budget_exhausted).",
     )
+
+
+# --- history: the state at a seq -------------------------------------------------------------
+
+
+class StateArenaSerializer(ArenaSerializer):
+    forks = ForkSerializer(many=True, help_text="Forks made up to then, oldest first.")
+    aggregate = AggregateSerializer()
+    allowed_transitions = serializers.ListField(
+        child=serializers.ChoiceField(sorted(set(lifecycle.TRANSITIONS.values())))
+    )
+
+
+class StateParticipantSerializer(Wire):
+    agent_id = serializers.CharField()
+    role = serializers.ChoiceField(Role.choices)
+    permissions = PermissionsSerializer()
+    slot_status = serializers.ChoiceField(SlotStatus.choices)
+    current = serializers.CharField(allow_blank=True)
+    joined_at = _timestamp()
+    left_at = _timestamp(allow_null=True, help_text="Set if it had left by then.")
+
+
+class StateClaimSerializer(Wire):
+    claim_id = serializers.IntegerField(min_value=1)
+    arena_id = serializers.UUIDField()
+    step = serializers.IntegerField(min_value=1, max_value=U32_MAX)
+    agent_id = serializers.CharField()
+    claimed_at = _timestamp()
+    expires_at = _timestamp(help_text="As claimed (a renewal is not an event).")
+
+
+class StateSerializer(Wire):
+    at = serializers.IntegerField(min_value=1, help_text="The seq of the event shown.")
+    timestamp = _timestamp(help_text="The time of that event.")
+    arena = StateArenaSerializer()
+    participants = StateParticipantSerializer(
+        many=True, help_text="Everyone who had joined by then (left_at set if gone), by agent id."
+    )
+    plan = StepSerializer(
+        many=True,
+        help_text="A titled plan's every step; an untitled or open-ended plan's completed or "
+        "claimed steps.",
+    )
+    claims = StateClaimSerializer(many=True, help_text="Live then, by step.")
+    requests = RequestSerializer(many=True, help_text="Open then, newest first.")
+    artifacts = ArtifactSummarySerializer(
+        many=True, help_text="Published by then, oldest first; only slots you may read."
+    )
+    facts = FactSerializer(many=True, help_text="Shared by then, oldest first.")

@@ -42,6 +42,8 @@ urlpatterns = [
         for action in ("activate", "settle", "archive")
     ),
     route(f"{ARENA}/aggregate", views.AggregateView.as_view(), "api-aggregate"),
+    route(f"{ARENA}/state", views.StateView.as_view(), "api-state"),
+    route(f"{ARENA}/fork", views.ForkView.as_view(), "api-fork"),
     route(f"{ARENA}/events", views.EventsView.as_view(), "api-events"),
     route(f"{ARENA}/participants", views.ParticipantsView.as_view(), "api-participants"),
     route(

@@ -12,6 +12,8 @@ urlpatterns = [
     path("requests/counts/", views.request_counts, name="request_counts"),
     path("arenas/<uuid:arena_id>/", views.arena_detail, name="arena"),
     path("arenas/<uuid:arena_id>/panels/", views.arena_panels, name="arena_panels"),
+    path("arenas/<uuid:arena_id>/history/", views.arena_history, name="arena_history"),
+    path("arenas/<uuid:arena_id>/fork/", views.arena_fork, name="fork"),
     path(
         "arenas/<uuid:arena_id>/artifacts/<uuid:artifact_id>/",
         views.artifact_detail,

@@ -32,7 +32,15 @@ from arenas.errors import DomainError, NotFound
 from arenas.events import timestamp, to_wire
 from arenas.handle import ArenaHandle
 from arenas.manager import ArenaManager
-from arenas.models import InputRequest, RequestKind, RequestStatus, SlotStatus, Status
+from arenas.models import (
+    Artifact,
+    Fact,
+    InputRequest,
+    RequestKind,
+    RequestStatus,
+    SlotStatus,
+    Status,
+)
 from arenas.representations import arena_summary, step_claim_dict
 
 ARENAS_PER_PAGE = 50
@@ -42,6 +50,8 @@ OPEN_REQUESTS_SHOWN = 100
 CLOSED_REQUESTS_SHOWN = 20
 STEPS_SHOWN = 200
 FEED_INITIAL = 50
+# The history view's scrubber and timeline cover at most this many of the newest events.
+HISTORY_EVENTS_MAX = 20_000
 # The arena page fetches its panels at least this often even when no event arrives, so
 # presence (not an event) and renewed leases (not events either) stay fresh.
 PANELS_REFRESH_SECONDS = 15
@@ -124,7 +134,9 @@ def arena_detail(request: HttpRequest, arena_id: Any) -> HttpResponse:
             "serverTime": timestamp(timezone.now()),
             "refreshSeconds": PANELS_REFRESH_SECONDS,
             "spend": handle.spend_over_time(),
+            "historyUrl": reverse("dashboard:arena_history", args=[arena["id"]]),
         },
+        may_fork=request.user.is_staff,
     )
     return render(request, "dashboard/arena_detail.html", context)
 
@@ -132,9 +144,53 @@ def arena_detail(request: HttpRequest, arena_id: Any) -> HttpResponse:
 @login_required
 @require_GET
 def arena_panels(request: HttpRequest, arena_id: Any) -> HttpResponse:
-    """The parts of the arena page that events change, for the page's live refresh."""
+    """The parts of the arena page that events change, for the page's live refresh; with
+    `?at=<seq>`, as they were right after that event (the history view)."""
     handle = _reader(request, arena_id)
-    return render(request, "dashboard/_arena_panels.html", _panels_context(handle))
+    at = request.GET.get("at")
+    if at is None:
+        return render(request, "dashboard/_arena_panels.html", _panels_context(handle))
+    if not at.isdigit() or not 1 <= int(at) <= inputs.SEQ_MAX:
+        return JsonResponse({"error": "invalid", "detail": "at: a seq of the arena."}, status=400)
+    try:
+        context = _history_context(handle, int(at))
+    except DomainError as error:
+        return JsonResponse({"error": error.code, "detail": error.detail}, status=400)
+    return render(request, "dashboard/_arena_panels.html", context)
+
+
+@login_required
+@require_GET
+def arena_history(request: HttpRequest, arena_id: Any) -> JsonResponse:
+    """The arena's log for the history view and its timeline: the latest
+    HISTORY_EVENTS_MAX events in seq order (the scrubber folds nothing itself: it shows
+    these in the feed and fetches the panels at the seq it stops on)."""
+    handle = _reader(request, arena_id)
+    last = handle.aggregate().last_seq
+    start = max(0, last - HISTORY_EVENTS_MAX)
+    events = []
+    while start < last:
+        page = handle.events(after=start, limit=inputs.PAGE_MAX)
+        if not page:
+            break
+        events.extend(to_wire(event) for event in page)
+        start = page[-1].seq
+    return JsonResponse({"events": events, "last_seq": last})
+
+
+@login_required
+@require_POST
+def arena_fork(request: HttpRequest, arena_id: Any) -> HttpResponse:
+    """Staff fork the arena at the seq the history view shows, and land on the fork."""
+    handle = _staff(request, arena_id)
+    at = request.POST.get("at", "")
+    try:
+        fork = handle.fork(int(at) if at.isdigit() else at, request.POST.get("goal") or None)
+    except DomainError as error:
+        messages.error(request, f"Not forked: {error.detail}")
+        return redirect("dashboard:arena", arena_id=handle.arena_id)
+    messages.success(request, f"Forked at event #{fork.forked_at_seq}: this is the new arena.")
+    return redirect("dashboard:arena", arena_id=fork.pk)
 
 
 @login_required
@@ -417,6 +473,89 @@ def _meter(
 
 def _shown(name: str, amount: int) -> str:
     return f"${inputs.usd(amount)}" if name in budgets.COST_LIMITS else f"{amount:,} tokens"
+
+
+def _history_context(handle: ArenaHandle, at: int) -> dict[str, Any]:
+    """The panels' context at seq `at`, from the arena's state then (`handle.state`):
+    read-only (the page hides the forms while it shows the past)."""
+    state = handle.state(at)
+    arena = {
+        **state["arena"],
+        "participants": [p for p in state["participants"] if p["left_at"] is None],
+    }
+    for participant in arena["participants"]:
+        participant["initial"] = _initial(participant["agent_id"])
+        participant["presence"] = "unknown"
+        participant["last_seen"] = None
+    steps = state["plan"][:STEPS_SHOWN]
+    for step in steps:
+        if step["claim"] is not None:
+            step["claim"]["until"] = _datetime(step["claim"]["expires_at"])
+    artifacts = [
+        Artifact(
+            id=a["id"],
+            arena_id=a["arena_id"],
+            agent_id=a["agent_id"],
+            kind=a["kind"],
+            title=a["title"],
+            metadata=a["metadata"],
+            created_at=_datetime(a["created_at"]),
+        )
+        for a in state["artifacts"]
+    ]
+    facts = [
+        Fact(
+            id=f["id"],
+            arena_id=f["arena_id"],
+            source_agent_id=f["source_agent"],
+            content=f["content"],
+            confidence=f["confidence"],
+            tags=f["tags"],
+            settled_at=_datetime(f["settled_at"]),
+        )
+        for f in state["facts"]
+    ]
+    present = {p["agent_id"] for p in arena["participants"]}
+    requests = []
+    for r in reversed(state["requests"]):  # oldest first, as they wait
+        item = _request_item(
+            InputRequest(
+                id=r["id"],
+                arena_id=r["arena_id"],
+                kind=r["kind"],
+                agent_id=r["agent_id"],
+                text=r["text"],
+                choices=r["choices"],
+                step=r["step"],
+                status=r["status"],
+                created_at=_datetime(r["created_at"]),
+            )
+        )
+        if r["kind"] == RequestKind.REVIEW:
+            item["artifacts"] = [a for a in artifacts if a.agent_id == r["agent_id"]]
+            item["in_arena"] = r["agent_id"] in present
+        requests.append(item)
+    total = arena["total_steps"]
+    return {
+        "arena": arena,
+        "history_at": state["at"],
+        "lease": _duration(arena["lease_seconds"]),
+        "later_claims": [],
+        "created_at": datetime.fromisoformat(arena["created_at"]),
+        "progress_percent": _percent(arena["completed_steps"], total),
+        "lifecycle": _lifecycle(arena["status"]),
+        "transitions": [],
+        "steps": steps,
+        "steps_truncated": len(state["plan"]) > STEPS_SHOWN,
+        "artifacts": artifacts,
+        "facts": facts,
+        "requests": requests,
+        "open_request_count": len(requests),
+        "open_requests_shown": len(requests),
+        "requests_truncated": False,
+        "message_limit": inputs.MESSAGE_MAX,
+        "answer_limit": inputs.REQUEST_MAX,
+    }
 
 
 def _requests_context(

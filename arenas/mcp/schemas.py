@@ -170,6 +170,7 @@ ARENA_LEASE: Schema = {
     **LEASE,
     "description": f"Default lease of a claim (default {inputs.LEASE_DEFAULT}).",
 }
+AT_SEQ: Schema = {"type": "integer", "minimum": 1, "maximum": inputs.SEQ_MAX}
 CLAIM_ID: Schema = {"type": "integer", "minimum": 1, "maximum": inputs.SEQ_MAX}
 REQUEST_ID: Schema = {"type": "string", "format": "uuid"}
 QUESTION: Schema = {"type": "string", "minLength": 1, "maxLength": inputs.REQUEST_MAX}

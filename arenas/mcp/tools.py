@@ -306,6 +306,20 @@ def transition(caller: Caller, arena_id: Any, action: Any) -> Reply:
     return arena_reply(handle.detail(), f" {action}d")
 
 
+@tool(
+    "fork_arena",
+    "Fork the arena",
+    "Coordinators: a new arena (created) from this one as it was right after event `at`, "
+    "to retry from there; plan, participants, completed steps, artifacts and facts carry "
+    "over, claims and open requests do not.",
+    properties={"arena_id": s.ARENA_ID, "at": s.AT_SEQ, "goal": s.GOAL},
+    required=("arena_id", "at"),
+)
+def fork_arena(caller: Caller, arena_id: Any, at: Any, goal: Any = None) -> Reply:
+    fork = caller.arena(arena_id).fork(at, goal)
+    return arena_reply(caller.arena(fork.pk).detail(), f" forked at seq {at}")
+
+
 # --- your slot -------------------------------------------------------------------------------
 
 

@@ -18,6 +18,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from arenas import claims
+from arenas.errors import TRANSIENT_DATABASE_ERRORS
+from arenas.logs import error_line
 from arenas.models import Arena, Claim, InputRequest, RequestStatus, Status, WebhookSubscription
 from arenas.webhooks import subscriptions
 
@@ -28,8 +30,12 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             yield from self._families()
-        except Exception:
-            logger.warning("metrics: the database could not be read", exc_info=True)
+        except Exception as error:
+            logger.warning(
+                "metrics: the database could not be read (%s)",
+                error_line(error),
+                exc_info=not isinstance(error, TRANSIENT_DATABASE_ERRORS),
+            )
 
     def _families(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()

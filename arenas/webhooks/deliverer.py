@@ -23,8 +23,11 @@ import contextlib
 import logging
 import weakref
 
-from channels.db import database_sync_to_async
 from django.conf import settings
+
+from arenas.errors import TRANSIENT_DATABASE_ERRORS
+from arenas.live.db import in_thread
+from arenas.logs import error_line
 
 from . import delivery
 
@@ -63,8 +66,12 @@ class Deliverer:
                 polled = looked
             try:
                 await self.start_due(open_new=full)
-            except Exception:
-                logger.warning("Webhook delivery could not look for work; retrying", exc_info=True)
+            except Exception as error:
+                logger.warning(
+                    "Webhook delivery could not look for work; retrying (%s)",
+                    error_line(error),
+                    exc_info=not isinstance(error, TRANSIENT_DATABASE_ERRORS),
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), poll_seconds())
             self.wake.clear()
@@ -76,8 +83,8 @@ class Deliverer:
         free = self.limit - len(self.running)
         if free <= 0:
             return 0
-        leases, self.subscribed = await database_sync_to_async(delivery.lease_due)(
-            free, frozenset(self.running), open_new
+        leases, self.subscribed = await in_thread(
+            delivery.lease_due, free, frozenset(self.running), open_new
         )
         for lease in leases:
             self.running[lease.cursor_id] = self.loop.create_task(self._deliver(lease))
@@ -86,8 +93,12 @@ class Deliverer:
     async def _deliver(self, lease: delivery.Lease) -> None:
         try:
             await delivery.deliver(lease, self.sender)
-        except Exception:
-            logger.warning("A webhook delivery failed unexpectedly", exc_info=True)
+        except Exception as error:
+            logger.warning(
+                "A webhook delivery failed (%s)",
+                error_line(error),
+                exc_info=not isinstance(error, TRANSIENT_DATABASE_ERRORS),
+            )
         finally:
             self.running.pop(lease.cursor_id, None)
             self.wake.set()

@@ -36,7 +36,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -45,6 +44,7 @@ from standardwebhooks import Webhook
 
 from arenas import metrics
 from arenas.events import to_wire
+from arenas.live.db import in_thread
 from arenas.models import Event, WebhookCursor, WebhookDisabled, WebhookSubscription
 
 from . import retries, safety, subscriptions
@@ -388,7 +388,7 @@ async def deliver(lease: Lease, sender: Sender) -> None:
     cost a database write per event."""
     settled = False  # the lease is let go (or lost) already
     try:
-        batch = await database_sync_to_async(next_batch)(lease)
+        batch = await in_thread(next_batch, lease)
         while batch is not None:
             recorded = done = batch.seq
             delivered = False
@@ -401,18 +401,18 @@ async def deliver(lease: Lease, sender: Sender) -> None:
                     )
                     if not outcome.ok:
                         settled = True
-                        await database_sync_to_async(fail)(lease, event["seq"], outcome)
+                        await in_thread(fail, lease, event["seq"], outcome)
                         return
                     delivered = True
                 done = event["seq"]
                 if delivered and time.monotonic() - last_record >= ACK_EVERY:
-                    if not await database_sync_to_async(acknowledge)(lease, done, True):
+                    if not await in_thread(acknowledge, lease, done, True):
                         settled = True
                         return
                     recorded, delivered, last_record = done, False, time.monotonic()
             moved = (done, delivered) if done > recorded else None
-            batch = await database_sync_to_async(next_batch)(lease, moved)
+            batch = await in_thread(next_batch, lease, moved)
         settled = True
     finally:
         if not settled:
-            await database_sync_to_async(release)(lease)
+            await in_thread(release, lease)

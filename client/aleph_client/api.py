@@ -51,6 +51,7 @@ from .types import (
     ReviewOpened,
     RoleEnum,
     SlotStatusEnum,
+    State,
     StepPage,
     StepResult,
     StrategyEnum,
@@ -186,6 +187,17 @@ class Api:
     @endpoint("GET", ARENA + "/aggregate/", {200: Aggregate})
     def get_aggregate(self, arena_id: str) -> Aggregate:
         """The aggregate: completed and total steps, participants, progress, status."""
+
+    @endpoint("GET", ARENA + "/state/", {200: State})
+    def get_state(self, arena_id: str, at: int | None = None) -> State:
+        """The arena as it was right after event `at` (default: its newest): its fields and
+        aggregate, participants, plan, live claims, open requests, artifacts (without
+        content) and facts."""
+
+    @endpoint("POST", ARENA + "/fork/", {201: ArenaDetail})
+    def fork_arena(self, arena_id: str, at: int, goal: str | None = None) -> ArenaDetail:
+        """A new arena in `created` from this one's state at seq `at` (coordinator or
+        staff), optionally with another `goal`; returns the fork."""
 
     @endpoint("GET", ARENA + "/events/", {200: EventsPage})
     def list_events(

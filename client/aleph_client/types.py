@@ -30,6 +30,9 @@ AllowedTransitionsEnum: TypeAlias = Literal["active", "archived", "settling"]
 ArenaCreatedEventTypeEnum: TypeAlias = Literal["arena_created"]
 
 
+ArenaForkedEventTypeEnum: TypeAlias = Literal["arena_forked"]
+
+
 ArenaSettledEventTypeEnum: TypeAlias = Literal["arena_settled"]
 
 
@@ -138,6 +141,7 @@ class AgentJoinedEvent(TypedDict):
     type: AgentJoinedEventTypeEnum
     agent_id: str
     role: RoleEnum
+    permissions: Permissions
 
 
 class AgentLeftEvent(TypedDict):
@@ -183,6 +187,7 @@ class Arena(TypedDict):
     lease_seconds: int
     budget: Budget | None
     usage: UsageTotals
+    forked_from: ForkedFrom | None
 
 
 class ArenaConfig(TypedDict):
@@ -207,13 +212,25 @@ class ArenaCreatedEvent(TypedDict):
     strategy: StrategyEnum
     total_steps: int
     created_by: str | None
+    forked_from: ForkedFrom | None
 
 
 class ArenaDetail(Arena):
     participants: list[Participant]
+    forks: list[Fork]
     aggregate: Aggregate
     allowed_transitions: list[AllowedTransitionsEnum]
     you: You
+
+
+class ArenaForkedEvent(TypedDict):
+    arena_id: str
+    seq: int
+    timestamp: str
+    actor: str | None
+    type: ArenaForkedEventTypeEnum
+    fork_id: str
+    at: int
 
 
 class ArenaSettledEvent(TypedDict):
@@ -325,16 +342,6 @@ class BudgetWarningEvent(TypedDict):
     spent: Any
 
 
-class Claim(TypedDict):
-    claim_id: int
-    arena_id: str
-    step: int
-    agent_id: str
-    claimed_at: str
-    expires_at: str
-    renewed_at: str | None
-
-
 class ClaimExpiredEvent(TypedDict):
     arena_id: str
     seq: int
@@ -416,6 +423,23 @@ class FactSharedEvent(TypedDict):
     type: FactSharedEventTypeEnum
     agent_id: str
     fact_id: str
+
+
+class Fork(TypedDict):
+    arena_id: str
+    at: int
+
+
+class ForkRequest(TypedDict):
+    """A JSON object with only the fields declared here."""
+
+    at: int
+    goal: NotRequired[str]
+
+
+class ForkedFrom(TypedDict):
+    arena_id: str
+    seq: int
 
 
 class GoalUpdatedEvent(TypedDict):
@@ -564,19 +588,6 @@ class NoClaim(TypedDict):
     blocked: int
 
 
-class Participant(TypedDict):
-    agent_id: str
-    role: RoleEnum
-    permissions: Permissions
-    slot_status: SlotStatusEnum
-    current: str
-    joined_at: str
-    left_at: str | None
-    last_seen_at: str | None
-    presence: PresenceEnum
-    usage: UsageTotals
-
-
 class Permissions(TypedDict):
     can_write_own_slot: bool
     can_read_other_slots: bool
@@ -647,6 +658,43 @@ class SettleReport(TypedDict):
 class Spent(TypedDict):
     arena: UsageTotals
     you: UsageTotals | None
+
+
+class State(TypedDict):
+    at: int
+    timestamp: str
+    arena: StateArena
+    participants: list[StateParticipant]
+    plan: list[Step]
+    claims: list[StateClaim]
+    requests: list[Request]
+    artifacts: list[ArtifactSummary]
+    facts: list[Fact]
+
+
+class StateArena(Arena):
+    forks: list[Fork]
+    aggregate: Aggregate
+    allowed_transitions: list[AllowedTransitionsEnum]
+
+
+class StateClaim(TypedDict):
+    claim_id: int
+    arena_id: str
+    step: int
+    agent_id: str
+    claimed_at: str
+    expires_at: str
+
+
+class StateParticipant(TypedDict):
+    agent_id: str
+    role: RoleEnum
+    permissions: Permissions
+    slot_status: SlotStatusEnum
+    current: str
+    joined_at: str
+    left_at: str | None
 
 
 class StatusChangedEvent(TypedDict):
@@ -804,6 +852,16 @@ class Artifact(ArtifactSummary):
     content: Any
 
 
+class Claim(StateClaim):
+    renewed_at: str | None
+
+
+class Participant(StateParticipant):
+    last_seen_at: str | None
+    presence: PresenceEnum
+    usage: UsageTotals
+
+
 class UsageGroup(UsageTotals):
     """Usage added up (OpenTelemetry GenAI: `gen_ai.usage.input_tokens`, …)."""
 
@@ -844,6 +902,7 @@ Event: TypeAlias = (
     | BudgetChangedEvent
     | BudgetWarningEvent
     | BudgetExhaustedEvent
+    | ArenaForkedEvent
 )
 
 

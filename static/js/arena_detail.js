@@ -40,6 +40,7 @@
     budget_changed: "⚖",
     budget_warning: "⚠",
     budget_exhausted: "⛔",
+    arena_forked: "⑂",
   };
   // Events whose sentence already names their actor.
   const SAYS_WHO = new Set(["message_posted", "input_provided"]);
@@ -178,6 +179,8 @@
         if (!e.agent_id) return ["A budget request was cancelled"];
         if (e.actor === e.agent_id) return [who(e.agent_id), " withdrew a request"];
         return [who(e.agent_id), "’s request was cancelled"];
+      case "arena_forked":
+        return [who(e.actor), " forked the arena at event #" + e.at];
       case "arena_settled":
         return [
           "Settled: " + plural(e.facts_persisted, "fact") + " kept in long-term memory, ",
@@ -327,6 +330,7 @@
   }
 
   async function refreshPanels() {
+    if (window.AlephHistory && window.AlephHistory.showing()) return;
     if (refreshing) {
       refreshAgain = true;
       return;
@@ -392,7 +396,9 @@
       if (message.type === "snapshot") {
         scheduleRefresh();
       } else if (message.type === "event" && message.event) {
-        if (showEvent(message.event, true) && message.event.type !== "message_posted") {
+        const shown = showEvent(message.event, true);
+        if (shown && window.AlephHistory) window.AlephHistory.onEvent(message.event);
+        if (shown && message.event.type !== "message_posted") {
           scheduleRefresh();
         }
       }
@@ -402,5 +408,12 @@
   window.AlephLive = live;
   window.AlephFeed = {
     lastSeq: () => lastSeq,
+    eventItem: eventItem,
+    // After the history view showed the past: every panel is replaced by the live one.
+    showLive: () => {
+      served.clear();
+      refreshPanels();
+    },
+    tick: tick,
   };
 })();

@@ -47,6 +47,8 @@ OPERATIONS = [
     ("post", "/api/arenas/{id}/settle/"),
     ("post", "/api/arenas/{id}/archive/"),
     ("get", "/api/arenas/{id}/aggregate/"),
+    ("get", "/api/arenas/{id}/state/"),
+    ("post", "/api/arenas/{id}/fork/"),
     ("get", "/api/arenas/{id}/events/"),
     ("get", "/api/arenas/{id}/participants/"),
     ("post", "/api/arenas/{id}/participants/"),

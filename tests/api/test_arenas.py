@@ -101,6 +101,7 @@ def test_the_list_shows_only_arenas_the_agent_takes_part_in(make_arena, client_f
         "lease_seconds",
         "budget",
         "usage",
+        "forked_from",
     }
 
 

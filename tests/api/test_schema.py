@@ -93,7 +93,7 @@ def test_request_bodies_accept_only_their_fields(document):
 def test_every_event_type_has_its_own_schema(document):
     event = document["components"]["schemas"]["Event"]
     assert event["discriminator"]["propertyName"] == "type"
-    assert len(event["oneOf"]) == len(EventType.values) == 22
+    assert len(event["oneOf"]) == len(EventType.values) == 23
 
 
 @pytest.mark.parametrize("path", ["/api/docs/", "/api/docs"])

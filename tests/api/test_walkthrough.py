@@ -82,6 +82,10 @@ def test_the_walk_through_drives_an_arena_from_creation_to_archive(live_db, live
         "{'cost_usd': '0.000000'} ['arena']",
         "{'cost_usd': '0.200000'}",
         "[('gpt-4o', '0.042500'), ('house-model-7b', '0.010000')]",
+        "0 ['review'] pending",
+        "created | Publish a shorter abstract | True",
+        "['arena_created', 'agent_joined', 'agent_joined']",
+        '"error":"permission_denied","detail":"Only a coordinator may manage this arena."',
     ]:
         assert expected in out, (expected, out)
 

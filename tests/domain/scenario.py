@@ -82,6 +82,11 @@ SCENARIO: list[tuple[str, list[str], Operation]] = [
         ["input_cancelled"],
         lambda m, a, ctx: m.handle(a, "bob").cancel_request(ctx["again"].id),
     ),
+    (
+        "fork",
+        ["arena_forked"],
+        lambda m, a, ctx: ctx.update(fork=m.handle(a, "alice").fork(3)),
+    ),
     ("activate", ["status_changed"], lambda m, a, ctx: m.handle(a, "alice").act("activate")),
     ("complete step", ["step_completed"], lambda m, a, ctx: m.handle(a, "bob").complete_step(2)),
     (

@@ -190,6 +190,10 @@ def test_adding_an_arena_creates_it_through_the_manager(admin_client, make_agent
     assert Event.objects.get(arena=arena, seq=2).data == {
         "agent_id": "alice",
         "role": "coordinator",
+        "permissions": dict.fromkeys(
+            ("can_write_own_slot", "can_read_other_slots", "can_write_shared_memory", "can_merge"),
+            True,
+        ),
     }
     assert_replay_matches(arena.pk)
 
@@ -353,9 +357,13 @@ def test_new_participant_rows_join_through_the_handle(admin_client, make_arena, 
     iso = Participant.objects.get(arena_id=arena_id, agent_id="iso")
     assert (iso.role, iso.can_read_other_slots, iso.can_write_own_slot) == ("worker", False, True)
     joined = Event.objects.filter(arena_id=arena_id, type="agent_joined", actor="staff:admin")
-    assert [e.data for e in joined.order_by("seq")] == [
-        {"agent_id": "bob", "role": "observer"},
-        {"agent_id": "iso", "role": "worker"},
+    assert [(e.data["agent_id"], e.data["role"]) for e in joined.order_by("seq")] == [
+        ("bob", "observer"),
+        ("iso", "worker"),
+    ]
+    assert [e.data["permissions"]["can_write_own_slot"] for e in joined.order_by("seq")] == [
+        True,
+        True,
     ]
     assert_replay_matches(arena_id)
 

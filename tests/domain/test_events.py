@@ -18,8 +18,8 @@ from .helpers import assert_seq_gapless, event_types, wire_events
 
 ENVELOPE = {"arena_id", "seq", "type", "timestamp", "actor"}
 WIRE_FIELDS = {
-    "arena_created": {"goal", "strategy", "total_steps", "created_by"},
-    "agent_joined": {"agent_id", "role"},
+    "arena_created": {"goal", "strategy", "total_steps", "created_by", "forked_from"},
+    "agent_joined": {"agent_id", "role", "permissions"},
     "agent_left": {"agent_id"},
     "step_completed": {"step", "agent_id", "completed_steps", "total_steps"},
     "goal_updated": {"new_goal"},
@@ -51,6 +51,7 @@ WIRE_FIELDS = {
     "budget_changed": {"budget", "previous"},
     "budget_warning": {"scope", "limit", "spent"},
     "budget_exhausted": {"scope", "limit", "spent"},
+    "arena_forked": {"fork_id", "at"},
 }
 
 
@@ -94,7 +95,16 @@ def test_the_wire_format_of_every_event_type(make_arena, make_agent, manager):
         "strategy": "peer",
         "total_steps": 5,
         "created_by": "alice",
+        "forked_from": None,
     }
+    assert by_type["agent_joined"][0]["permissions"] == {
+        "can_write_own_slot": True,
+        "can_read_other_slots": True,
+        "can_write_shared_memory": True,
+        "can_merge": True,
+    }
+    forked = by_type["arena_forked"][0]
+    assert (forked["fork_id"], forked["at"]) == (str(ctx["fork"].pk), 3)
     step = by_type["step_completed"][0]
     assert step | {"timestamp": None} == {
         "arena_id": str(arena_id),

@@ -100,6 +100,32 @@ def test_two_sweeping_processes_record_each_expiry_once_and_the_feed_sees_it(liv
         two.stop()
 
 
+def test_a_wsgi_process_sweeps_lapsed_claims_with_no_asgi_process_running(live_db, tmp_path):
+    """docs/deploy.md's HTTP processes (granian over WSGI) run the claim sweep on their own
+    loop thread, as an ASGI process runs it on its server's loop."""
+    server = LiveServer(
+        live_db,
+        kind="granian-wsgi",
+        extra_env={"ALEPH_CLAIM_SWEEP_SECONDS": "1"},
+        log_path=tmp_path / "wsgi.log",
+    ).start()
+    try:
+        tokens = {name: live_db.create_agent(name) for name in ("lead", "bob")}
+        lead, bob = api(server, tokens["lead"]), api(server, tokens["bob"])
+        arena_id = active_arena(lead, ["bob"])
+        claimed = bob.post(f"/api/arenas/{arena_id}/steps/1/claim/", json={"lease_seconds": 5})
+        assert claimed.status_code == 201
+        deadline = time.monotonic() + WAIT
+        while not [e for e in events(lead, arena_id) if e["type"] == "claim_expired"]:
+            assert time.monotonic() < deadline, server.log_tail()
+            time.sleep(0.2)
+        [expired] = [e for e in events(lead, arena_id) if e["type"] == "claim_expired"]
+        lapse = parse(expired["timestamp"]) - parse(claimed.json()["claim"]["expires_at"])
+        assert 0 <= lapse.total_seconds() <= 10, expired
+    finally:
+        server.stop()
+
+
 def test_expire_claims_records_lapsed_claims_from_a_timer(live_db, tmp_path):
     server = LiveServer(
         live_db, extra_env={"ALEPH_CLAIM_SWEEP_SECONDS": "3600"}, log_path=tmp_path / "d.log"

@@ -179,7 +179,7 @@ async def test_client_on_one_process_receives_writes_made_through_another(
 
 
 async def test_writes_served_over_wsgi_reach_a_feed_on_daphne(redis_url, live_db, tmp_path):
-    """The split layout of docs/deploy.md: granian serves the REST API through
+    """The production layout of docs/deploy.md: granian serves the REST API through
     aleph_site.wsgi (no event loop; announcements go through the process's own loop thread),
     Daphne serves the feed. Every event arrives live, through Redis, in order."""
     watched = _feed_server_without_polling(live_db, redis_url, tmp_path)

@@ -52,6 +52,7 @@ TOOLS = {
     "answer_request",
     "add_participant",
     "transition",
+    "fork_arena",
     "wait_for_events",
 }
 UNICODE = "Ünïcödé 🦄👩‍👩‍👧 שָׁלוֹם עולם e\u0301\u0301 \u202eevil\u202c 𝔘"
@@ -535,3 +536,19 @@ async def test_an_unexpected_failure_is_logged_and_answered_server_error(
         assert result.structured_content["error"] == "server_error"
         assert (await ok(bob, "whoami"))["agent_id"] == "bob"
     assert "The MCP tool get_arena failed" in caplog.text
+
+
+async def test_a_coordinator_forks_an_arena_at_a_seq(mcp_as, team):
+    async with mcp_as("alice") as alice, mcp_as("bob") as bob:
+        await ok(bob, "complete_step", arena_id=team, step=2)
+        at = await last_seq(team)
+        await ok(bob, "post_message", arena_id=team, text="after the fork point")
+        fork = await ok(alice, "fork_arena", arena_id=team, at=at, goal="Again")
+        assert (fork["status"], fork["goal"], fork["completed_steps"]) == ("created", "Again", 1)
+        assert fork["forked_from"] == {"arena_id": team, "seq": at}
+        source = await ok(alice, "get_arena", arena_id=team)
+        assert source["forks"] == [{"arena_id": fork["id"], "at": at}]
+        refusal = await refused(bob, "fork_arena", arena_id=team, at=at)
+        assert refusal["error"] == "permission_denied"
+        refusal = await refused(alice, "fork_arena", arena_id=team, at=at + 99)
+        assert refusal["error"] == "invalid"

@@ -30,9 +30,9 @@ def terminate_connections(database_url: str) -> int:
 
 
 def test_pooled_server_replaces_connections_killed_while_idle(
-    postgres, start_server, tokens, connect_agent, live_db
+    postgres, start_server, http_kind, tokens, connect_agent, live_db
 ):
-    server = start_server(ALEPH_DB_POOL="1")
+    server = start_server(kind=http_kind, ALEPH_DB_POOL="1")
     writers = [connect_agent(server, tokens[worker]) for worker in WORKERS]
     arena_id = connect_agent(server, tokens["lead"]).create_active_arena(100, WORKERS)
     statuses: list[int] = []

@@ -28,9 +28,9 @@ KILL_AFTER_ACKNOWLEDGED = 200
 
 
 def test_acknowledged_step_completions_survive_sigkill_mid_stream(
-    start_server, tokens, connect_agent, live_db
+    start_server, http_kind, tokens, connect_agent, live_db
 ):
-    server = start_server()
+    server = start_server(kind=http_kind)
     writers = [
         connect_agent(server, tokens[WORKERS[client % len(WORKERS)]]) for client in range(CLIENTS)
     ]
@@ -70,7 +70,7 @@ def test_acknowledged_step_completions_survive_sigkill_mid_stream(
 
     assert refused == []
     assert len(acknowledged) >= KILL_AFTER_ACKNOWLEDGED
-    restarted = start_server()
+    restarted = start_server(kind=http_kind)
     reader = connect_agent(restarted, tokens["lead"])
     for arena_id in arena_ids:
         done = assert_arena_consistent(reader, arena_id)

@@ -1,10 +1,13 @@
-"""deploy/nginx.conf in front of two production-mode Daphne processes (docs/deploy.md).
+"""deploy/nginx.conf in front of the production layout of docs/deploy.md: two granian
+processes serving HTTP over WSGI and a Daphne process serving websockets and MCP, in
+production mode, sharing Redis.
 
 The example file itself is served, with only its ports, addresses and certificate paths
 replaced for the test: TLS, the redirect from plain HTTP, `X-Forwarded-Proto` reaching
-Django (so no redirect loop), requests spread over both processes, the websocket upgrade,
-and bodies over the app's limit reaching the app for its JSON 413. Skipped where nginx is
-not installed.
+Django (so no redirect loop), requests spread over both HTTP processes, the websocket upgrade
+to the ASGI process, whose feed receives every write the HTTP processes took, MCP reaching
+the ASGI process, and bodies over the app's limit reaching the app for its JSON 413.
+Skipped where nginx is not installed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from tests.support.liveserver import ROOT, free_port
 from tests.support.tools import skip_or_fail_missing
 
 from .client import TIMEOUT_SECONDS, feed, receive_events
+from .conftest import HTTP_KIND, LIVE_KIND
 from .test_deploy_settings import HOST, documented_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
@@ -36,7 +40,9 @@ NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 class Nginx:
     """nginx in the foreground, serving deploy/nginx.conf on free ports."""
 
-    def __init__(self, executable: str, directory: Path, upstream_ports: list[int]) -> None:
+    def __init__(
+        self, executable: str, directory: Path, upstream_ports: dict[str, list[int]]
+    ) -> None:
         self.executable = executable
         self.directory = directory
         self.http_port = free_port()
@@ -45,7 +51,8 @@ class Nginx:
         self._write(upstream_ports)
         self.process: subprocess.Popen | None = None
 
-    def _write(self, upstream_ports: list[int]) -> None:
+    def _write(self, upstream_ports: dict[str, list[int]]) -> None:
+        """`upstream_ports`: the ports of each upstream block, by its name."""
         subprocess.run(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
             + ["-subj", f"/CN={HOST}", "-keyout", str(self.directory / "key.pem")]
@@ -63,9 +70,15 @@ class Nginx:
         site = re.sub(
             r"/etc/letsencrypt/live/[^/]+/privkey\.pem", str(self.directory / "key.pem"), site
         )
-        upstreams = "".join(f"    server 127.0.0.1:{port};\n" for port in upstream_ports)
-        site, replaced = re.subn(r"(    server 127\.0\.0\.1:\d+;\n)+", upstreams, site)
-        assert replaced == 1, "deploy/nginx.conf lists its processes in one upstream block"
+        assert set(re.findall(r"upstream (\w+) \{", site)) == set(upstream_ports)
+        for name, ports in upstream_ports.items():
+            servers = "".join(f"    server 127.0.0.1:{port};\n" for port in ports)
+            site, replaced = re.subn(
+                rf"(upstream {name} \{{\n(?:    #[^\n]*\n)*)(    server 127\.0\.0\.1:\d+;\n)+",
+                lambda match, servers=servers: match.group(1) + servers,
+                site,
+            )
+            assert replaced == 1, f"deploy/nginx.conf lists the {name} processes in one block"
         (self.directory / "aleph-arena.conf").write_text(site)
         temp = "".join(
             f"    {kind}_temp_path {self.directory / kind};\n"
@@ -114,9 +127,13 @@ class Nginx:
 
 @pytest.fixture
 def production_processes(redis_url, start_server):
-    """Two Daphne processes with the production settings of deploy/env.example."""
+    """The layout of deploy/: two HTTP processes (granian, WSGI) and one ASGI process
+    (Daphne), with the production settings of deploy/env.example."""
     env = {k: v for k, v in documented_env().items() if k.startswith("DJANGO_")}
-    return [start_server(**env), start_server(**env)]
+    return {
+        "aleph_arena_http": [start_server(kind=HTTP_KIND, **env) for _ in range(2)],
+        "aleph_arena_live": [start_server(kind=LIVE_KIND, **env)],
+    }
 
 
 @pytest.fixture
@@ -126,7 +143,8 @@ def nginx(production_processes, tmp_path) -> Iterator[Nginx]:
         skip_or_fail_missing(
             "needs nginx (and openssl for its certificate) to serve deploy/nginx.conf"
         )
-    proxy = Nginx(executable, tmp_path, [server.port for server in production_processes])
+    ports = {name: [s.port for s in servers] for name, servers in production_processes.items()}
+    proxy = Nginx(executable, tmp_path, ports)
     proxy.start()
     yield proxy
     proxy.stop()
@@ -186,9 +204,30 @@ def test_nginx_example_serves_http_and_websockets_over_tls_from_several_processe
         assert too_big.status_code == 413
         assert too_big.json()["error"] == "payload_too_large"
 
-    for server in production_processes:
+        # MCP goes to the ASGI process (the WSGI application has no MCP server).
+        initialized = worker.post(
+            "/mcp/",
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "nginx-test", "version": "1"},
+                },
+            },
+            headers={"Accept": "application/json, text/event-stream"},
+        )
+        assert initialized.status_code == 200, initialized.text
+        assert "serverInfo" in initialized.text
+
+    for server in production_processes["aleph_arena_http"]:
         served = server.log_path.read_text()
         assert f"POST /api/arenas/{arena_id}/steps/" in served, "nginx used every process"
+    [live] = production_processes["aleph_arena_live"]
+    served = live.log_path.read_text()
+    assert "/mcp/" in served and "/steps/" not in served, "HTTP went to WSGI, MCP to ASGI"
 
 
 def _sent_head(nginx: Nginx, head: str) -> ssl.SSLSocket:
@@ -215,7 +254,7 @@ def _until_closed(connection: ssl.SSLSocket) -> bytes:
 def test_nginx_bounds_a_body_declared_huge_or_trickled(nginx, production_processes, tokens):
     """What bounds a client that declares a huge body and trickles it (docs/deploy.md):
     nginx refuses a length over client_max_body_size at once, and drops a body that stops
-    arriving after client_body_timeout; neither request ever reaches a Daphne process."""
+    arriving after client_body_timeout; neither request ever reaches a server process."""
     token = tokens["lead"]
     body_timeout = float(re.search(r"client_body_timeout (\d+)s;", NGINX_CONF.read_text())[1])
 
@@ -236,5 +275,5 @@ def test_nginx_bounds_a_body_declared_huge_or_trickled(nginx, production_process
     held = time.monotonic() - started
     assert body_timeout - 1 < held < body_timeout + 15, held
 
-    for server in production_processes:
+    for server in [s for servers in production_processes.values() for s in servers]:
         assert "trickled=" not in server.log_path.read_text()

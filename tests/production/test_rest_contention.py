@@ -1,5 +1,5 @@
 """Contention through the real server: 16 clients × 50 step completions over HTTP at once,
-against one Daphne process ("no lost update").
+against one process of each documented HTTP server (granian over WSGI, Daphne).
 
 Every request must be answered 201 (no 5xx, no 429: throttling is off here), every
 acknowledged completion must be in the log exactly once with a gapless `seq`, and writers
@@ -36,9 +36,9 @@ def clients(server, tokens, connect_agent):
 
 
 def test_parallel_step_completions_over_http_on_one_arena_are_all_counted(
-    start_server, tokens, connect_agent, live_db
+    start_server, http_kind, tokens, connect_agent, live_db
 ):
-    server = start_server()
+    server = start_server(kind=http_kind)
     writers = clients(server, tokens, connect_agent)
     arena_id = connect_agent(server, tokens["lead"]).create_active_arena(
         THREADS * PER_THREAD, WORKERS
@@ -67,9 +67,9 @@ def test_parallel_step_completions_over_http_on_one_arena_are_all_counted(
 
 
 def test_clients_racing_for_the_same_steps_get_one_201_and_409s(
-    start_server, tokens, connect_agent
+    start_server, http_kind, tokens, connect_agent
 ):
-    server = start_server()
+    server = start_server(kind=http_kind)
     writers = clients(server, tokens, connect_agent)
     arena_id = connect_agent(server, tokens["lead"]).create_active_arena(PER_THREAD, WORKERS)
     outcomes: list[tuple[int, str | None]] = []
@@ -97,9 +97,9 @@ def test_clients_racing_for_the_same_steps_get_one_201_and_409s(
 
 
 def test_parallel_writers_over_http_on_several_arenas_neither_deadlock_nor_lose_updates(
-    start_server, tokens, connect_agent, live_db
+    start_server, http_kind, tokens, connect_agent, live_db
 ):
-    server = start_server(**pooled_on_postgresql())
+    server = start_server(kind=http_kind, **pooled_on_postgresql())
     writers = clients(server, tokens, connect_agent)
     lead = connect_agent(server, tokens["lead"])
     arena_ids = [lead.create_active_arena(THREADS * PER_THREAD, WORKERS) for _ in range(ARENAS)]

@@ -310,6 +310,8 @@ class LiveServer:
             if self.workers > 1:
                 command += ["--workers", str(self.workers)]
             return [(command, ())]
+        # granian logs no requests unless asked to (uvicorn and Daphne do).
+        logging = logging or ["--access-log"]
         granian = [PYTHON, "-m", "granian", *address, *logging, "--workers", str(self.workers)]
         if self.kind == "granian-wsgi":
             wsgi = ["--interface", "wsgi", "--blocking-threads", "8"]

@@ -63,9 +63,12 @@ def logged(lead: httpx.Client, arena_id: str) -> list[dict]:
     return lead.get(f"/api/arenas/{arena_id}/events/", params={"limit": 500}).json()["events"]
 
 
-def test_a_live_server_delivers_every_event_signed_and_in_order(live_db, tmp_path, receiver):
+@pytest.mark.parametrize("kind", ["daphne", "granian-wsgi"])
+def test_a_live_server_delivers_every_event_signed_and_in_order(kind, live_db, tmp_path, receiver):
+    """Daphne, and granian over WSGI (docs/deploy.md's HTTP processes, which deliver from
+    their own loop thread)."""
     token = live_db.create_agent("alice")
-    with LiveServer(live_db, extra_env=ENV, log_path=tmp_path / "daphne.log") as server:
+    with LiveServer(live_db, kind=kind, extra_env=ENV, log_path=tmp_path / "s.log") as server:
         subscribe(server, live_db, receiver)
         lead = agent(server, token)
         arenas = [new_arena(lead), new_arena(lead)]
