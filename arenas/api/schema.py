@@ -847,6 +847,7 @@ class StateParticipantSerializer(Wire):
     current = serializers.CharField(allow_blank=True)
     joined_at = _timestamp()
     left_at = _timestamp(allow_null=True, help_text="Set if it had left by then.")
+    usage = UsageTotalsSerializer(help_text="What this agent had reported spending then.")
 
 
 class StateClaimSerializer(Wire):

@@ -22,6 +22,7 @@ from typing import Any
 from ..aggregate import ReplayError, saturating_add
 from ..models import EventType, RequestKind
 from ..permissions import ROLE_DEFAULTS
+from ..usage import Ledger
 
 # (seq, type, timestamp, actor, data): an event as the log query returns it.
 Row = tuple[int, str, datetime, str | None, dict[str, Any]]
@@ -208,12 +209,23 @@ class Published:
         self.facts.append(data["fact_id"])
 
 
+class Spending(Ledger):
+    """Usage totals and the budget (`usage.Ledger`), folded by the same events."""
+
+    def on_usage_reported(self, seq: int, when: datetime, data: dict[str, Any]) -> None:
+        self.apply(EventType.USAGE_REPORTED, data)
+
+    def on_budget_changed(self, seq: int, when: datetime, data: dict[str, Any]) -> None:
+        self.apply(EventType.BUDGET_CHANGED, data)
+
+
 FOLDERS: dict[str, type] = {
     "arena": ArenaFields,
     "participants": Participants,
     "plan": Plan,
     "requests": Requests,
     "published": Published,
+    "usage": Spending,
 }
 
 

@@ -23,6 +23,7 @@ from ..events import timestamp
 from ..models import Arena, Artifact, Event, Fact, Participant, RequestStatus, Step
 from ..plan import dependencies
 from ..representations import artifact_dict, fork_dict
+from ..usage import Totals
 from .fold import Folded, fold
 
 LOG_CHUNK = 5000
@@ -130,6 +131,7 @@ def arena_dict(moment: Moment) -> dict[str, Any]:
         participants=tuple(participants.current()),
         status=fields.status,
         last_seq=moment.folded.seq,
+        usage=moment.folded.usage.arena,
     )
     return {
         "id": str(moment.arena.pk),
@@ -146,6 +148,8 @@ def arena_dict(moment: Moment) -> dict[str, Any]:
         "last_seq": moment.folded.seq,
         "settle_report": fields.settle_report,
         "lease_seconds": moment.arena.lease_seconds,
+        "budget": moment.folded.usage.budget,
+        "usage": moment.folded.usage.arena.wire(),
         "forked_from": fields.forked_from,
         "forks": [fork_dict(fork_id, seq) for fork_id, seq in fields.forks],
         "aggregate": aggregate.as_dict(),
@@ -164,6 +168,7 @@ def participants_list(folded: Folded) -> list[dict[str, Any]]:
             "current": slot.current,
             "joined_at": _ts(slot.joined_at),
             "left_at": _ts(slot.left_at),
+            "usage": folded.usage.agents.get(agent_id, Totals()).wire(),
         }
         for agent_id, slot in sorted(folded.participants.slots.items())
     ]

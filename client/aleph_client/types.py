@@ -588,6 +588,19 @@ class NoClaim(TypedDict):
     blocked: int
 
 
+class Participant(TypedDict):
+    agent_id: str
+    role: RoleEnum
+    permissions: Permissions
+    slot_status: SlotStatusEnum
+    current: str
+    joined_at: str
+    left_at: str | None
+    last_seen_at: str | None
+    presence: PresenceEnum
+    usage: UsageTotals
+
+
 class Permissions(TypedDict):
     can_write_own_slot: bool
     can_read_other_slots: bool
@@ -695,6 +708,7 @@ class StateParticipant(TypedDict):
     current: str
     joined_at: str
     left_at: str | None
+    usage: UsageTotals
 
 
 class StatusChangedEvent(TypedDict):
@@ -854,12 +868,6 @@ class Artifact(ArtifactSummary):
 
 class Claim(StateClaim):
     renewed_at: str | None
-
-
-class Participant(StateParticipant):
-    last_seen_at: str | None
-    presence: PresenceEnum
-    usage: UsageTotals
 
 
 class UsageGroup(UsageTotals):

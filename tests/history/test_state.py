@@ -24,6 +24,8 @@ from arenas.representations import (
     participant_dict,
     request_dict,
 )
+from arenas.usage import Totals
+from arenas.usage import replay as usage_replay
 
 from .histories import random_history
 
@@ -77,6 +79,7 @@ def naive_state(arena_id: Any, seq: int) -> dict[str, Any]:
         to_wire(e) for e in Event.objects.filter(arena_id=arena_id, seq__lte=seq).order_by("seq")
     ]
     a: dict[str, Any] = {"forks": [], "completed_steps": 0, "settle_report": None}
+    ledger = usage_replay((e["type"], e) for e in wire)
     times = {"activated_at": None, "settling_at": None, "archived_at": None}
     people: dict[str, dict[str, Any]] = {}
     done: dict[int, tuple[str, str]] = {}
@@ -209,6 +212,8 @@ def naive_state(arena_id: Any, seq: int) -> dict[str, Any]:
         "last_seq": seq,
         "settle_report": a["settle_report"],
         "lease_seconds": arena.lease_seconds,
+        "budget": ledger.budget,
+        "usage": ledger.arena.wire(),
         "forked_from": a["forked_from"],
         "forks": a["forks"],
         "aggregate": {
@@ -218,9 +223,12 @@ def naive_state(arena_id: Any, seq: int) -> dict[str, Any]:
             "progress": a["completed_steps"] / total if total else 0.0,
             "status": a["status"],
             "last_seq": seq,
+            "usage": ledger.arena.wire(),
         },
         "allowed_transitions": lifecycle.allowed_transitions(a["status"]),
     }
+    for agent_id, person in people.items():
+        person["usage"] = ledger.agents.get(agent_id, Totals()).wire()
     arts = sorted(Artifact.objects.filter(pk__in=artifacts), key=lambda x: (x.created_at, x.id))
     fs = sorted(Fact.objects.filter(pk__in=facts), key=lambda x: (x.created_at, x.id))
     return {
