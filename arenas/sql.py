@@ -612,6 +612,12 @@ _INSERT_USAGE_REPORT = """
             output_tokens, cached_input_tokens, calls, cost_micro_usd, priced, step, created_at)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         """
+_RECORD_USAGE_POSTGRESQL = """
+        WITH spent AS (UPDATE arenas_participant SET usage = %s WHERE id = %s)
+        INSERT INTO arenas_usagereport (arena_id, seq, agent_id, model, input_tokens,
+            output_tokens, cached_input_tokens, calls, cost_micro_usd, priced, step, created_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """
 
 
 @statement(orm=_record_usage_orm)
@@ -628,8 +634,7 @@ def record_usage(me: Participant, row: UsageReport) -> UsageReport:
     totals = [_stored(me, "usage", connection), _lookup(Participant, "id", me.id)]
     if connection.vendor == "postgresql":
         row.id = _insert(
-            "WITH spent AS (UPDATE arenas_participant SET usage = %s WHERE id = %s)"
-            + _INSERT_USAGE_REPORT,
+            _RECORD_USAGE_POSTGRESQL,
             row,
             USAGE_REPORT_COLUMNS,
             before=totals,
@@ -742,9 +747,7 @@ def _execute(sql: str, params: Sequence[Any]) -> None:
         cursor.execute(sql, params)
 
 
-def _insert(
-    sql: str, instance: Model, attnames: Iterable[str], before: Sequence[Any] = ()
-) -> int:
+def _insert(sql: str, instance: Model, attnames: Iterable[str], before: Sequence[Any] = ()) -> int:
     """Run an INSERT of `instance`'s `attnames` (after the parameters `before`, those of a
     WITH clause); the new row's auto id."""
     connection = _db()

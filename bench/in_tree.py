@@ -297,7 +297,9 @@ def check_usage(arena_id: str) -> dict[str, Any]:
     from arenas.management.commands.verify_arenas import verify
     from arenas.models import Arena, Event
 
-    seqs = list(Event.objects.filter(arena_id=arena_id).order_by("seq").values_list("seq", flat=True))
+    seqs = list(
+        Event.objects.filter(arena_id=arena_id).order_by("seq").values_list("seq", flat=True)
+    )
     return {
         "usage": Arena.objects.get(pk=arena_id).usage,
         "gapless": seqs == list(range(1, len(seqs) + 1)),

@@ -30,7 +30,12 @@ import common
 from writes import Agent, Phase, closed_loop
 
 MESSAGE = {"text": "hello"}
-COST_GIVEN = {"model": "house-model", "input_tokens": 900, "output_tokens": 80, "cost_usd": "0.001234"}
+COST_GIVEN = {
+    "model": "house-model",
+    "input_tokens": 900,
+    "output_tokens": 80,
+    "cost_usd": "0.001234",
+}
 PRICED = {"model": "gpt-4o", "input_tokens": 900, "output_tokens": 80, "cached_input_tokens": 300}
 CROWD_REPORT = {"model": "m", "input_tokens": 7, "output_tokens": 3, "cost_usd": "0.000013"}
 
@@ -108,9 +113,7 @@ def bench(config: common.Configuration, args) -> dict:
                 f"-- {server.describe()}: {args.agents} agents, {args.rounds} rounds of "
                 f"{args.seconds:.0f} s per operation; load average {common.load_average()}"
             )
-            phases = common.run(
-                _rounds(server, operations, args.rounds, args.seconds, args.warmup)
-            )
+            phases = common.run(_rounds(server, operations, args.rounds, args.seconds, args.warmup))
             cpu = {name: statistics.median(_cpu_us(p) for p in ps) for name, ps in phases.items()}
             rate = {name: statistics.median(p.rate for p in ps) for name, ps in phases.items()}
             errors = sum(p.errors for ps in phases.values() for p in ps)
@@ -148,7 +151,9 @@ def bench(config: common.Configuration, args) -> dict:
                 "unpriced_calls": 0,
             }
             exact = check["usage"] == expected
-            result["crowd"] = f"{reports / elapsed:.0f}/s, exact {exact}, gapless {check['gapless']}"
+            result["crowd"] = (
+                f"{reports / elapsed:.0f}/s, exact {exact}, gapless {check['gapless']}"
+            )
             print(
                 f"   {len(crowd)} agents reporting for {args.crowd_seconds:.0f} s: {reports} "
                 f"reports, {reports / elapsed:.0f}/s; totals exact: {exact} "

@@ -95,7 +95,9 @@ def measure(
 
     def message():
         response = reporter.post(
-            f"/api/arenas/{other['id']}/messages/", {"text": "hello"}, content_type="application/json"
+            f"/api/arenas/{other['id']}/messages/",
+            {"text": "hello"},
+            content_type="application/json",
         )
         assert response.status_code == 201, response.content
 
