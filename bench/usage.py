@@ -6,7 +6,7 @@
   without;
 - `--crowd` agents reporting usage into one arena with a budget for `--crowd-seconds`:
   reports/s, and the check that the totals are exact to the micro-dollar, the log gapless
-  and `verify_arenas` content.
+  and `verify_arenas` clean.
 
 Each operation is a closed loop of `--agents` agents, each on its own keep-alive connection
 and in an arena of its own; the operations alternate, `--rounds` times, and each figure is
