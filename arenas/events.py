@@ -87,8 +87,7 @@ def arena_group(arena_id: Any) -> str:
 
 def timestamp(value: datetime) -> str:
     """ISO 8601 in UTC with microseconds and a Z, as in every wire format."""
-    # isoformat() is several times quicker than strftime(); in UTC it ends in "+00:00".
-    return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def to_wire(event: Event) -> dict[str, Any]:
