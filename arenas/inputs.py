@@ -66,6 +66,9 @@ MICRO_PER_USD = 1_000_000  # money is counted in micro-dollars
 COST_MAX_MICRO_USD = U64_MAX  # a cost or a limit: at most 18446744073709.551615 dollars
 MONEY_PLACES = 6
 _MONEY_TEXT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,20})?")
+# The common case, read without a Decimal: at most 13 whole digits (below the maximum) and
+# at most 6 places.
+_PLAIN_MONEY_TEXT = re.compile(r"([0-9]{1,13})(?:\.([0-9]{1,6}))?")
 
 # --- sizes of lists ----------------------------------------------------------------------
 PLAN_MAX_STEPS = 10_000
@@ -247,6 +250,11 @@ def money(value: Any, field: str) -> int:
     COST_MAX_MICRO_USD micro-dollars. Never goes through a binary float: a body's numbers
     arrive as `Decimal` (arenas/api/bodies.py); a float (an MCP argument) is read by its
     shortest decimal text, which is the literal that was sent."""
+    if type(value) is str:
+        plain = _PLAIN_MONEY_TEXT.fullmatch(value)
+        if plain is not None:
+            whole, places = plain.groups()
+            return int(whole) * MICRO_PER_USD + int((places or "").ljust(MONEY_PLACES, "0"))
     refusal = Invalid.field(
         field,
         "Must be a number of US dollars from 0 with at most 6 decimal places "

@@ -46,6 +46,7 @@ from .models import (
     RequestStatus,
     Step,
     StepCompletion,
+    UsageReport,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -586,6 +587,65 @@ def insert_event(event: Event) -> Event:
     return event
 
 
+def _record_usage_orm(me: Participant, row: UsageReport) -> UsageReport:
+    me.save(update_fields=["usage"])
+    row.save(force_insert=True)
+    return row
+
+
+USAGE_REPORT_COLUMNS = (
+    "arena_id",
+    "seq",
+    "agent_id",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "calls",
+    "cost_micro_usd",
+    "priced",
+    "step",
+    "created_at",
+)
+_INSERT_USAGE_REPORT = """
+        INSERT INTO arenas_usagereport (arena_id, seq, agent_id, model, input_tokens,
+            output_tokens, cached_input_tokens, calls, cost_micro_usd, priced, step, created_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """
+_RECORD_USAGE_POSTGRESQL = """
+        WITH spent AS (UPDATE arenas_participant SET usage = %s WHERE id = %s)
+        INSERT INTO arenas_usagereport (arena_id, seq, agent_id, model, input_tokens,
+            output_tokens, cached_input_tokens, calls, cost_micro_usd, priced, step, created_at)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """
+
+
+@statement(orm=_record_usage_orm)
+def record_usage(me: Participant, row: UsageReport) -> UsageReport:
+    """Store a usage report: UPDATE the participation's `usage` totals from the instance and
+    INSERT the report's row (every field set by the caller); its `id` is set. On PostgreSQL
+    one statement (the UPDATE in a WITH clause of the INSERT), on SQLite two.
+
+    ORM: `me.save(update_fields=["usage"])`, then `row.save(force_insert=True)`.
+
+    Measured (bench/sql.py --calls 1000, µs per call, this against the ORM, on the machine
+    loaded by a test suite): SQLite 307 against 1,056, PostgreSQL 602 against 1,400."""
+    connection = _db()
+    totals = [_stored(me, "usage", connection), _lookup(Participant, "id", me.id)]
+    if connection.vendor == "postgresql":
+        row.id = _insert(
+            _RECORD_USAGE_POSTGRESQL,
+            row,
+            USAGE_REPORT_COLUMNS,
+            before=totals,
+        )
+    else:
+        _execute("UPDATE arenas_participant SET usage = %s WHERE id = %s", totals)
+        row.id = _insert(_INSERT_USAGE_REPORT, row, USAGE_REPORT_COLUMNS)
+    _saved(row)
+    return row
+
+
 ARENA_MUTABLE_COLUMNS = (
     "goal",
     "status",
@@ -687,10 +747,11 @@ def _execute(sql: str, params: Sequence[Any]) -> None:
         cursor.execute(sql, params)
 
 
-def _insert(sql: str, instance: Model, attnames: Iterable[str]) -> int:
-    """Run an INSERT of `instance`'s `attnames`; the new row's auto id."""
+def _insert(sql: str, instance: Model, attnames: Iterable[str], before: Sequence[Any] = ()) -> int:
+    """Run an INSERT of `instance`'s `attnames` (after the parameters `before`, those of a
+    WITH clause); the new row's auto id."""
     connection = _db()
-    params = [_stored(instance, name, connection) for name in attnames]
+    params = [*before, *(_stored(instance, name, connection) for name in attnames)]
     with connection.cursor() as cursor:
         if connection.features.can_return_columns_from_insert:
             cursor.execute(sql.rstrip() + " RETURNING id", params)

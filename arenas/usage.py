@@ -20,7 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, Sum
 
-from . import events, inputs, metrics, plan, prices
+from . import events, inputs, metrics, plan, prices, sql
 from .errors import Invalid
 from .models import Arena, Event, EventType, Participant, UsageReport
 
@@ -193,9 +193,8 @@ def record(arena: Arena, me: Participant, report: Report, actor: str) -> tuple[U
     mine = Totals.of(me.usage)
     mine.add(report)
     me.usage = mine.stored()
-    me.save(update_fields=["usage"])
     event = events.append(arena, EventType.USAGE_REPORTED, actor, **report.event_fields(totals))
-    row = UsageReport.objects.create(
+    row = UsageReport(
         arena=arena,
         seq=event.seq,
         agent_id=report.agent_id,
@@ -209,6 +208,7 @@ def record(arena: Arena, me: Participant, report: Report, actor: str) -> tuple[U
         step=report.step,
         created_at=event.timestamp,
     )
+    sql.record_usage(me, row)
     transaction.on_commit(
         lambda: metrics.usage_reported(
             report.table_model or metrics.UNPRICED_MODEL,

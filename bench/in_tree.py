@@ -263,8 +263,58 @@ def unsubscribe(subscription_id: str) -> None:
     WebhookSubscription.objects.filter(pk=subscription_id).delete()
 
 
+def seed_usage(agents: int) -> dict[str, Any]:
+    """For bench/usage.py: `agents` agents with tokens; per agent an active open-ended arena
+    of its own without a budget and one with a budget it never reaches (`plain`,
+    `budgeted`); and one arena of all of them with a budget (`crowd`)."""
+    from arenas.manager import ArenaManager
+
+    manager = ArenaManager()
+    tokens = seed_agents(agents, "spender")
+    ids = list(tokens)
+    huge = {"cost_usd": "1000000", "tokens": 10**15, "per_agent_cost_usd": "1000000"}
+
+    def arena(creator: str, members: list[str], **config: Any) -> str:
+        arena_id = manager.create(
+            {
+                "goal": "bench usage",
+                "total_steps": 0,
+                "participants": [{"agent_id": a, "role": "worker"} for a in members],
+                **config,
+            },
+            created_by=creator,
+        )
+        manager.handle(arena_id, creator).act("activate")
+        return str(arena_id)
+
+    return {
+        "tokens": tokens,
+        "plain": {a: arena(a, []) for a in ids},
+        "budgeted": {a: arena(a, [], budget=huge) for a in ids},
+        "crowd": arena(ids[0], ids[1:], budget={"cost_usd": "1000"}),
+    }
+
+
+def check_usage(arena_id: str) -> dict[str, Any]:
+    """The arena's stored usage totals, whether its log is gapless, and what
+    `verify_arenas` finds in it."""
+    from arenas.management.commands.verify_arenas import verify
+    from arenas.models import Arena, Event
+
+    seqs = list(
+        Event.objects.filter(arena_id=arena_id).order_by("seq").values_list("seq", flat=True)
+    )
+    return {
+        "usage": Arena.objects.get(pk=arena_id).usage,
+        "gapless": seqs == list(range(1, len(seqs) + 1)),
+        "problems": [str(p) for p in verify(arena_id)],
+    }
+
+
 COMMANDS = {
     "agents": seed_agents,
+    "usage": seed_usage,
+    "check_usage": check_usage,
     "arenas": seed_arenas,
     "step_events": seed_step_events,
     "last_seq": last_seq,

@@ -51,7 +51,7 @@ def measure(database: common.Database, calls: int) -> None:
 
     from arenas import agents, sql
     from arenas.manager import ArenaManager
-    from arenas.models import Event, StepCompletion
+    from arenas.models import Event, StepCompletion, UsageReport
 
     agent = agents.create_agent(f"bench-{uuid.uuid4().hex[:8]}")
     token, _ = agents.issue_token(agent)
@@ -97,6 +97,25 @@ def measure(database: common.Database, calls: int) -> None:
             arena_id=arena_id, step=next(step), agent_id=agent.agent_id, completed_at=timezone.now()
         )
 
+    me = sql.participation(arena_id, agent.agent_id)
+
+    def report() -> UsageReport:
+        me.usage = {"input_tokens": 900, "output_tokens": 80, "calls": 1, "cost_micro_usd": 1234}
+        return UsageReport(
+            arena_id=arena_id,
+            seq=next(seq),
+            agent_id=agent.agent_id,
+            model="gpt-4o",
+            input_tokens=900,
+            output_tokens=80,
+            cached_input_tokens=0,
+            calls=1,
+            cost_micro_usd=1234,
+            priced=True,
+            step=None,
+            created_at=timezone.now(),
+        )
+
     cases: list[tuple[str, Callable[..., Any], Callable[[], tuple]]] = [
         ("token_holder", sql.token_holder, lambda: (digest,)),
         ("lock_arena", sql.lock_arena, lambda: (arena_id,)),
@@ -109,6 +128,7 @@ def measure(database: common.Database, calls: int) -> None:
         ("insert_completion", sql.insert_completion, lambda: (completion(),)),
         ("insert_event", sql.insert_event, lambda: (event(),)),
         ("save_arena", sql.save_arena, lambda: (arena,)),
+        ("record_usage", sql.record_usage, lambda: (me, report())),
         ("first_step", sql.first_step, lambda: (untitled, 490, True)),
         (
             "first_claimable_titled_step",

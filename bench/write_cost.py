@@ -8,6 +8,7 @@ the same run. `--profile` adds the functions that take the most time (cProfile).
 
     .venv/bin/python bench/write_cost.py --db postgres
     .venv/bin/python bench/write_cost.py --db sqlite --profile
+    .venv/bin/python bench/write_cost.py --db postgres --profile usage --sort tottime
 """
 
 from __future__ import annotations
@@ -87,6 +88,26 @@ def measure(
     def auth():
         assert agents.authenticate(token) is not None
 
+    # A usage report against a message post, in the second arena (its agent's own token).
+    reporter = Client(
+        HTTP_AUTHORIZATION=f"Bearer {seed['tokens'][other['agent']]}", HTTP_HOST="127.0.0.1"
+    )
+
+    def message():
+        response = reporter.post(
+            f"/api/arenas/{other['id']}/messages/",
+            {"text": "hello"},
+            content_type="application/json",
+        )
+        assert response.status_code == 201, response.content
+
+    def report():
+        body = {"model": "gpt-4o", "input_tokens": 900, "output_tokens": 80, "cost_usd": "0.001234"}
+        response = reporter.post(
+            f"/api/arenas/{other['id']}/usage/", body, content_type="application/json"
+        )
+        assert response.status_code == 201, response.content
+
     with CaptureQueriesContext(connection) as queries:
         step()
     print(f"   statements per step completion: {len(queries.captured_queries)}")
@@ -95,6 +116,12 @@ def measure(
     with CaptureQueriesContext(connection) as queries:
         claim_next()
     print(f"   statements per claims/next: {len(queries.captured_queries)}")
+    for name, fn in (("message post", message), ("usage report", report)):
+        with CaptureQueriesContext(connection) as queries:
+            fn()
+        print(f"   statements per {name}: {len(queries.captured_queries)}")
+        for q in queries.captured_queries:
+            print(f"      {q['sql'][:150]}")
     floor = _cpu_per_call(health, calls)
     print(f"   GET /api/health/           {floor * 1e6:7.0f} µs CPU per request (the floor)")
     for name, fn in (
@@ -102,6 +129,8 @@ def measure(
         ("claim cycle (2 requests)", cycle),
         ("ArenaHandle.complete_step", domain),
         ("agents.authenticate", auth),
+        ("POST …/messages/", message),
+        ("POST …/usage/", report),
     ):
         cost = _cpu_per_call(fn, calls)
         print(f"   {name:<26} {cost * 1e6:7.0f} µs CPU per call ({cost / floor:4.1f}× the floor)")
@@ -109,7 +138,7 @@ def measure(
         profiler = cProfile.Profile(time.process_time)  # CPU, not waiting on the database
         profiler.enable()
         for _ in range(calls):
-            (cycle if profile == "cycle" else step)()
+            {"cycle": cycle, "usage": report, "message": message}.get(profile, step)()
         profiler.disable()
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out).sort_stats(sort)
@@ -125,8 +154,9 @@ def main() -> None:
         "--profile",
         nargs="?",
         const="step",
-        choices=["step", "cycle"],
-        help="print a CPU profile of step completions (or of claim cycles)",
+        choices=["step", "cycle", "usage", "message"],
+        help="print a CPU profile of step completions (or of claim cycles, usage reports, "
+        "message posts)",
     )
     parser.add_argument("--sort", default="cumulative", help="profile order: cumulative, tottime")
     args = parser.parse_args()

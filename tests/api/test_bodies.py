@@ -4,11 +4,13 @@ nothing, and never produces a 500 or an HTML page; text round-trips verbatim."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from arenas.api import serializers
 from arenas.inputs import U32_MAX
 from arenas.manager import ArenaManager
 from arenas.models import Arena, Event
@@ -394,3 +396,88 @@ def test_hostile_query_parameters_never_reach_the_database(client_for, make_aren
         path = fill(template, id=arena_id, agent_id="alice", artifact_id=uuid.uuid4())
         response = alice.get(path, params)
         assert response.status_code < 500, (path, response.status_code)
+
+
+def _drf(serializer_class, body):
+    serializer = serializer_class(data=body)
+    if serializer.is_valid():
+        return dict(serializer.validated_data)
+    return serializer.errors
+
+
+def _shortcut(serializer_class, body):
+    from rest_framework.exceptions import ValidationError
+
+    try:
+        return serializers.validated(serializer_class, body)
+    except ValidationError as error:
+        return error.detail
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"model": "gpt-4o", "input_tokens": 900, "output_tokens": 80},
+        {"model": "gpt-4o", "input_tokens": 9, "output_tokens": 8, "cost_usd": "0.001234"},
+        {"model": "m", "input_tokens": 9, "output_tokens": 8, "cost_usd": Decimal("1.5")},
+        {"model": "m", "input_tokens": 9, "output_tokens": 8, "cost_usd": None, "step": None},
+        {"model": "m", "input_tokens": 9, "output_tokens": 8, "calls": 2, "step": 3},
+        {"model": "m", "input_tokens": 9, "output_tokens": 8, "cached_input_tokens": 4},
+        {"model": "é 🧪", "input_tokens": 0, "output_tokens": 0, "cost_usd": 0},
+        {"model": "   ", "input_tokens": 1, "output_tokens": 1},
+        {"model": "", "input_tokens": 1, "output_tokens": 1},
+        {"model": "x" * 201, "input_tokens": 1, "output_tokens": 1},
+        {"model": "a\x00b", "input_tokens": 1, "output_tokens": 1},
+        {"model": "a\ud800", "input_tokens": 1, "output_tokens": 1},
+        {"model": 5, "input_tokens": 1, "output_tokens": 1},
+        {"model": None, "input_tokens": 1, "output_tokens": 1},
+        {"model": "m", "input_tokens": True, "output_tokens": 1},
+        {"model": "m", "input_tokens": -1, "output_tokens": 1},
+        {"model": "m", "input_tokens": U32_MAX + 1, "output_tokens": 1},
+        {"model": "m", "input_tokens": 1, "output_tokens": 1, "calls": 0},
+        {"model": "m", "input_tokens": 1, "output_tokens": 1, "calls": None},
+        {"model": "m", "input_tokens": 1, "output_tokens": 1, "cost_usd": "0.0000001"},
+        {"model": "m", "input_tokens": 1, "output_tokens": 1, "cost_usd": "-1"},
+        {"model": "m", "input_tokens": 1, "output_tokens": 1, "cost_usd": True},
+        {"model": "m", "input_tokens": 1, "output_tokens": 1, "cost_usd": "abc"},
+        {"model": "m", "input_tokens": 1, "output_tokens": 1, "extra": 1},
+        {"model": "m", "input_tokens": 1},
+        {},
+    ],
+)
+def test_a_usage_report_body_validates_as_drf_validates_it(body):
+    """The shortcut past DRF for plain bodies gives what the serializer gives."""
+    assert serializers._plain_fields(serializers.UsageReportInputSerializer) is not None
+    assert _shortcut(serializers.UsageReportInputSerializer, body) == _drf(
+        serializers.UsageReportInputSerializer, body
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"cost_usd": "25", "tokens": 10**6},
+        {"per_agent_cost_usd": 1, "per_agent_tokens": None, "cost_usd": None},
+        {"tokens": -1},
+        {"cost_usd": "1.1234567"},
+        {"other": 1},
+        {},
+    ],
+)
+def test_a_budget_body_validates_as_drf_validates_it(body):
+    assert _shortcut(serializers.BudgetInputSerializer, body) == _drf(
+        serializers.BudgetInputSerializer, body
+    )
+
+
+@pytest.mark.parametrize(
+    "body", [{"at": 3}, {"at": 3, "goal": "New ✓"}, {"at": 3, "goal": ""}, {"at": 0}]
+)
+def test_a_fork_body_validates_as_drf_validates_it(body):
+    assert _shortcut(serializers.ForkRequestSerializer, body) == _drf(
+        serializers.ForkRequestSerializer, body
+    )
+
+
+def test_a_field_with_a_validator_of_its_own_keeps_the_body_on_drf():
+    assert serializers._plain_fields(serializers.NewMessageSerializer) is None

@@ -12,7 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from arenas import agents, sql
-from arenas.models import Arena, Claim, Event, Participant, StepCompletion
+from arenas.models import Arena, Claim, Event, Participant, StepCompletion, UsageReport
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -71,6 +71,7 @@ def test_every_statement_is_compared_here():
         "insert_completion",
         "insert_event",
         "save_arena",
+        "record_usage",
         "first_step",
         "first_claimable_titled_step",
         "live_claim_on",
@@ -181,6 +182,40 @@ def test_save_arena(world):
             assert saved[-1] == columns(arena)
             transaction.set_rollback(True)
     assert {k for k in saved[0] if saved[0][k] != saved[1][k]} <= {"settling_at"}
+
+
+def test_record_usage(world):
+    stored = []
+    for function, seq in ((sql.record_usage, 1000), (sql.record_usage.orm, 1001)):
+        with transaction.atomic():
+            me = sql.participation(world["arena_id"], "alice")
+            me.usage = {"input_tokens": 9, "output_tokens": 2, "calls": seq, "cost_micro_usd": 7}
+            row = function(
+                me,
+                UsageReport(
+                    arena_id=world["arena_id"],
+                    seq=seq,
+                    agent_id="alice",
+                    model="gpt-4o ✓",
+                    input_tokens=9,
+                    output_tokens=2,
+                    cached_input_tokens=1,
+                    calls=1,
+                    cost_micro_usd=None if seq == 1001 else 7,
+                    priced=seq == 1000,
+                    step=None if seq == 1000 else 3,
+                    created_at=timezone.now(),
+                ),
+            )
+            assert row.pk is not None and not row._state.adding
+            assert columns(UsageReport.objects.get(pk=row.pk)) == columns(row)
+            participant = Participant.objects.get(pk=me.pk)
+            assert columns(participant) == columns(me)
+            stored.append((columns(row), participant.usage))
+            transaction.set_rollback(True)
+    (first, first_usage), (second, second_usage) = stored
+    assert first_usage["calls"] == 1000 and second_usage["calls"] == 1001
+    assert first["model"] == second["model"] == "gpt-4o ✓"
 
 
 def test_the_lock_statement_locks_on_postgresql(postgres, world):

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from arenas import aggregate, prices, usage
+from arenas import aggregate, inputs, prices, usage
 from arenas.errors import BudgetExhausted, Invalid, PermissionDenied
 from arenas.models import Arena, Event, InputRequest, Participant, UsageReport
 
@@ -331,3 +331,13 @@ def test_the_ledger_is_a_fold_over_events(make_arena, manager):
     assert ledger.agents["bob"] == ledger.arena == ledger.steps[2]
     assert set(ledger.models) == {"gpt-4o", "mystery"}
     assert aggregate.rebuild(arena_id).usage == ledger.arena
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0", "1", "0.000001", "12.5", "0.123456", "9999999999999.999999", "007.010", "1.1200000"],
+)
+def test_money_text_reads_as_its_decimal(text):
+    """Plain amounts are read without a Decimal, to the same micro-dollars."""
+    assert inputs.money(text, "cost_usd") == int(Decimal(text) * inputs.MICRO_PER_USD)
+    assert inputs.money(Decimal(text), "cost_usd") == inputs.money(text, "cost_usd")
