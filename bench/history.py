@@ -42,24 +42,30 @@ def measure(db_kind: str, tree: common.Tree, args) -> dict:
         state = common.run_in_tree(
             database, "state", arena_id=arena_id, at=middle, rounds=args.rounds
         )
-        mid = state["seconds"]
+        mid, mid_cpu = state["seconds"], state["cpu"]
         print(f"   state at seq {middle}: {common.summary_ms(mid)}  ({state['bytes']} bytes)")
+        print(f"     CPU time of this process per call: {common.summary_ms(mid_cpu)}")
         fork = common.run_in_tree(database, "fork", arena_id=arena_id, at=middle)
         print(
-            f"   fork at seq {middle}: {fork['seconds'] * 1000:.0f} ms "
-            f"(the fork's log: {fork['fork_last_seq']} events)"
+            f"   fork at seq {middle}: {fork['seconds'] * 1000:.0f} ms, CPU "
+            f"{fork['cpu'] * 1000:.0f} ms (the fork's log: {fork['fork_last_seq']} events)"
         )
         large = grow_to(args.large)
         end = common.run_in_tree(database, "state", arena_id=arena_id, at=large, rounds=5)
         print(f"   state at seq {large} (the end): {common.summary_ms(end['seconds'])}")
+        print(f"     CPU time of this process per call: {common.summary_ms(end['cpu'])}")
         return {
             "config": config,
             "events": last,
             "mid_p50": common.percentile(mid, 50),
             "mid_p99": common.percentile(mid, 99),
+            "mid_cpu_p50": common.percentile(mid_cpu, 50),
+            "mid_cpu_p99": common.percentile(mid_cpu, 99),
             "fork": fork["seconds"],
+            "fork_cpu": fork["cpu"],
             "large": large,
             "end_p50": statistics.median(end["seconds"]),
+            "end_cpu_p50": statistics.median(end["cpu"]),
         }
     finally:
         database.drop()
@@ -83,9 +89,11 @@ def main() -> None:
         "",
         [
             f"{r['config']:<12} state at the middle of {r['events']} events: p50 "
-            f"{r['mid_p50'] * 1000:.0f} ms, p99 {r['mid_p99'] * 1000:.0f} ms; fork there "
-            f"{r['fork'] * 1000:.0f} ms; state at the end of {r['large']} events: p50 "
-            f"{r['end_p50'] * 1000:.0f} ms"
+            f"{r['mid_p50'] * 1000:.0f} ms, p99 {r['mid_p99'] * 1000:.0f} ms (CPU p50 "
+            f"{r['mid_cpu_p50'] * 1000:.0f}, p99 {r['mid_cpu_p99'] * 1000:.0f}); fork there "
+            f"{r['fork'] * 1000:.0f} ms (CPU {r['fork_cpu'] * 1000:.0f}); state at the end of "
+            f"{r['large']} events: p50 {r['end_p50'] * 1000:.0f} ms (CPU "
+            f"{r['end_cpu_p50'] * 1000:.0f})"
             for r in results
         ],
     )

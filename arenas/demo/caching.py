@@ -3,9 +3,10 @@ next claim waits for a person to raise it. Three workers divide eight steps with
 `claim_next_step`; one
 renews its lease during a long benchmark; one claims the last step with a short lease and
 stalls. The server expires that claim by itself (`claim_expired`, nobody writing), the
-stalled agent's late completion is refused (`claim_lost`) and another worker takes the step
-over. Then the engineer asks people a question with choices, waits on its feed for the
-answer, and acts on it."""
+stalled agent's late completion is refused (`claim_lost`); the lead forks the arena at the
+moment before the stall (a new arena to try again from, left in Created), and another
+worker takes the step over. Then the engineer asks people a question with choices, waits on
+its feed for the answer, and acts on it."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ CACHING_PLAN = [
     "Profile the eviction path",
     "Estimate the cost per hit",
 ]
+RETRY_GOAL = "Choose a caching strategy: the last step again, from before the stall"
 SHIP = "Ship TinyLFU now"
 KEEP = "Keep LRU for now"
 
@@ -80,6 +82,7 @@ def caching_study(play: Play) -> Script:
     yield play.complete(ANALYST)
     yield play.complete(ENGINEER)
     # The last step: the researcher claims it with the shortest lease, then goes quiet.
+    before_stall = play.last_seq(LEAD)
     line = play.claim_next(RESEARCHER, play.stall_lease)
     stalled = play.claims.pop(RESEARCHER)
     yield line + ", then stalls: it stops renewing"
@@ -101,6 +104,12 @@ def caching_study(play: Play) -> Script:
             f"{RESEARCHER} comes back and completes step {stalled['step']} with claim "
             f"{stalled['claim_id']}: refused ({refused.code}), its late work does not count"
         )
+    yield play.fork(
+        LEAD,
+        before_stall,
+        play.titled(RETRY_GOAL),
+        f"just before {RESEARCHER} claimed the last step and stalled",
+    )
     if ENGINEER not in play.claims:
         yield from play.claim_paid(ENGINEER)
     yield play.artifact(

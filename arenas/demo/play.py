@@ -257,6 +257,23 @@ class Play:
         self.clients[by].merge_artifacts(self.arena_id, sources, title)
         return f"{by} merged the work of {', '.join(sources)} into “{title}”"
 
+    def last_seq(self, by: str) -> int:
+        """The arena's newest seq, as `by` reads it."""
+        seq = self.clients[by].get_arena(self.arena_id)["last_seq"]
+        self.saw(seq)
+        return seq
+
+    def fork(self, by: str, at: int, goal: str, why: str) -> str:
+        """`by` forks the arena at seq `at` (`why`: what happened just after it) into a new
+        arena with `goal`, left in Created for a person to look at; where to look."""
+        fork = self.clients[by].fork_arena(self.arena_id, at, goal=goal)
+        return (
+            f"{by} forked the arena at seq {at}, {why}: the fork “{goal}” starts from that "
+            f"moment (the same plan, budget and completed steps; no claims, no usage).\n  "
+            f"→ Look at the fork: {self.base_url}/arenas/{fork['id']}/ (it waits in Created); "
+            f"on {self.page}, the History panel's scrubber shows seq {at}."
+        )
+
     def refresh_status(self, by: str) -> str:
         self.status = self.clients[by].get_arena(self.arena_id)["status"]
         return self.status

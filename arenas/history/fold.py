@@ -164,9 +164,10 @@ class Plan:
         self.pending_reviews.pop(data["request_id"], None)
 
     def _end_claim_on(self, step: int) -> None:
-        for claim_id, claim in list(self.claims.items()):
-            if claim.step == step:
-                del self.claims[claim_id]
+        if not self.claims:
+            return
+        for claim_id in [c for c, claim in self.claims.items() if claim.step == step]:
+            del self.claims[claim_id]
 
     def review(self, step: int) -> str:
         """A review step's review: pending, approved, or required."""

@@ -1,12 +1,14 @@
 """Forks: a new arena that starts from another arena's state at one seq.
 
-The fork is a `created` arena with the source's strategy, plan and lease, its participants
-then (roles and flags, slots as they were), its completed steps (by the same agents), and
-copies of its artifacts and facts (new ids, `metadata.forked_from` on artifacts naming the
-original); no claims, no open requests. Its own log establishes all of it: `arena_created`
-with `forked_from`, then `agent_joined`, `step_completed`, `artifact_published` (or
-`artifacts_merged`), `fact_shared` and `progress_updated` events, so replaying the fork's
-log gives its aggregate like any arena's. The source gets `arena_forked`.
+The fork is a `created` arena with the source's strategy, plan, lease and budget (as they
+were at that seq), its participants then (roles and flags, slots as they were), its
+completed steps (by the same agents), and copies of its artifacts and facts (new ids,
+`metadata.forked_from` on artifacts naming the original); no claims, no open requests, no
+usage (its totals start at zero). Its own log establishes all of it: `arena_created` with
+`forked_from`, then `agent_joined`, `budget_changed` (when a budget was set),
+`step_completed`, `artifact_published` (or `artifacts_merged`), `fact_shared` and
+`progress_updated` events, so replaying the fork's log gives its aggregate like any
+arena's. The source gets `arena_forked`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def fork(source: Arena, at: Any, goal: Any, by_agent: str | None, actor: str) ->
     folded = moment.folded
     fields = folded.arena
     goal = fields.goal if goal is None else inputs.goal(goal)
+    budget = folded.usage.budget
     now = timezone.now()
     fork = Arena.objects.create(
         goal=goal,
@@ -51,6 +54,7 @@ def fork(source: Arena, at: Any, goal: Any, by_agent: str | None, actor: str) ->
         total_steps=fields.total_steps,
         created_by_id=by_agent,
         lease_seconds=source.lease_seconds,
+        budget=budget,
         forked_from=source,
         forked_at_seq=folded.seq,
     )
@@ -90,6 +94,8 @@ def fork(source: Arena, at: Any, goal: Any, by_agent: str | None, actor: str) ->
                 {"agent_id": agent_id, "role": role, "permissions": flags},
             )
         )
+    if budget is not None:
+        log.append((EventType.BUDGET_CHANGED, actor, {"budget": budget, "previous": None}))
     _copy_completions(fork, folded, actor, now, log)
     _copy_artifacts(source, fork, moment, joined, actor, log)
     _copy_facts(fork, moment, actor, log)

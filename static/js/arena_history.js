@@ -14,7 +14,8 @@
  * The timeline (vis-timeline, served from static/vendor) has one lane per agent: claims as
  * bars from the claim to its completion, release or expiry, reviews waiting as bars,
  * messages, questions, facts and completions as marks; clicking an item moves the
- * scrubber to its event.
+ * scrubber to its event. Every item is also a stop of the Tab key (a button named by what
+ * it marks): Enter or Space on it moves the scrubber there too.
  */
 (function () {
   "use strict";
@@ -36,6 +37,7 @@
   let timeline = null;
   let items = null;
   let groups = null;
+  let titles = new Map(); // seq -> what the timeline item at that seq marks
 
   function last() {
     return events.length ? events[events.length - 1].seq : Number(range.max);
@@ -206,15 +208,36 @@
     }
     const all = [...bars.values()].map((bar) => ({ ...bar, end: bar.end || now, type: "range" }));
     all.push(...marks);
+    for (const item of all) item.className += " tl-at-" + item.seq; // found again by keyboard
     for (const item of all) lanes.add(item.group);
     const laneList = [...lanes].sort().map((id) => ({ id: id, content: id === PEOPLE ? "people" : id }));
     return { lanes: laneList, items: all };
+  }
+
+  function seqOfItem(element) {
+    const found = element && /(?:^|\s)tl-at-(\d+)/.exec(element.className);
+    return found ? Number(found[1]) : null;
+  }
+
+  /** Every drawn item a stop of the Tab key, a button named by what it marks (vis-timeline
+   * draws them again as the view moves, so after each drawing). */
+  function focusable(container) {
+    // A point's dot and a box's line are drawn as items of their own: one stop per item.
+    for (const element of container.querySelectorAll(".vis-item:not(.vis-dot):not(.vis-line)")) {
+      const seq = seqOfItem(element);
+      if (seq === null) continue;
+      const title = titles.get(seq);
+      element.tabIndex = 0;
+      element.setAttribute("role", "button");
+      element.setAttribute("aria-label", (title ? title + ", " : "") + "event " + seq + ": show the arena then");
+    }
   }
 
   function drawTimeline() {
     const container = document.getElementById("timeline");
     if (!window.vis || !container || !events.length) return;
     const drawn = chart();
+    titles = new Map(drawn.items.map((item) => [item.seq, item.title]));
     if (!timeline) {
       groups = new window.vis.DataSet(drawn.lanes);
       items = new window.vis.DataSet(drawn.items);
@@ -231,6 +254,14 @@
         const id = properties.items && properties.items[0];
         const item = id && items.get(id);
         if (item) show(item.seq);
+      });
+      timeline.on("changed", () => focusable(container));
+      container.addEventListener("keydown", (event) => {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        const seq = seqOfItem(event.target.closest && event.target.closest(".vis-item"));
+        if (seq === null) return;
+        event.preventDefault();
+        show(seq);
       });
     } else {
       groups.update(drawn.lanes);

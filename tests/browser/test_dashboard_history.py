@@ -1,6 +1,7 @@
 """The arena page's history view in Debian's Chromium against a real Daphne server: the
 scrubber dragged and stepped shows the arena as the API's state at that seq says, a click
-on a timeline mark moves it, back to live, and staff fork from the shown moment."""
+on a timeline mark (or Enter on it, reached with Tab) moves it, back to live, staff fork from
+the shown moment, and the view is legible at phone width."""
 
 from __future__ import annotations
 
@@ -142,13 +143,85 @@ def test_a_timeline_mark_moves_the_scrubber_and_staff_fork_from_there(
     assert source["forks"] == [{"arena_id": fork_id, "at": asked}]
 
 
+def test_the_timeline_marks_are_reached_with_tab_and_enter_moves_the_scrubber(
+    new_page, live_server, staff, make_live_agent
+):
+    lead, arena_id = history_arena(make_live_agent)
+    events = lead.call("GET", f"/api/arenas/{arena_id}/events/")["events"]
+    asked = next(e["seq"] for e in events if e["type"] == "input_requested")
+    posted = next(e["seq"] for e in events if e["type"] == "message_posted")
+    page = new_page()
+    log_in(page, live_server.url, *staff, path=f"/arenas/{arena_id}/")
+    wait_until_live(page)
+    question = page.locator("#timeline .vis-item.vis-point.tl-question")
+    question.wait_for()
+    page.wait_for_function(
+        "document.querySelector('#timeline .vis-point.tl-question').tabIndex === 0"
+    )
+    assert question.get_attribute("role") == "button"
+    assert "Which tone?" in question.get_attribute("aria-label")
+    assert f"event {asked}" in question.get_attribute("aria-label")
+
+    # From the scrubber, the Tab key comes to the timeline's items.
+    page.locator("#history-seq").focus()
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('#timeline .vis-item')"):
+            break
+    else:
+        raise AssertionError("Tab never reached a timeline item")
+
+    question.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "seq => document.getElementById('history-where').dataset.seq === String(seq)", arg=asked
+    )
+    check_against_state(page, lead, arena_id, asked)
+    message = page.locator("#timeline .vis-item.vis-point.tl-message")
+    message.focus()
+    page.keyboard.press(" ")
+    page.wait_for_function(
+        "seq => document.getElementById('history-where').dataset.seq === String(seq)",
+        arg=posted,
+    )
+    check_against_state(page, lead, arena_id, posted)
+
+
 def test_the_history_view_fits_a_phone(new_page, live_server, staff, make_live_agent):
     from .conftest import PHONE
 
-    _lead, arena_id = history_arena(make_live_agent)
+    lead, arena_id = history_arena(make_live_agent)
+    events = lead.call("GET", f"/api/arenas/{arena_id}/events/")["events"]
+    asked = next(e["seq"] for e in events if e["type"] == "input_requested")
     page = new_page(PHONE)
     log_in(page, live_server.url, *staff, path=f"/arenas/{arena_id}/")
     page.wait_for_selector("#timeline .vis-item")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
     assert page.locator("#history-seq").is_visible()
+
+    # Legible: the timeline within the screen, its lane names and marks at a readable size,
+    # the lanes leaving the chart most of the width.
+    box = page.locator("#timeline").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    for selector in ("#timeline .vis-label .vis-inner", "#timeline .vis-item .vis-item-content"):
+        sizes = page.eval_on_selector_all(
+            selector, "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))"
+        )
+        assert sizes and min(sizes) >= 12, (selector, sizes)
+    labels = page.eval_on_selector_all(
+        "#timeline .vis-labelset", "els => els.map(e => e.getBoundingClientRect().width)"
+    )
+    assert max(labels) <= PHONE["width"] * 0.4
+    question = page.locator("#timeline .vis-item.vis-point.tl-question")
+    question.scroll_into_view_if_needed()
+    mark = question.bounding_box()
+    assert mark["width"] >= 12 and mark["height"] >= 12
+    assert mark["x"] >= 0 and mark["x"] + mark["width"] <= PHONE["width"]
+
+    # And usable by keyboard there too.
+    question.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "seq => document.getElementById('history-where').dataset.seq === String(seq)", arg=asked
+    )

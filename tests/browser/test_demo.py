@@ -220,6 +220,7 @@ def test_demo_plays_its_arenas_to_the_archive_and_prints_a_working_login(live_db
     assert arenas[DEMO_GOALS[1]]["total_steps"] == CACHING_STEPS
     assert_the_stalled_claim_expired_and_was_taken_over(caching)
     assert "stops renewing" in output and "refused (claim_lost)" in output
+    assert_the_lead_forked_before_the_stall(live_server, password_in(output), caching, output)
 
     # Nobody answers: after --answer-after, demo-lead (a coordinator, not the asker) does.
     assert_review_approved_by(guide, "demo-lead")
@@ -237,6 +238,28 @@ def test_demo_plays_its_arenas_to_the_archive_and_prints_a_working_login(live_db
         assert len(reports) >= 3
         assert all(r["priced"] and r["cost_usd"] != "0.000000" for r in reports)
     live_db.manage("verify_arenas")
+
+
+def assert_the_lead_forked_before_the_stall(
+    live_server, password: str, caching: list[dict], output: str
+) -> None:
+    """The caching study is forked at the seq just before the stalled claim; the terminal
+    says where the fork is, and the fork starts there: the last step open, the budget of
+    then, no usage."""
+    [expired] = of(caching, "claim_expired")
+    [stalled] = of(caching, "step_claimed", claim_id=expired["claim_id"])
+    [forked] = of(caching, "arena_forked")
+    assert forked["at"] == stalled["seq"] - 1 and forked["actor"] == "demo-lead"
+    with closing(live_server.signed_in("demo", password)) as dashboard:
+        fork = dashboard.get(f"/api/arenas/{forked['fork_id']}/").json()
+        assert dashboard.get(f"/arenas/{fork['id']}/").status_code == 200
+    assert fork["status"] == "created"
+    assert fork["forked_from"] == {"arena_id": forked["arena_id"], "seq": forked["at"]}
+    assert fork["completed_steps"] == CACHING_STEPS - 1
+    assert fork["budget"] == {"cost_usd": "1.000000"}
+    assert fork["usage"]["cost_usd"] == "0.000000"
+    assert f"forked the arena at seq {forked['at']}, just before" in output
+    assert f"Look at the fork: {live_server.url}/arenas/{fork['id']}/" in output
 
 
 def assert_the_budget_ran_out_and_was_raised_by(events: list[dict], by: str) -> None:
@@ -543,7 +566,10 @@ def test_a_second_round_is_announced_and_its_arenas_say_so(live_db, live_server,
     )
 
     assert "Round 2: 3 new arenas, their goals end in “(round 2)”." in output
-    assert "The demo is over (2 rounds): every arena archived." in output
+    assert (
+        "The demo is over (2 rounds): every arena it played archived, its forks in Created."
+        in output
+    )
     with closing(live_server.signed_in(*staff)) as person:
         goals = [a["goal"] for a in person.get("/api/arenas/?status=archived").json()["results"]]
     assert sorted(goals) == sorted([*DEMO_GOALS, *(f"{g} (round 2)" for g in DEMO_GOALS)])

@@ -1,12 +1,14 @@
 """Randomized arena histories for the history tests: a seeded mix of every kind of write
 (joins, leaves, claims, releases, expiries, completions, reviews, questions, progress,
-artifacts, merges, facts, messages, goal updates, lifecycle transitions), refusals
-included (a refused write changes nothing)."""
+artifacts, merges, facts, messages, goal updates, lifecycle transitions, usage reports,
+budget changes, the warnings, exhaustions and requests they bring and the answers to
+those), refusals included (a refused write changes nothing)."""
 
 from __future__ import annotations
 
 import random
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -48,6 +50,8 @@ def random_history(make_agent, seed: int, writes: int = 70) -> Any:
         config["strategy"] = "pipeline" if seed % 2 else "peer"
     else:
         config["total_steps"] = 0
+    if seed % 2 == 0:
+        config["budget"] = {"cost_usd": "0.30", "per_agent_tokens": 4000}
     config["participants"] = [
         {"agent_id": "ben", "role": "worker"},
         {"agent_id": "cy", "role": "worker", "can_read_other_slots": False},
@@ -66,9 +70,46 @@ def random_history(make_agent, seed: int, writes: int = 70) -> Any:
         except DomainError:
             return None
 
+    def spend(h) -> None:
+        attempt(
+            h.report_usage,
+            {
+                "model": "m",
+                "input_tokens": rng.randint(200, 1500),
+                "output_tokens": rng.randint(10, 300),
+                "cost_usd": rng.choice(["0.05", "0.10", "0.12"]),
+                "step": rng.choice([None, rng.choice(steps)]),
+            },
+        )
+
+    def raise_or_stop(request: InputRequest) -> None:
+        budget = Arena.objects.get(pk=arena_id).budget or {}
+        limit = budget.get(request.budget_limit)
+        if limit is None or rng.random() < 0.1:
+            attempt(staff.answer_request, request.id, "stop", "")
+        else:
+            higher = Decimal(str(limit)) * 2
+            attempt(staff.answer_request, request.id, "raise", str(higher))
+
     for _ in range(writes):
         agent = rng.choice(AGENTS)
         h = handle(agent)
+        if rng.random() < 0.15:
+            budget_roll = rng.random()
+            if budget_roll < 0.7:
+                spend(h)
+            elif budget_roll < 0.85:
+                request = InputRequest.objects.filter(
+                    arena_id=arena_id, status="open", kind="budget"
+                ).first()
+                if request is not None:
+                    raise_or_stop(request)
+            else:
+                limits = rng.choice(
+                    [None, {"cost_usd": "0.25"}, {"tokens": 6000, "per_agent_cost_usd": "0.20"}]
+                )
+                attempt(handle("ana").update, {"budget": limits})
+            continue
         roll = rng.random()
         if roll < 0.15:
             attempt(h.claim_step, rng.choice(steps))
@@ -93,7 +134,9 @@ def random_history(make_agent, seed: int, writes: int = 70) -> Any:
                 Arena.objects.filter(pk=arena_id).update(next_expiry_at=past)
         elif roll < 0.46:
             request = InputRequest.objects.filter(arena_id=arena_id, status="open").first()
-            if request is not None:
+            if request is not None and request.kind == "budget":
+                raise_or_stop(request)
+            elif request is not None:
                 choice = rng.choice(request.choices) if request.choices else None
                 attempt(staff.answer_request, request.id, choice, "ok" if choice is None else "")
         elif roll < 0.50:

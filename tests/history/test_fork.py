@@ -118,3 +118,42 @@ def test_an_archived_arena_forks_and_the_forker_joins_the_fork(make_arena, manag
     ]
     assert Arena.objects.get(pk=fork.pk).created_by_id == "carl"
     assert_replay_matches(fork.pk)
+
+
+def test_a_fork_copies_the_budget_then_and_starts_its_usage_at_zero(make_arena, manager):
+    source = make_arena(
+        status="active",
+        total_steps=3,
+        participants=[{"agent_id": "bob", "role": "worker"}],
+        budget={"cost_usd": "1.00"},
+    )
+    alice, bob = manager.handle(source, "alice"), manager.handle(source, "bob")
+    bob.report_usage({"model": "m", "input_tokens": 100, "output_tokens": 20, "cost_usd": "0.4"})
+    at = Arena.objects.get(pk=source).last_seq
+    alice.update({"budget": {"cost_usd": "5.00", "tokens": 9000}})
+    bob.report_usage({"model": "m", "input_tokens": 50, "output_tokens": 5, "cost_usd": "0.3"})
+    fork = alice.fork(at)
+    stored = Arena.objects.get(pk=fork.pk)
+    assert stored.budget == {"cost_usd": "1.000000"}
+    assert stored.budget_marks == []
+    forked = state(fork.pk)
+    assert forked["arena"]["budget"] == {"cost_usd": "1.000000"}
+    zero = forked["arena"]["usage"]
+    assert zero["calls"] == 0 and zero["cost_usd"] == "0.000000"
+    assert all(p["usage"] == zero for p in forked["participants"])
+    assert [e for e in event_types(fork.pk) if e.startswith(("budget", "usage"))] == [
+        "budget_changed"
+    ]
+    assert manager.handle(fork.pk, "bob").budget()["spent"]["arena"] == zero
+    assert_replay_matches(fork.pk)
+    call_command("verify_arenas")
+
+
+def test_a_fork_before_any_budget_has_none(make_arena, manager):
+    source = make_arena(status="active", total_steps=2)
+    alice = manager.handle(source, "alice")
+    alice.update({"budget": {"tokens": 500}})
+    fork = alice.fork(1)
+    assert Arena.objects.get(pk=fork.pk).budget is None
+    assert "budget_changed" not in event_types(fork.pk)
+    assert_replay_matches(fork.pk)

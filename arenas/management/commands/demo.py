@@ -106,7 +106,12 @@ class Command(BaseCommand):
                 current.play()
                 current = None
             played = f"{number} round" + ("s" if number != 1 else "")
-            self.line(self.style.SUCCESS(f"The demo is over ({played}): every arena archived."))
+            self.line(
+                self.style.SUCCESS(
+                    f"The demo is over ({played}): every arena it played archived, "
+                    "its forks in Created."
+                )
+            )
         except KeyboardInterrupt:
             self.stopped(current)
         except Unreachable as error:
