@@ -98,10 +98,16 @@ class Receiver:
             if self._in_flight[arena] > 1:
                 self.overlaps.append(got.webhook_id)
             self.received.append(got)
+        answering = True
         try:
             answer = self.answer(got)
             if answer.delay:
                 time.sleep(answer.delay)
+            # The delivery ends here: once the answer is written the sender may send the next
+            # event at once, whose request another thread may take before this one goes on.
+            with self._lock:
+                self._in_flight[arena] -= 1
+            answering = False
             try:
                 request.send_response(answer.status)
                 for name, value in answer.headers.items():
@@ -112,8 +118,9 @@ class Receiver:
             except (BrokenPipeError, ConnectionResetError):
                 pass
         finally:
-            with self._lock:
-                self._in_flight[arena] -= 1
+            if answering:
+                with self._lock:
+                    self._in_flight[arena] -= 1
 
     def events(self, arena_id: Any = None) -> list[dict[str, Any]]:
         """What arrived (of one arena), in arrival order."""
