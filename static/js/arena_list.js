@@ -56,8 +56,11 @@
     field(row, "participants-label").textContent =
       arena.participant_count === 1 ? "participant" : "participants";
 
-    field(row, "spend").textContent =
+    const spend = field(row, "spend");
+    spend.textContent =
       "$" + arena.cost_usd + (arena.budget_cost_usd ? " of $" + arena.budget_cost_usd : "");
+    // Shown once something was spent or a budget is set.
+    spend.hidden = arena.cost_usd === "0.000000" && !arena.budget_cost_usd;
 
     const activity = field(row, "activity");
     activity.setAttribute("datetime", arena.last_activity);

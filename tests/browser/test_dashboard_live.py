@@ -74,7 +74,9 @@ def test_anonymous_visitor_signs_in_and_sees_the_arenas(
 
     assert page.locator("#arena-list > li").count() == 1
     assert page.locator("#arena-list").inner_text().count("Map the coastline") == 1
-    meta = page.locator("#arena-list > li .arena-row__meta").text_content()
+    # Nothing spent and no budget: the spend is not shown.
+    assert page.locator("#arena-list > li [data-field=spend]").is_hidden()
+    meta = page.locator("#arena-list > li .arena-row__meta").inner_text()
     # Seconds, not more: signing in on a busy machine may take longer than "just now" (5 s).
     assert re.match(r"1 participant Last activity: (just now|\d+ s ago)", " ".join(meta.split()))
 
