@@ -56,9 +56,17 @@ def test_on_a_phone_open_requests_come_first_and_the_plan_shows_the_review(
 
     requests = "[data-panel=requests]"
     assert page.locator(f"{requests} li[data-request-id='{review_id}']").is_visible()
-    assert top(page, requests) < top(page, "[data-panel=controls]")
-    assert top(page, "[data-panel=controls]") < top(page, "[data-panel=plan]")
-    assert top(page, "[data-panel=plan]") < top(page, ".feed")
+    # The panels are swapped in live as the arena changes: wait until all are laid out.
+    order = [requests, "[data-panel=controls]", "[data-panel=plan]", ".feed"]
+    page.wait_for_function(
+        """order => order.every(s => {
+            const e = document.querySelector(s);
+            return e && e.getBoundingClientRect().height > 0;
+        })""",
+        arg=order,
+    )
+    tops = [top(page, selector) for selector in order]
+    assert tops == sorted(tops), dict(zip(order, tops, strict=True))
     # The request starts on the first screen, its buttons just below (under the note box).
     item = page.locator(f"{requests} li[data-request-id='{review_id}']")
     approve = item.get_by_role("button", name="approve")
