@@ -179,8 +179,7 @@ def lease_seconds(value: Any, field: str = "lease_seconds") -> int:
 def claim_id(value: Any) -> int:
     """A claim id (the seq of its `step_claimed` event; in a path, its decimal digits), or
     NotFound: any other value names no claim."""
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
-        value = int(value)
+    value = text.integer_text(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= SEQ_MAX:
         raise NotFound("No such claim.")
     return value

@@ -42,6 +42,15 @@ def _storable(value: str, field: str) -> None:
         raise Invalid.field(field, "Text must be valid Unicode (no lone surrogates).") from None
 
 
+def integer_text(value: Any) -> Any:
+    """A form field or query parameter holding a decimal integer (ASCII digits, at most 19)
+    as that integer; anything else unchanged, for the validator that follows to refuse in the
+    error format (`str.isdigit` alone admits "²", which `int` refuses)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        return int(value)
+    return value
+
+
 def integer(value: Any, field: str, *, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid.field(field, "Must be an integer.")

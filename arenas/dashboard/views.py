@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from arenas import budgets, inputs, lifecycle
+from arenas import budgets, inputs, lifecycle, text
 from arenas.errors import DomainError, NotFound
 from arenas.events import timestamp, to_wire
 from arenas.handle import ArenaHandle
@@ -150,10 +150,11 @@ def arena_panels(request: HttpRequest, arena_id: Any) -> HttpResponse:
     at = request.GET.get("at")
     if at is None:
         return render(request, "dashboard/_arena_panels.html", _panels_context(handle))
-    if not at.isdigit() or not 1 <= int(at) <= inputs.SEQ_MAX:
+    at = text.integer_text(at)
+    if not isinstance(at, int) or not 1 <= at <= inputs.SEQ_MAX:
         return JsonResponse({"error": "invalid", "detail": "at: a seq of the arena."}, status=400)
     try:
-        context = _history_context(handle, int(at))
+        context = _history_context(handle, at)
     except DomainError as error:
         return JsonResponse({"error": error.code, "detail": error.detail}, status=400)
     return render(request, "dashboard/_arena_panels.html", context)
@@ -185,7 +186,7 @@ def arena_fork(request: HttpRequest, arena_id: Any) -> HttpResponse:
     handle = _staff(request, arena_id)
     at = request.POST.get("at", "")
     try:
-        fork = handle.fork(int(at) if at.isdigit() else at, request.POST.get("goal") or None)
+        fork = handle.fork(text.integer_text(at), request.POST.get("goal") or None)
     except DomainError as error:
         messages.error(request, f"Not forked: {error.detail}")
         return redirect("dashboard:arena", arena_id=handle.arena_id)
@@ -304,7 +305,7 @@ def arena_budget(request: HttpRequest, arena_id: Any) -> HttpResponse:
         for name in budgets.LIMITS:
             value = request.POST.get(name, "").strip()
             if value:
-                budget[name] = int(value) if name.endswith("tokens") and value.isdigit() else value
+                budget[name] = text.integer_text(value) if name.endswith("tokens") else value
         handle.update({"budget": budget or None})
         return "Budget set." if budget else "Budget removed: spending is not limited."
 

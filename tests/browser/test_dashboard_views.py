@@ -520,3 +520,22 @@ def test_hostile_text_near_claims_and_presence_is_escaped(staff_client, make_are
 
     assert "<script>window.__xss" not in html and "<img src=x" not in html
     assert html.count("&lt;script&gt;window.__xss = 1&lt;/script&gt;") == 2
+
+
+@pytest.mark.parametrize(
+    "at",
+    ["²", "١", "9" * 5000, "-1", "x"],
+    ids=["superscript", "arabic-indic", "5000-digits", "negative", "letters"],
+)
+def test_a_seq_that_is_not_plain_digits_is_refused_and_forks_nothing(staff_client, make_arena, at):
+    """`?at=` and the fork form's `at` take ASCII digits only: other text (digits of other
+    scripts, a number too long to read) is refused, never a server error."""
+    arena_id = make_arena()
+    before = Arena.objects.count()
+
+    assert staff_client.get(f"/arenas/{arena_id}/panels/", {"at": at}).status_code == 400
+    response = staff_client.post(f"/arenas/{arena_id}/fork/", {"at": at})
+
+    assert response.status_code == 302 and response["Location"] == f"/arenas/{arena_id}/"
+    assert flashes(response)[0].startswith("Not forked: ")
+    assert Arena.objects.count() == before
