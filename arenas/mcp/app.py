@@ -208,7 +208,8 @@ async def _read_body(receive: Any, headers: dict[bytes, str]) -> deque | None:
     limit = settings.ALEPH_MAX_BODY_BYTES
     messages: deque[Message] = deque()
     declared = headers.get(b"content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    # ASCII digits only (int() refuses "²" and numbers of thousands of digits).
+    if declared.isascii() and declared.isdigit() and (len(declared) > 19 or int(declared) > limit):
         return None
     size = 0
     while True:

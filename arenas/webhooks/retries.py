@@ -49,7 +49,7 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return timedelta(seconds=int(value[:9]))
     try:
         when = parsedate_to_datetime(value)

@@ -114,6 +114,12 @@ def test_the_schedule_is_the_documented_one_with_jitter():
     assert retries.exhausted(len(retries.SCHEDULE) + 1)
 
 
+def test_a_retry_after_of_other_digits_is_not_understood():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert retries.parse_retry_after("²", now) is None
+    assert retries.parse_retry_after("١٢", now) is None
+
+
 def test_retry_after_sets_the_delay_within_bounds():
     now = datetime(2026, 1, 1, tzinfo=UTC)
     assert retries.parse_retry_after("120", now) == timedelta(seconds=120)
