@@ -4,7 +4,7 @@ The domain validates every value it is given with these functions (400 `invalid`
 the field), whichever door it came through; the doors import the same limits to describe
 their inputs (the REST serializers and OpenAPI schema, the MCP tools' JSON Schemas, the
 admin and dashboard forms) and never restate them. Text limits count characters, never
-bytes; content limits are sizes in bytes (`text.size_in_bytes`).
+bytes; content limits are sizes in bytes (`validation.size_in_bytes`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from . import text
+from . import validation
 from .errors import Invalid, NotFound
 
 # --- numbers -----------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def arena_id(value: Any) -> uuid.UUID:
 
 
 def agent_id(value: Any, field: str = "agent_id") -> str:
-    value = text.text(value, field, min_len=1, max_len=AGENT_ID_MAX)
+    value = validation.text(value, field, min_len=1, max_len=AGENT_ID_MAX)
     if not AGENT_ID_RE.match(value):
         raise Invalid.field(
             field, "Lower-case letters, digits, '_', '.', '-', starting with a letter or digit."
@@ -96,35 +96,35 @@ def agent_id(value: Any, field: str = "agent_id") -> str:
 
 
 def display_name(value: Any) -> str:
-    return text.text(value, "display_name", max_len=DISPLAY_NAME_MAX)
+    return validation.text(value, "display_name", max_len=DISPLAY_NAME_MAX)
 
 
 def goal(value: Any) -> str:
-    return text.text(value, "goal", min_len=1, max_len=GOAL_MAX, blank=False)
+    return validation.text(value, "goal", min_len=1, max_len=GOAL_MAX, blank=False)
 
 
 def message(value: Any) -> str:
-    return text.text(value, "text", min_len=1, max_len=MESSAGE_MAX, blank=False)
+    return validation.text(value, "text", min_len=1, max_len=MESSAGE_MAX, blank=False)
 
 
 def current(value: Any) -> str:
-    return text.text(value, "current", max_len=CURRENT_MAX)
+    return validation.text(value, "current", max_len=CURRENT_MAX)
 
 
 def title(value: Any) -> str:
-    return text.text(value, "title", min_len=1, max_len=TITLE_MAX, blank=False)
+    return validation.text(value, "title", min_len=1, max_len=TITLE_MAX, blank=False)
 
 
 def step_title(value: Any, field: str) -> str:
-    return text.text(value, field, max_len=STEP_TITLE_MAX)
+    return validation.text(value, field, max_len=STEP_TITLE_MAX)
 
 
 def fact(value: Any) -> str:
-    return text.text(value, "content", min_len=1, max_len=FACT_MAX, blank=False)
+    return validation.text(value, "content", min_len=1, max_len=FACT_MAX, blank=False)
 
 
 def tag(value: Any, field: str = "tag") -> str:
-    return text.text(value, field, min_len=1, max_len=TAG_MAX)
+    return validation.text(value, field, min_len=1, max_len=TAG_MAX)
 
 
 def tags(value: Any) -> list[str]:
@@ -139,11 +139,11 @@ def tags(value: Any) -> list[str]:
 
 def search(value: Any) -> str:
     """A search text (`q`)."""
-    return text.text(value, "q", min_len=1, max_len=FACT_MAX)
+    return validation.text(value, "q", min_len=1, max_len=FACT_MAX)
 
 
 def confidence(value: Any) -> float:
-    return text.number(value, "confidence", minimum=CONFIDENCE_MIN, maximum=CONFIDENCE_MAX)
+    return validation.number(value, "confidence", minimum=CONFIDENCE_MIN, maximum=CONFIDENCE_MAX)
 
 
 def content(value: Any, kind: str, *, text_only: bool) -> Any:
@@ -152,7 +152,7 @@ def content(value: Any, kind: str, *, text_only: bool) -> Any:
     CONTENT_MAX_BYTES of compact JSON)."""
     if text_only and not isinstance(value, str):
         raise Invalid.field("content", f"Must be a string for kind {kind!r}.")
-    return text.json_value(value, "content", max_bytes=CONTENT_MAX_BYTES)
+    return validation.json_value(value, "content", max_bytes=CONTENT_MAX_BYTES)
 
 
 def metadata(value: Any) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def metadata(value: Any) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise Invalid.field("metadata", "Must be a JSON object.")
-    return text.json_value(value, "metadata", max_bytes=METADATA_MAX_BYTES)
+    return validation.json_value(value, "metadata", max_bytes=METADATA_MAX_BYTES)
 
 
 def merge_sources(value: Any) -> list[str]:
@@ -173,20 +173,20 @@ def merge_sources(value: Any) -> list[str]:
 
 
 def lease_seconds(value: Any, field: str = "lease_seconds") -> int:
-    return text.integer(value, field, minimum=LEASE_MIN, maximum=LEASE_MAX)
+    return validation.integer(value, field, minimum=LEASE_MIN, maximum=LEASE_MAX)
 
 
 def claim_id(value: Any) -> int:
     """A claim id (the seq of its `step_claimed` event; in a path, its decimal digits), or
     NotFound: any other value names no claim."""
-    value = text.integer_text(value)
+    value = validation.integer_text(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= SEQ_MAX:
         raise NotFound("No such claim.")
     return value
 
 
 def request_text(value: Any) -> str:
-    return text.text(value, "text", min_len=1, max_len=REQUEST_MAX, blank=False)
+    return validation.text(value, "text", min_len=1, max_len=REQUEST_MAX, blank=False)
 
 
 def choices(value: Any) -> list[str] | None:
@@ -196,7 +196,7 @@ def choices(value: Any) -> list[str] | None:
     if not isinstance(value, list) or not 1 <= len(value) <= CHOICES_MAX:
         raise Invalid.field("choices", f"Must be null or a list of 1 to {CHOICES_MAX} strings.")
     result = [
-        text.text(item, "choices", min_len=1, max_len=CHOICE_MAX, blank=False) for item in value
+        validation.text(item, "choices", min_len=1, max_len=CHOICE_MAX, blank=False) for item in value
     ]
     if len(set(result)) != len(result):
         raise Invalid.field("choices", "The choices must be distinct.")
@@ -208,8 +208,8 @@ def answer_text(value: Any, *, required: bool) -> str:
     if value is None and not required:
         return ""
     if required:
-        return text.text(value, "text", min_len=1, max_len=REQUEST_MAX, blank=False)
-    return text.text(value, "text", max_len=REQUEST_MAX)
+        return validation.text(value, "text", min_len=1, max_len=REQUEST_MAX, blank=False)
+    return validation.text(value, "text", max_len=REQUEST_MAX)
 
 
 def request_id(value: Any) -> uuid.UUID:
@@ -221,26 +221,26 @@ def request_id(value: Any) -> uuid.UUID:
 
 
 def after(value: Any, maximum: int = SEQ_MAX) -> int:
-    return text.integer(value, "after", minimum=0, maximum=maximum)
+    return validation.integer(value, "after", minimum=0, maximum=maximum)
 
 
 def limit(value: Any) -> int:
-    return text.integer(value, "limit", minimum=1, maximum=PAGE_MAX)
+    return validation.integer(value, "limit", minimum=1, maximum=PAGE_MAX)
 
 
 def model_name(value: Any) -> str:
     """A model's name as the report gives it (`gpt-4o`, `anthropic/claude-sonnet-4-5`)."""
-    return text.text(value, "model", min_len=1, max_len=MODEL_NAME_MAX, blank=False)
+    return validation.text(value, "model", min_len=1, max_len=MODEL_NAME_MAX, blank=False)
 
 
 def tokens(value: Any, field: str, *, minimum: int = 0) -> int:
     """A token or call count of one usage report: a JSON integer in the u32 range."""
-    return text.integer(value, field, minimum=minimum, maximum=U32_MAX)
+    return validation.integer(value, field, minimum=minimum, maximum=U32_MAX)
 
 
 def token_limit(value: Any, field: str) -> int:
     """A token limit of a budget: an integer from 0 to the u64 maximum."""
-    return text.integer(value, field, minimum=0, maximum=U64_MAX)
+    return validation.integer(value, field, minimum=0, maximum=U64_MAX)
 
 
 def money(value: Any, field: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import text
+from . import validation
 from .errors import Invalid
 from .models import Role
 
@@ -40,7 +40,7 @@ ROLE_DEFAULTS: dict[str, dict[str, bool]] = {
 
 def resolve(role: Any, overrides: Mapping[str, Any] | None = None) -> tuple[str, dict[str, bool]]:
     """Validate a role and optional flag overrides; return the role and its four flags."""
-    role = text.choice(role, "role", Role.values)
+    role = validation.choice(role, "role", Role.values)
     flags = dict(ROLE_DEFAULTS[role])
     for name, value in (overrides or {}).items():
         if name not in PERMISSIONS:

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .. import events, inputs, participants, text
+from .. import events, inputs, participants, validation
 from ..aggregate import saturating_add
 from ..models import (
     Agent,
@@ -41,7 +41,7 @@ def fork(source: Arena, at: Any, goal: Any, by_agent: str | None, actor: str) ->
     forking agent (`by_agent`; None for staff) joins the fork as a coordinator if it was not
     a participant then, so that it can see the fork it made. The fork's rows are written,
     then its whole log in one batch (`events.append_all`), all at one instant."""
-    at = text.integer(at, "at", minimum=1, maximum=max(source.last_seq, 1))
+    at = validation.integer(at, "at", minimum=1, maximum=max(source.last_seq, 1))
     moment = state.at(source.pk, at)
     folded = moment.folded
     fields = folded.arena

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import QuerySet
 
-from .. import lifecycle, text
+from .. import lifecycle, validation
 from ..aggregate import ArenaAggregate
 from ..errors import NotFound
 from ..events import timestamp
@@ -65,7 +65,7 @@ def at(arena_id: Any, seq: int | None) -> Moment:
         raise NotFound("No such arena.")
     if seq is None:
         seq = arena.last_seq
-    seq = text.integer(seq, "at", minimum=1, maximum=max(arena.last_seq, 1))
+    seq = validation.integer(seq, "at", minimum=1, maximum=max(arena.last_seq, 1))
     folded = fold(_log(arena.pk, seq))
     published = folded.published
     artifact_ids = set(published.artifacts)

@@ -33,7 +33,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from arenas import metrics, text
+from arenas import metrics, validation
 from arenas.errors import Invalid
 from arenas.models import EventType
 
@@ -64,8 +64,8 @@ class WaitRequest:
 
     @classmethod
     def parse(cls, after: Any, timeout_seconds: Any, types: Any) -> WaitRequest:
-        after = text.integer(after, "after", minimum=0, maximum=SEQ_MAX)
-        timeout = text.number(
+        after = validation.integer(after, "after", minimum=0, maximum=SEQ_MAX)
+        timeout = validation.number(
             timeout_seconds, "timeout_seconds", minimum=0, maximum=WAIT_MAX_SECONDS
         )
         if types is None:
@@ -75,7 +75,7 @@ class WaitRequest:
                 "types", f"Must be a list of 1 to {len(EventType.values)} event types."
             )
         return cls(
-            after, timeout, frozenset(text.choice(t, "types", EventType.values) for t in types)
+            after, timeout, frozenset(validation.choice(t, "types", EventType.values) for t in types)
         )
 
     def matches(self, event: Wire) -> bool:

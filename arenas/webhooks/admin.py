@@ -21,7 +21,7 @@ from django.shortcuts import redirect
 from django.urls import path
 from django.utils import timezone
 
-from arenas import text
+from arenas import validation
 from arenas.admin import DomainForm, ReadOnlyInline, StorableLookups, preview
 from arenas.errors import DomainError
 from arenas.models import Event, EventType, WebhookCursor, WebhookSubscription
@@ -232,7 +232,7 @@ class WebhookSubscriptionAdmin(StorableLookups, admin.ModelAdmin):
         seq = request.POST.get("from_seq", "").strip()
         try:
             if arena or seq:
-                from_seq = text.integer_text(seq)
+                from_seq = validation.integer_text(seq)
                 subscriptions.resume(subscription, _arena(arena), from_seq)
                 messages.success(
                     request, f"Resumed; arena {arena} is delivered again from seq {seq}."

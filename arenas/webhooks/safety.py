@@ -21,7 +21,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from django.conf import settings
 
-from arenas import inputs, text
+from arenas import inputs, validation
 from arenas.errors import Invalid
 
 SCHEMES = ("https", "http")
@@ -46,7 +46,7 @@ def url(value: object, field: str = "url") -> str:
     """A subscription's URL as given, or Invalid naming what is wrong with it. A host that
     is an address (or `localhost`) is checked here already; a name is resolved and checked
     at each delivery."""
-    value = text.text(value, field, min_len=1, max_len=inputs.WEBHOOK_URL_MAX)
+    value = validation.text(value, field, min_len=1, max_len=inputs.WEBHOOK_URL_MAX)
     try:
         parts = _parts(value)
     except Refused as refused:
