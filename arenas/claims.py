@@ -291,13 +291,13 @@ def _has_plan_rows(arena_id: Any) -> bool:
 def live_now(held: QuerySet[Claim]) -> QuerySet[Claim]:
     """For reading: of `held`, the claims live now. A claim whose lease has passed is not
     live, whether or not its expiry is recorded yet."""
-    return held.filter(ended_at__isnull=True, expires_at__gt=timezone.now())
+    return held.within_lease()
 
 
 def lapsed(held: QuerySet[Claim]) -> QuerySet[Claim]:
     """For reading: of `held`, the claims whose lease has passed but whose expiry is not
     recorded yet (the next write to the arena, or the sweep, records it)."""
-    return held.filter(ended_at__isnull=True, expires_at__lte=timezone.now())
+    return held.past_lease()
 
 
 def state(claim: Claim, now: datetime) -> str:
@@ -311,7 +311,7 @@ def state(claim: Claim, now: datetime) -> str:
 def live(arena_id: Any, *, steps: Any = None, after: int = 0) -> QuerySet[Claim]:
     """For reading: the arena's live claims (`live_now`) on steps after `after` (of
     `steps` only, when given), by step."""
-    held = live_now(Claim.objects.filter(arena_id=arena_id, step__gt=after))
+    held = Claim.objects.within_lease().filter(arena_id=arena_id, step__gt=after)
     if steps is not None:
         held = held.filter(step__in=steps)
     return held.order_by("step")

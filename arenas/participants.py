@@ -20,9 +20,7 @@ def current(arena_id: Any) -> list[Participant]:
     """The arena's current participants by agent id, in code point order: sorted here, not
     by the database, whose collation (an `en_US` locale, ICU) may order punctuation
     differently from the replayed aggregate."""
-    rows = Participant.objects.filter(arena_id=arena_id, left_at__isnull=True).select_related(
-        "agent"
-    )
+    rows = Participant.objects.current().filter(arena_id=arena_id).select_related("agent")
     return sorted(rows, key=lambda p: p.agent_id)
 
 

@@ -10,7 +10,7 @@ Each function says what it saves, as measured by `bench/sql.py` (µs per call, t
 against its ORM equivalent, on the 2-core development machine; docs/performance.md).
 
 Rules every statement here keeps:
-- Literal SQL that SQLite and PostgreSQL both run, over the tables of `models.py`. Where
+- Literal SQL that SQLite and PostgreSQL both run, over the tables of `arenas/models/`. Where
   the two differ the function holds one literal statement per database.
 - Values go in as parameters, adapted by the model field they are compared with or stored
   in (a UUID is hex text on SQLite); rows come back converted as the ORM converts them
@@ -153,9 +153,7 @@ def lock_arena(arena_id: uuid.UUID) -> Arena | None:
 
 
 def _participation_orm(arena_id: uuid.UUID, agent_id: str) -> Participant | None:
-    return Participant.objects.filter(
-        arena_id=arena_id, agent_id=agent_id, left_at__isnull=True
-    ).first()
+    return Participant.objects.current().filter(arena_id=arena_id, agent_id=agent_id).first()
 
 
 @statement(orm=_participation_orm)
@@ -164,8 +162,8 @@ def participation(arena_id: uuid.UUID, agent_id: str) -> Participant | None:
     Writes read it after `lock_arena`, in a statement of its own: under READ COMMITTED a
     row read in the locking statement would be the one from before the lock wait.
 
-    ORM: `Participant.objects.filter(arena_id=arena_id, agent_id=agent_id,
-    left_at__isnull=True).first()`.
+    ORM: `Participant.objects.current().filter(arena_id=arena_id,
+    agent_id=agent_id).first()`.
 
     Measured (bench/sql.py, µs per call, this against the ORM): SQLite 26 against 318,
     PostgreSQL 109 against 437."""
@@ -183,9 +181,7 @@ def participation(arena_id: uuid.UUID, agent_id: str) -> Participant | None:
 
 
 def _is_participant_orm(arena_id: uuid.UUID, agent_id: str) -> bool:
-    return Participant.objects.filter(
-        arena_id=arena_id, agent_id=agent_id, left_at__isnull=True
-    ).exists()
+    return Participant.objects.current().filter(arena_id=arena_id, agent_id=agent_id).exists()
 
 
 @statement(orm=_is_participant_orm)
@@ -193,8 +189,8 @@ def is_participant(arena_id: uuid.UUID, agent_id: str) -> bool:
     """Whether the agent currently takes part in the arena: the visibility check of a
     request that reports an error before its operation ran.
 
-    ORM: `Participant.objects.filter(arena_id=arena_id, agent_id=agent_id,
-    left_at__isnull=True).exists()`.
+    ORM: `Participant.objects.current().filter(arena_id=arena_id,
+    agent_id=agent_id).exists()`.
 
     Measured (bench/sql.py, µs per call, this against the ORM): SQLite 12 against 167,
     PostgreSQL 80 against 284."""
@@ -224,9 +220,7 @@ def arena_exists(arena_id: uuid.UUID) -> bool:
 
 def _current_agent_ids_orm(arena_id: uuid.UUID) -> list[str]:
     return sorted(
-        Participant.objects.filter(arena_id=arena_id, left_at__isnull=True).values_list(
-            "agent_id", flat=True
-        )
+        Participant.objects.current().filter(arena_id=arena_id).values_list("agent_id", flat=True)
     )
 
 
@@ -236,8 +230,8 @@ def current_agent_ids(arena_id: uuid.UUID) -> list[str]:
     order, as `aggregate.replay` sorts them, whatever the database's collation). Every
     step completion answers with the aggregate, which lists them.
 
-    ORM: `sorted(Participant.objects.filter(arena_id=arena_id,
-    left_at__isnull=True).values_list("agent_id", flat=True))`.
+    ORM: `sorted(Participant.objects.current().filter(arena_id=arena_id)
+    .values_list("agent_id", flat=True))`.
 
     Measured (bench/sql.py, µs per call, this against the ORM): SQLite 12 against 193,
     PostgreSQL 80 against 304."""
@@ -323,9 +317,9 @@ def _first_step_orm(arena_id: uuid.UUID, after: int, free_of_claims: bool) -> in
     )
     if free_of_claims:
         taken |= set(
-            Claim.objects.filter(
-                arena_id=arena_id, step__gt=after, ended_at__isnull=True
-            ).values_list("step", flat=True)
+            Claim.objects.live()
+            .filter(arena_id=arena_id, step__gt=after)
+            .values_list("step", flat=True)
         )
     return min(n for n in [after + 1, *(t + 1 for t in taken)] if n not in taken)
 
@@ -376,11 +370,7 @@ def _titled_candidates_orm(arena_id: uuid.UUID, after: int) -> list[Step]:
 def _first_claimable_titled_step_orm(
     arena_id: uuid.UUID, after: int, agent_id: str, coordinator: bool
 ) -> int | None:
-    held = set(
-        Claim.objects.filter(arena_id=arena_id, ended_at__isnull=True).values_list(
-            "step", flat=True
-        )
-    ) | set(
+    held = set(Claim.objects.live().filter(arena_id=arena_id).values_list("step", flat=True)) | set(
         InputRequest.objects.filter(
             arena_id=arena_id, kind=RequestKind.REVIEW, status=RequestStatus.OPEN
         ).values_list("step", flat=True)
@@ -466,7 +456,7 @@ def blocked_titled_steps(arena_id: uuid.UUID, after: int) -> int:
 
 
 def _live_claim_on_orm(arena_id: uuid.UUID, step: int) -> Claim | None:
-    return Claim.objects.filter(arena_id=arena_id, step=step, ended_at__isnull=True).first()
+    return Claim.objects.live().filter(arena_id=arena_id, step=step).first()
 
 
 @statement(orm=_live_claim_on_orm)
@@ -474,8 +464,7 @@ def live_claim_on(arena_id: uuid.UUID, step: int) -> Claim | None:
     """The step's live claim, or None (the database holds at most one: `claim_live_step`).
     On the path of every completion while the arena has live claims.
 
-    ORM: `Claim.objects.filter(arena_id=arena_id, step=step, ended_at__isnull=True)
-    .first()`.
+    ORM: `Claim.objects.live().filter(arena_id=arena_id, step=step).first()`.
 
     Measured (bench/sql.py, µs per call, this against the ORM): SQLite 25 against 299,
     PostgreSQL 112 against 420."""
@@ -495,9 +484,9 @@ def _end_claim_orm(
     arena_id: uuid.UUID, step: int, claim_id: int, agent_id: str, end: str, at: datetime
 ) -> bool:
     return bool(
-        Claim.objects.filter(
-            arena_id=arena_id, step=step, claim_id=claim_id, agent_id=agent_id, ended_at=None
-        ).update(ended_at=at, end=end)
+        Claim.objects.live()
+        .filter(arena_id=arena_id, step=step, claim_id=claim_id, agent_id=agent_id)
+        .update(ended_at=at, end=end)
     )
 
 
@@ -508,8 +497,8 @@ def end_claim(
     """End claim `claim_id` (as `end`, at `at`) if it is `agent_id`'s live claim on `step`:
     whether it was. The fenced completion's one statement (`claims.end_with_completion`).
 
-    ORM: `Claim.objects.filter(arena_id=…, step=…, claim_id=…, agent_id=…,
-    ended_at=None).update(ended_at=at, end=end)`.
+    ORM: `Claim.objects.live().filter(arena_id=…, step=…, claim_id=…,
+    agent_id=…).update(ended_at=at, end=end)`.
 
     Measured (bench/sql.py, µs per call, this against the ORM): SQLite 19 against 192,
     PostgreSQL 86 against 287."""

@@ -38,9 +38,11 @@ def changed_since(moment: datetime) -> dict[uuid.UUID, int]:
 
 def sight(arena_id: uuid.UUID | str) -> tuple[frozenset[str], frozenset[int]]:
     """The arena's current participants' agent ids, and the ids of the people who own them
-    (who may see it on the dashboard: `ArenaManager.arenas_for_user`), in one query."""
-    rows = Participant.objects.filter(arena_id=arena_id, left_at__isnull=True).values_list(
-        "agent_id", "agent__owner_id"
+    (who may see it on the dashboard: `Arena.objects.visible_to`), in one query."""
+    rows = (
+        Participant.objects.current()
+        .filter(arena_id=arena_id)
+        .values_list("agent_id", "agent__owner_id")
     )
     agent_ids, owners = set(), set()
     for agent_id, owner in rows:

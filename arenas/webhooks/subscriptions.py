@@ -28,7 +28,6 @@ from django.utils import timezone
 
 from arenas import inputs
 from arenas.errors import Invalid, NotFound, PermissionDenied
-from arenas.manager import ArenaManager
 from arenas.models import (
     Agent,
     Arena,
@@ -93,7 +92,7 @@ def _arenas(user: Any, value: Any) -> list[str] | None:
             raise Invalid.field("arenas", f"Not an arena id: {str(item)[:100]!r}.")
     if len(set(ids)) != len(ids):
         raise Invalid.field("arenas", "An arena is listed twice.")
-    seen = set(ArenaManager().visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
+    seen = set(Arena.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
     unknown = [str(i) for i in ids if i not in seen]
     if unknown:
         raise Invalid.field("arenas", f"No arena you can see with the id {unknown[0]}.")
@@ -151,7 +150,7 @@ def scope(subscription: WebhookSubscription) -> QuerySet[Arena]:
     owner = subscription.created_by
     if not owner.is_active:
         return Arena.objects.none()
-    arenas = ArenaManager().visible_to(owner)
+    arenas = Arena.objects.visible_to(owner)
     if subscription.arenas is not None:
         arenas = arenas.filter(pk__in=subscription.arenas)
     return arenas
