@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from . import budgets, events, facts, inputs, participants, permissions, plan, text
+from . import budgets, events, facts, inputs, participants, permissions, plan, validation
 from .agents import active_agents
 from .errors import Invalid, NotFound, PermissionDenied
 from .handle import ArenaHandle
@@ -60,12 +60,12 @@ class ArenaManager:
         if unknown:
             raise Invalid({name: ["Unknown field."] for name in unknown})
         goal = inputs.goal(config.get("goal"))
-        strategy = text.choice(config.get("strategy", Strategy.PEER), "strategy", Strategy.values)
+        strategy = validation.choice(config.get("strategy", Strategy.PEER), "strategy", Strategy.values)
         steps = plan.parse(config.get("plan"), config.get("total_steps"), strategy)
         if steps is not None:
             total_steps = len(steps)
         else:
-            total_steps = text.integer(
+            total_steps = validation.integer(
                 config.get("total_steps", 0), "total_steps", minimum=0, maximum=inputs.U32_MAX
             )
         members = _initial_participants(config.get("participants"), created_by)
@@ -119,21 +119,22 @@ class ArenaManager:
                 budgets.change(arena, budget, created_by)
         return arena.id
 
-    def active_arenas_for(self, agent_id: str) -> list[uuid.UUID]:
-        """Every arena not archived in which the agent is a current participant, ascending."""
+    def unarchived_arena_ids(self, agent_id: str) -> list[uuid.UUID]:
+        """The ids of every arena not archived in which the agent is a current participant
+        (an agent's "active arenas"), ascending."""
         return list(
-            Arena.objects.filter(
-                participants__agent_id=agent_id, participants__left_at__isnull=True
-            )
-            .exclude(status=Status.ARCHIVED)
+            Arena.objects.with_current_participant(agent_id)
+            .unarchived()
             .order_by("id")
             .values_list("id", flat=True)
         )
 
-    def active_arenas_of(self, agent_id: Any, *, asked_by: str | None) -> list[uuid.UUID]:
-        """`active_arenas_for` as another caller may ask for it: an agent (`asked_by`) for
-        its own only, staff (`asked_by` None) for any agent. NotFound for an id that names
-        no agent (a malformed one included), PermissionDenied for another agent's."""
+    def unarchived_arena_ids_if_allowed(
+        self, agent_id: Any, *, asked_by: str | None
+    ) -> list[uuid.UUID]:
+        """`unarchived_arena_ids` as another caller may ask for it: an agent (`asked_by`)
+        for its own only, staff (`asked_by` None) for any agent. NotFound for an id that
+        names no agent (a malformed one included), PermissionDenied for another agent's."""
         if asked_by is not None:
             if agent_id != asked_by:
                 raise PermissionDenied("Agents may only list their own active arenas.")
@@ -144,7 +145,7 @@ class ArenaManager:
                 raise NotFound("No such agent.") from None
             if not Agent.objects.filter(agent_id=agent_id).exists():
                 raise NotFound(f"No agent {agent_id!r}.")
-        return self.active_arenas_for(agent_id)
+        return self.unarchived_arena_ids(agent_id)
 
     def handle(self, arena_id: Any, agent_id: str, *, check_now: bool = True) -> ArenaHandle:
         """The agent's handle on an arena; NotFound unless it is a current participant.
@@ -166,35 +167,17 @@ class ArenaManager:
             handle.require_visible()
         return handle
 
-    def arenas_for_agent(self, agent_id: str, status: str | None = None) -> QuerySet[Arena]:
-        """Arenas the agent currently takes part in, newest first."""
-        qs = Arena.objects.filter(
-            participants__agent_id=agent_id, participants__left_at__isnull=True
-        )
+    def current_arenas(self, agent_id: str, status: str | None = None) -> QuerySet[Arena]:
+        """The arenas in which the agent is a current participant (of `status` only, when
+        given), newest first."""
+        qs = Arena.objects.with_current_participant(agent_id)
         return _with_status(qs, status).order_by("-created_at", "id")
 
     def arenas_for_user(self, user: Any, status: str | None = None) -> QuerySet[Arena]:
-        """Arenas a person may see on the dashboard: staff all, others those in which an
-        agent they own currently takes part. Annotated with `participant_count`."""
-        qs = _with_status(self.visible_to(user), status).annotate(
-            participant_count=Count(
-                "participants", filter=Q(participants__left_at__isnull=True), distinct=True
-            )
-        )
+        """The arenas a person may see on the dashboard (`Arena.objects.visible_to`), of
+        `status` only when given, newest first, annotated with `participant_count`."""
+        qs = _with_status(Arena.objects.visible_to(user), status).with_participant_count()
         return qs.order_by("-created_at", "id")
-
-    def visible_to(self, user: Any) -> QuerySet[Arena]:
-        """The arenas a person may see: staff all, others those in which an agent they own
-        currently takes part (the dashboard's rule, and a webhook subscription's)."""
-        if user.is_staff:
-            return Arena.objects.all()
-        # A subquery, not a join: counts over the result must see every participant, not
-        # only the rows a join on the owner's agents would leave.
-        return Arena.objects.filter(
-            pk__in=Participant.objects.filter(agent__owner=user, left_at__isnull=True).values(
-                "arena_id"
-            )
-        )
 
     def user_handle(self, arena_id: Any, user: Any) -> ArenaHandle:
         """A person's handle for reading an arena on the dashboard. Staff get their staff
@@ -205,7 +188,9 @@ class ArenaManager:
             return self.staff_handle(arena_id, user.get_username())
         arena_id = inputs.arena_id(arena_id)
         agent_id = (
-            Participant.objects.filter(arena_id=arena_id, agent__owner=user, left_at__isnull=True)
+            Participant.objects.current()
+            .owned_by(user)
+            .filter(arena_id=arena_id)
             .order_by("-can_read_other_slots", "agent_id")
             .values_list("agent_id", flat=True)
             .first()
@@ -219,11 +204,11 @@ class ArenaManager:
             arena_id = inputs.arena_id(arena_id)
         except NotFound:
             return False
-        return self.arenas_for_user(user).filter(pk=arena_id).exists()
+        return Arena.objects.visible_to(user).filter(pk=arena_id).exists()
 
     def summary_and_viewers(self, arena_id: Any) -> tuple[dict[str, Any], frozenset[int]] | None:
         """The dashboard summary of an arena and the ids of the non-staff users who may see
-        it (the owners of its current participants, the rule of `arenas_for_user`; staff see
+        it (the owners of its current participants: `Arena.objects.visible_to`; staff see
         every arena), read together so one query pair serves every subscriber. None when
         there is no such arena."""
         try:
@@ -234,9 +219,9 @@ class ArenaManager:
         if arena is None:
             return None
         owners = list(
-            Participant.objects.filter(arena=arena, left_at__isnull=True).values_list(
-                "agent__owner_id", flat=True
-            )
+            Participant.objects.current()
+            .filter(arena=arena)
+            .values_list("agent__owner_id", flat=True)
         )
         viewers = frozenset(owner for owner in owners if owner is not None)
         return arena_summary(arena, len(owners)), viewers
@@ -247,18 +232,16 @@ class ArenaManager:
         listed = InputRequest.objects.all()
         if agent_id is not None:
             listed = listed.filter(
-                arena__in=Participant.objects.filter(
-                    agent_id=agent_id, left_at__isnull=True
-                ).values("arena_id")
+                arena__in=Arena.objects.with_current_participant(agent_id).values("id")
             )
         return _with_request_status(listed, status).order_by("-created_at", "id")
 
     def requests_for_user(self, user: Any, status: Any = None) -> QuerySet[InputRequest]:
         """Requests a person may see on the dashboard: staff all, another user those of the
-        arenas it may see (`arenas_for_user`), newest first."""
+        arenas it may see (`Arena.objects.visible_to`), newest first."""
         listed = InputRequest.objects.all()
         if not user.is_staff:
-            listed = listed.filter(arena__in=self.arenas_for_user(user).values("id"))
+            listed = listed.filter(arena__in=Arena.objects.visible_to(user).values("id"))
         return _with_request_status(listed, status).order_by("-created_at", "id")
 
     def request_counts(self, arena_id: Any) -> dict[str, int]:
@@ -282,6 +265,11 @@ class ArenaManager:
         )
         return {str(row["arena_id"]): {"open": row["open"], "total": row["total"]} for row in rows}
 
+    # The old names, for the callers that have not moved to the new ones yet.
+    active_arenas_for = unarchived_arena_ids
+    active_arenas_of = unarchived_arena_ids_if_allowed
+    arenas_for_agent = current_arenas
+
     def memory_facts(
         self, agent_id: str | None, tag: str | None = None, q: str | None = None
     ) -> QuerySet[Fact]:
@@ -298,13 +286,13 @@ class ArenaManager:
 def _with_request_status(qs: QuerySet[InputRequest], status: Any) -> QuerySet[InputRequest]:
     if status is None:
         return qs
-    return qs.filter(status=text.choice(status, "status", RequestStatus.values))
+    return qs.filter(status=validation.choice(status, "status", RequestStatus.values))
 
 
 def _with_status(qs: QuerySet[Arena], status: str | None) -> QuerySet[Arena]:
     if status is None:
         return qs
-    return qs.filter(status=text.choice(status, "status", Status.values))
+    return qs.filter(status=validation.choice(status, "status", Status.values))
 
 
 def _initial_participants(

@@ -34,7 +34,7 @@ def arena_resources(caller: Caller) -> list[tuple[str, str]]:
     """(uri, name) of the caller's arenas that are not archived, ascending by id."""
     return [
         (RESOURCE_SCHEME + str(arena_id), f"Arena {arena_id}")
-        for arena_id in manager.active_arenas_for(caller.agent_id)
+        for arena_id in manager.unarchived_arena_ids(caller.agent_id)
     ]
 
 

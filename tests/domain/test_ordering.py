@@ -13,7 +13,7 @@ from arenas.models import Arena, Artifact, Fact, Participant
 from .helpers import assert_replay_matches
 
 
-def test_active_arenas_for_lists_current_unarchived_arenas_ascending(make_arena, manager):
+def test_unarchived_arena_ids_lists_current_unarchived_arenas_ascending(make_arena, manager):
     member = [{"agent_id": "bob", "role": "worker"}]
     kept = [make_arena(participants=member, status=s) for s in ("created", "active", "settling")]
     kept += [make_arena(participants=member) for _ in range(5)]
@@ -22,12 +22,12 @@ def test_active_arenas_for_lists_current_unarchived_arenas_ascending(make_arena,
     manager.handle(left, "bob").leave()
     make_arena(creator="carol")
 
-    result = manager.active_arenas_for("bob")
+    result = manager.unarchived_arena_ids("bob")
 
     assert result == sorted(kept)
     assert archived not in result and left not in result
     assert [str(i) for i in result] == sorted(str(i) for i in kept)
-    assert manager.active_arenas_for("nobody") == []
+    assert manager.unarchived_arena_ids("nobody") == []
 
 
 def test_participants_are_sorted_by_agent_id_everywhere(make_arena, make_agent, manager):
@@ -115,7 +115,7 @@ def test_arenas_for_an_agent_are_newest_first(make_arena, manager):
     ids = [make_arena() for _ in range(4)]
     for n, arena_id in enumerate(ids):
         Arena.objects.filter(pk=arena_id).update(created_at=timezone.now() + timedelta(minutes=n))
-    assert list(manager.arenas_for_agent("alice").values_list("id", flat=True)) == ids[::-1]
+    assert list(manager.current_arenas("alice").values_list("id", flat=True)) == ids[::-1]
 
 
 def test_a_merge_orders_its_sources_by_slot_then_age(make_arena, manager):

@@ -200,5 +200,5 @@ def test_hostile_strings_as_ids_are_refused_or_not_found(make_agent, manager, ac
     ):
         with pytest.raises(Invalid):
             attempt()
-    assert manager.active_arenas_for(hostile) == []
+    assert manager.unarchived_arena_ids(hostile) == []
     assert arena_row(arena_id) == before
