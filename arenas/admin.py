@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from . import agents, budgets, claims, lifecycle
+from .aggregate import progress_percent
 from .errors import DomainError, Invalid
 from .handle import ArenaHandle
 from .inputs import usd
@@ -612,8 +613,8 @@ class ArenaAdmin(DomainWriteAdmin):
     def progress(self, arena: Arena) -> str:
         if not arena.total_steps:
             return f"{arena.completed_steps} (open-ended)"
-        percent = 100 * arena.completed_steps / arena.total_steps
-        return f"{arena.completed_steps} / {arena.total_steps} ({percent:.0f}%)"
+        percent = progress_percent(arena.completed_steps, arena.total_steps)
+        return f"{arena.completed_steps} / {arena.total_steps} ({percent}%)"
 
     @admin.display(description="Participants", ordering="current_participants")
     def participant_count(self, arena: Arena) -> int:

@@ -21,6 +21,21 @@ def saturating_add(value: int, amount: int = 1) -> int:
     return min(value + amount, U32_MAX)
 
 
+def progress(completed_steps: int, total_steps: int) -> float:
+    """The share of the plan completed, 0.0–1.0 (the wire's `progress`); 0.0 for an
+    open-ended plan (no steps)."""
+    return completed_steps / total_steps if total_steps else 0.0
+
+
+def progress_percent(completed_steps: int, total_steps: int) -> int:
+    """`progress` in whole percent, as people read it (the dashboard, the admin): rounded
+    down, so a plan shows 100% only once every step is completed (at 99.6% it shows 99%);
+    at most 100, and 0 for an open-ended plan."""
+    if not total_steps:
+        return 0
+    return min(100, completed_steps * 100 // total_steps)
+
+
 @dataclass(frozen=True)
 class ArenaAggregate:
     completed_steps: int
@@ -33,7 +48,7 @@ class ArenaAggregate:
 
     @property
     def progress(self) -> float:
-        return self.completed_steps / self.total_steps if self.total_steps else 0.0
+        return progress(self.completed_steps, self.total_steps)
 
     def as_dict(self) -> dict[str, Any]:
         return {

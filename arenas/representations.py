@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from . import lifecycle
 from .agents import presence
-from .aggregate import ArenaAggregate
+from .aggregate import ArenaAggregate, progress
 from .events import timestamp, to_wire
 from .models import (
     Agent,
@@ -144,7 +144,7 @@ def arena_summary(arena: Arena, participant_count: int) -> dict[str, Any]:
         "status": arena.status,
         "completed_steps": arena.completed_steps,
         "total_steps": total,
-        "progress": arena.completed_steps / total if total else 0.0,
+        "progress": progress(arena.completed_steps, total),
         "participant_count": participant_count,
         "last_activity": _ts(arena.last_activity_at or arena.created_at),
         "last_seq": arena.last_seq,

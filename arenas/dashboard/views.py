@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from arenas import budgets, inputs, lifecycle, text
+from arenas.aggregate import progress_percent
 from arenas.errors import DomainError, NotFound
 from arenas.events import timestamp, to_wire
 from arenas.handle import ArenaHandle
@@ -361,7 +362,7 @@ def _panels_context(handle: ArenaHandle) -> dict[str, Any]:
         "lease": _duration(arena["lease_seconds"]),
         "later_claims": later,
         "created_at": datetime.fromisoformat(arena["created_at"]),
-        "progress_percent": _percent(arena["completed_steps"], total),
+        "progress_percent": progress_percent(arena["completed_steps"], total),
         "lifecycle": _lifecycle(arena["status"]),
         "transitions": [
             {
@@ -543,7 +544,7 @@ def _history_context(handle: ArenaHandle, at: int) -> dict[str, Any]:
         "lease": _duration(arena["lease_seconds"]),
         "later_claims": [],
         "created_at": datetime.fromisoformat(arena["created_at"]),
-        "progress_percent": _percent(arena["completed_steps"], total),
+        "progress_percent": progress_percent(arena["completed_steps"], total),
         "lifecycle": _lifecycle(arena["status"]),
         "transitions": [],
         "steps": steps,
@@ -632,10 +633,6 @@ def _duration(seconds: int) -> str:
     minutes, seconds = divmod(rest, 60)
     parts = [(hours, "h"), (minutes, "min"), (seconds, "s")]
     return " ".join(f"{value} {unit}" for value, unit in parts if value) or "0 s"
-
-
-def _percent(completed: int, total: int) -> int:
-    return min(100, completed * 100 // total) if total else 0
 
 
 def _lifecycle(status: str) -> list[dict[str, Any]]:

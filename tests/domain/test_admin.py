@@ -421,6 +421,13 @@ def test_the_arena_list_shows_status_progress_and_participants(admin_client, mak
     assert (row.status, row.current_participants) == ("active", 2)
 
 
+def test_the_arena_lists_progress_is_rounded_down(admin_client, make_arena):
+    arena_id = make_arena(total_steps=250)
+    Arena.objects.filter(pk=arena_id).update(completed_steps=249)  # 99.6%
+    page = admin_client.get(reverse("admin:arenas_arena_changelist")).content.decode()
+    assert "249 / 250 (99%)" in page
+
+
 def test_arenas_are_found_by_goal_and_by_id(admin_client, make_arena):
     wanted = make_arena(goal="Chart the Mariana trench")
     other = make_arena(goal="Something else")
