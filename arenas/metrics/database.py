@@ -17,7 +17,6 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from arenas import claims
 from arenas.errors import TRANSIENT_DATABASE_ERRORS
 from arenas.logs import error_line
 from arenas.models import Arena, Claim, InputRequest, RequestStatus, Status, WebhookSubscription
@@ -47,12 +46,11 @@ class DatabaseCollector(Collector):
             arenas.add_metric([status], counts.get(status, 0))
         families.append(arenas)
 
-        held = Claim.objects.filter(ended_at__isnull=True)
         families.append(
             GaugeMetricFamily(
                 "aleph_claims_live",
                 "Live claims (leases not lapsed).",
-                claims.live_now(held).count(),
+                Claim.objects.within_lease(now).count(),
             )
         )
         families.append(
@@ -60,7 +58,7 @@ class DatabaseCollector(Collector):
                 "aleph_claims_lapsed",
                 "Claims past their lease whose expiry is not recorded yet (the sweep records "
                 "each within seconds; a number that stays up means no process sweeps).",
-                claims.lapsed(held).count(),
+                Claim.objects.past_lease(now).count(),
             )
         )
 

@@ -10,12 +10,21 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from arenas import claims, lifecycle, plan
+from arenas import lifecycle, plan
 from arenas.errors import Invalid, NotFound
 from arenas.events import to_wire
 from arenas.history import state as history_state
 from arenas.manager import ArenaManager
-from arenas.models import Arena, Artifact, Event, Fact, InputRequest, Participant, Step
+from arenas.models import (
+    Arena,
+    Artifact,
+    Claim,
+    Event,
+    Fact,
+    InputRequest,
+    Participant,
+    Step,
+)
 from arenas.permissions import ROLE_DEFAULTS
 from arenas.representations import (
     artifact_dict,
@@ -51,7 +60,7 @@ def live_state(arena_id: Any) -> dict[str, Any]:
         steps.extend(page)
     if not Step.objects.filter(arena_id=arena_id).exists():
         steps = [s for s in steps if s["completed"] or s["claim"] is not None]
-    live = claims.live(arena_id)
+    live = Claim.objects.within_lease().filter(arena_id=arena_id).order_by("step")
     opened = InputRequest.objects.filter(arena_id=arena_id, status="open")
     return {
         "at": arena.last_seq,
