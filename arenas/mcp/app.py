@@ -55,7 +55,7 @@ from arenas.live.auth import host_allowed, origin_allowed
 from arenas.models import Agent
 
 from .server import AGENT, server
-from .tools import in_thread
+from .registry import in_thread
 
 PATHS = ("/mcp", "/mcp/")
 JSON = "application/json"
