@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from arenas.api import serializers
 from arenas.api.authentication import BearerAuthentication, StaffSessionAuthentication, agent_of
 from arenas.api.bodies import JsonOnlyNegotiation, StrictJSONParser, read_body
-from arenas.api.throttling import AgentRateThrottle
+from arenas.doors.rates import AgentRateThrottle
 from arenas.errors import TRANSIENT_DATABASE_ERRORS, NotFound
 from arenas.handle import ArenaHandle
 from arenas.manager import ArenaManager

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arenas.api.pagination import NEWEST_FIRST, keyset_page
+from arenas.doors.pages import NEWEST_FIRST, keyset_page
 from arenas.inputs import PAGE_DEFAULT
 from arenas.mcp import schemas as s
 from arenas.representations import (

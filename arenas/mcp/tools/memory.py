@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arenas.api.pagination import OLDEST_FIRST, keyset_page
+from arenas.doors.pages import OLDEST_FIRST, keyset_page
 from arenas.events import to_wire
 from arenas.mcp import schemas as s
 from arenas.representations import (
