@@ -22,6 +22,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
+from arenas import operations
 from arenas.errors import Invalid
 from arenas.handle import ArenaHandle
 from arenas.manager import ArenaManager
@@ -90,6 +91,14 @@ class Tool:
         if problems:
             raise Invalid(problems)
         return {k: v for k, v in given.items() if v is not None or k in self.required}
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        """The error codes a call can be refused with: `invalid` (an unknown or missing
+        argument, any tool), then those of the handle's operations it runs, from the
+        catalogue (arenas/operations.py). `schemas.ADVICE` says what each means."""
+        called = [o.name for o in operations.of_tool(self.name)]
+        return tuple(dict.fromkeys(("invalid", *operations.codes(*called))))
 
 
 TOOLS: dict[str, Tool] = {}

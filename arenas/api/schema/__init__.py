@@ -7,9 +7,10 @@ response against this description.
 
 One module per concern: `base` (security schemes, closed bodies, field helpers, pages),
 `errors`, `parameters` (headers and query parameters), `writes` (the description of a write
-on one arena and the shared 409 conflicts), `common` (components many bodies hold), and the
-bodies of each resource (`service`, `events`, `participants`, `arenas`, `claims`,
-`requests`, `plan`, `artifacts`, `usage`, `history`). Everything is importable from here.
+on one arena, with the 409 codes the catalogue arenas/operations.py gives its operation),
+`common` (components many bodies hold), and the bodies of each resource (`service`,
+`events`, `participants`, `arenas`, `claims`, `requests`, `plan`, `artifacts`, `usage`,
+`history`). Everything is importable from here.
 """
 
 from .arenas import (
@@ -126,12 +127,7 @@ from .usage import (
     UsageRecordedSerializer,
     UsageReportSerializer,
 )
-from .writes import (
-    CLAIM_CONFLICTS,
-    SLOT_CONFLICTS,
-    arena_delete,
-    arena_write,
-)
+from .writes import arena_delete, arena_write
 
 __all__ = [
     "ARENA_ID",
@@ -148,7 +144,6 @@ __all__ = [
     "BudgetSerializer",
     "BudgetStateSerializer",
     "CALLER_ROLES",
-    "CLAIM_CONFLICTS",
     "CLAIM_ID",
     "CURSOR",
     "ClaimHeldSerializer",
@@ -188,7 +183,6 @@ __all__ = [
     "RequestPage",
     "RequestSerializer",
     "ReviewOpenedSerializer",
-    "SLOT_CONFLICTS",
     "STEP_NUMBER",
     "SettleReportSerializer",
     "SpentSerializer",

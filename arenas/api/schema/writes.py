@@ -1,5 +1,6 @@
-"""The description of a write on one arena (`arena_write`, `arena_delete`) and the 409
-conflicts shared by several."""
+"""The description of a write on one arena (`arena_write`, `arena_delete`): its 409 codes
+are those the catalogue of operations (arenas/operations.py) declares for the handle's
+operation it calls."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 
+from arenas import operations
+
 from .errors import errors, write_errors
 from .parameters import ARENA_ID, IDEMPOTENCY_KEY, REPLAYED
-
-SLOT_CONFLICTS = ("arena_not_active", "arena_archived")
 
 
 def arena_write(
@@ -23,20 +24,24 @@ def arena_write(
     request: Any,
     responds: Any,
     tags: list[str],
+    operation: str,
     status: int = 201,
-    conflicts: tuple[str, ...] = SLOT_CONFLICTS,
     parameters: tuple[Any, ...] = (),
     also: dict[int, Any] | None = None,
 ) -> Any:
     """The OpenAPI description of a POST on one arena: the arena's id, Idempotency-Key,
     the answer `responds` with `status` (and the other answers `also`), and every write
-    error with the 409 `conflicts`."""
+    error with the 409 codes of the handle's `operation`."""
     return extend_schema(
         summary=summary,
         description=description,
         request=request,
         parameters=[ARENA_ID, IDEMPOTENCY_KEY, REPLAYED, *parameters],
-        responses={status: responds, **(also or {}), **write_errors(*conflicts)},
+        responses={
+            status: responds,
+            **(also or {}),
+            **write_errors(*operations.conflicts(operation)),
+        },
         tags=tags,
     )
 
@@ -46,12 +51,13 @@ def arena_delete(
     description: str,
     *,
     parameter: OpenApiParameter,
-    conflicts: tuple[str, ...],
+    operation: str,
     tags: list[str],
     invalid: bool = False,
 ) -> Any:
     """The OpenAPI description of a DELETE of something of one arena (named by the path
-    `parameter`): 204, or the errors with the 409 `conflicts` (and 400 when `invalid`)."""
+    `parameter`): 204, or the errors with the 409 codes of the handle's `operation` (and
+    400 when `invalid`)."""
     statuses = (400,) if invalid else ()
     return extend_schema(
         summary=summary,
@@ -59,16 +65,7 @@ def arena_delete(
         parameters=[ARENA_ID, parameter],
         responses={
             204: None,
-            **errors(*statuses, 401, 403, 404, 409, 429, conflicts=(*conflicts, "arena_archived")),
+            **errors(*statuses, 401, 403, 404, 409, 429, conflicts=operations.conflicts(operation)),
         },
         tags=tags,
     )
-
-
-CLAIM_CONFLICTS = (
-    "step_claimed",
-    "step_already_completed",
-    "step_blocked",
-    "budget_exhausted",
-    *SLOT_CONFLICTS,
-)

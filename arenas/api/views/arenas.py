@@ -7,6 +7,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from arenas import operations
 from arenas.api import schema, serializers
 from arenas.api.bodies import ExactJSONParser
 from arenas.api.idempotency import idempotent
@@ -93,7 +94,7 @@ class ArenaDetailView(ApiView):
                 413,
                 415,
                 429,
-                conflicts=("arena_not_active", "arena_archived"),
+                conflicts=operations.conflicts("update_goal", "change_budget"),
             ),
         },
         tags=["arenas"],
@@ -120,7 +121,7 @@ class ArenaLifecycleView(ApiView):
         parameters=[schema.ARENA_ID, schema.IDEMPOTENCY_KEY, schema.REPLAYED, schema.ETAG],
         responses={
             200: schema.ArenaDetailSerializer,
-            **schema.write_errors("invalid_transition"),
+            **schema.write_errors(*operations.conflicts("act")),
         },
         tags=["arenas"],
     )

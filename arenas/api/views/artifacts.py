@@ -48,6 +48,7 @@ class ArtifactsView(ApiView):
         request=serializers.NewArtifactSerializer,
         responds=schema.ArtifactSerializer,
         tags=["artifacts"],
+        operation="publish_artifact",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
@@ -80,6 +81,7 @@ class MergeView(ApiView):
         request=serializers.MergeSerializer,
         responds=schema.ArtifactSerializer,
         tags=["artifacts"],
+        operation="merge",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:

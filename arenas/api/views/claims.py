@@ -43,7 +43,7 @@ class StepClaimView(ApiView):
         also={200: schema.ClaimHeldSerializer},
         parameters=(schema.STEP_NUMBER,),
         tags=["claims"],
-        conflicts=schema.CLAIM_CONFLICTS,
+        operation="claim_step",
     )
     @idempotent
     def post(self, request: Request, id: str, step: str) -> Response:
@@ -64,7 +64,7 @@ class NextClaimView(ApiView):
         responds=schema.ClaimTakenSerializer,
         also={200: schema.NoClaimSerializer},
         tags=["claims"],
-        conflicts=("budget_exhausted", *schema.SLOT_CONFLICTS),
+        operation="claim_next",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
@@ -85,7 +85,7 @@ class ClaimRenewView(ApiView):
         status=200,
         parameters=(schema.CLAIM_ID,),
         tags=["claims"],
-        conflicts=("claim_lost", *schema.SLOT_CONFLICTS),
+        operation="renew_claim",
     )
     @idempotent
     def post(self, request: Request, id: str, claim_id: str) -> Response:
@@ -99,8 +99,8 @@ class ClaimView(ApiView):
         "The holder or a coordinator (or staff): the step is free again. 204; appends "
         "`claim_released`. 409 `claim_lost` when the claim is no longer live.",
         parameter=schema.CLAIM_ID,
-        conflicts=("claim_lost",),
         tags=["claims"],
+        operation="release_claim",
     )
     def delete(self, request: Request, id: str, claim_id: str) -> Response:
         self.handle.release_claim(claim_id)

@@ -53,7 +53,7 @@ class MessagesView(ApiView):
         request=serializers.NewMessageSerializer,
         responds=schema.EventSerializer,
         tags=["events"],
-        conflicts=("arena_archived",),
+        operation="post_message",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:

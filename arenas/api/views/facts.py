@@ -45,6 +45,7 @@ class FactsView(ApiView):
         request=serializers.NewFactSerializer,
         responds=schema.FactSerializer,
         tags=["facts"],
+        operation="share_fact",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:

@@ -54,7 +54,7 @@ class ForkView(ApiView):
         request=serializers.ForkRequestSerializer,
         responds=schema.ArenaDetailSerializer,
         tags=["history"],
-        conflicts=(),
+        operation="fork",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:

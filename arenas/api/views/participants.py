@@ -39,7 +39,7 @@ class ParticipantsView(ApiView):
         request=serializers.NewParticipantSerializer,
         responds=schema.ParticipantSerializer,
         tags=["participants"],
-        conflicts=("already_participant", "arena_not_active", "arena_archived"),
+        operation="add_participant",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
@@ -55,9 +55,9 @@ class ParticipantView(ApiView):
         "Your own agent id leaves; a coordinator may remove anyone. The last coordinator "
         "cannot leave an arena that is not archived.",
         parameter=OpenApiParameter("agent_id", str, OpenApiParameter.PATH),
-        conflicts=("last_coordinator",),
         tags=["participants"],
         invalid=True,
+        operation="remove_participant",
     )
     def delete(self, request: Request, id: str, agent_id: str) -> Response:
         self.handle.remove_participant(agent_id)

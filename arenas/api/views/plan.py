@@ -59,7 +59,7 @@ class StepsView(ApiView):
         responds=schema.StepResultSerializer,
         also={202: schema.ReviewOpenedSerializer},
         tags=["steps"],
-        conflicts=("claim_lost", "review_pending", *schema.CLAIM_CONFLICTS),
+        operation="complete_step",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
@@ -78,6 +78,7 @@ class ProgressView(ApiView):
         responds=schema.ParticipantSerializer,
         tags=["steps"],
         status=200,
+        operation="report_progress",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:

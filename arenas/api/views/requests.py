@@ -48,7 +48,7 @@ class RequestsView(ApiView):
         request=serializers.NewRequestSerializer,
         responds=schema.RequestSerializer,
         tags=["requests"],
-        conflicts=("arena_archived",),
+        operation="ask",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
@@ -70,7 +70,7 @@ class RequestAnswerView(ApiView):
         status=200,
         parameters=(schema.REQUEST_ID,),
         tags=["requests"],
-        conflicts=("request_closed", "arena_not_active", "arena_archived"),
+        operation="answer_request",
     )
     @idempotent
     def post(self, request: Request, id: str, request_id: str) -> Response:
@@ -85,8 +85,8 @@ class RequestView(ApiView):
         "The agent that asked: 204; appends `input_cancelled`. A cancelled review leaves its "
         "step open. 409 `request_closed` when it is already closed.",
         parameter=schema.REQUEST_ID,
-        conflicts=("request_closed",),
         tags=["requests"],
+        operation="cancel_request",
     )
     def delete(self, request: Request, id: str, request_id: str) -> Response:
         self.handle.cancel_request(request_id)

@@ -44,6 +44,7 @@ class UsageView(ApiView):
         request=serializers.UsageReportInputSerializer,
         responds=schema.UsageRecordedSerializer,
         tags=["usage"],
+        operation="report_usage",
     )
     @idempotent
     def post(self, request: Request, id: str) -> Response:
