@@ -532,6 +532,23 @@ WITNESSES: dict[str, dict[str, tuple[str, str, str]]] = {
 }
 
 NAMES = [operation.name for operation in operations.OPERATIONS]
+# The operations that only read.
+READS = {
+    "detail",
+    "aggregate",
+    "events",
+    "participants",
+    "steps",
+    "artifacts",
+    "artifact",
+    "facts",
+    "state",
+    "live_claims",
+    "requests",
+    "budget",
+    "usage",
+    "spend_over_time",
+}
 
 
 def test_every_operation_has_arguments_and_witnesses():
@@ -569,24 +586,6 @@ def test_the_matrix_raises_exactly_the_declared_codes(world, name):
     for status in set(operations.STATUSES) - operation.statuses:
         code = "arena_archived" if status == operations.ARCHIVED else "arena_not_active"
         assert status in {cell.condition for cell in found.get(code, [])}, (status, code)
-
-
-READS = {
-    "detail",
-    "aggregate",
-    "events",
-    "participants",
-    "steps",
-    "artifacts",
-    "artifact",
-    "facts",
-    "state",
-    "live_claims",
-    "requests",
-    "budget",
-    "usage",
-    "spend_over_time",
-}
 
 
 def test_the_catalogue_names_the_domain_errors():
