@@ -14,11 +14,11 @@ from channels.layers import get_channel_layer
 from django.test import override_settings
 
 from arenas.events import arena_group
-from arenas.live import waits
-from arenas.live.hub import hub
 from arenas.manager import ArenaManager
 from arenas.mcp.app import application as mcp_application
 from arenas.models import Arena
+from arenas.stream import waits
+from arenas.stream.hub import hub
 from tests.mcp.helpers import ok, refused
 
 pytestmark = pytest.mark.django_db(transaction=True)
