@@ -4,8 +4,9 @@ Everything the client does (a request with its retries, following pages, the liv
 the worker loop) is a *program*: a generator that yields *effects* (send this request,
 sleep, open a websocket, receive a message, run a step) and is sent back their results, or
 has their exceptions thrown into it. A program does no I/O. `ArenaClient` performs the
-effects with blocking calls, `AsyncArenaClient` with asyncio (`runners.py`): a few lines
-per effect, so the two clients cannot drift apart.
+effects with blocking calls (`Runner`, client.py), `AsyncArenaClient` with asyncio
+(`AsyncRunner`, aio.py): a few lines per effect, so the two clients cannot drift apart.
+client/README.md, "How the client is built", walks through it.
 """
 
 from __future__ import annotations
