@@ -91,7 +91,7 @@ def test_three_workers_divide_a_plan_and_take_over_a_killed_workers_step(
     taken = victim.stdout.readline().split()
     assert taken[0] == "started", taken
     survivors = [start("ana", 0.5), start("bob", 0.5)]
-    until(lambda: {"ana", "bob"} <= claimers(lead, arena_id))  # the survivors are at work
+    until(lambda: {"ana", "bob"} <= claimers(lead, arena_id), interval=0.2)  # at work
     victim.send_signal(signal.SIGKILL)
     victim.wait()
 

@@ -51,7 +51,7 @@ async def calls_waiting(server: LiveServer, count: int) -> None:
         found = re.search(r"^aleph_mcp_waits (\S+)$", text, re.MULTILINE)
         return found is not None and float(found.group(1)) == count
 
-    await until_async(lambda: asyncio.to_thread(waiting))
+    await until_async(lambda: asyncio.to_thread(waiting), interval=0.1)
 
 
 def rest(server: LiveServer, token: str, path: str) -> dict:

@@ -69,7 +69,7 @@ async def no_doorbells_left(arena_id: str) -> None:
 async def asleep(arena_id: str, count: int = 1) -> None:
     """Until `count` waits sleep on the arena (joined, the log read): a commit from now on
     can only reach them through a doorbell or the poll."""
-    return await until_async(lambda: len(waits_asleep(arena_id)) == count)
+    await until_async(lambda: len(waits_asleep(arena_id)) == count)
 
 
 async def test_logged_events_answer_at_once_in_seq_order(mcp_as, arena):

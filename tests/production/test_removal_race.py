@@ -74,7 +74,7 @@ def holding_the_lock(
     one.start()
     assert appended.wait(10), "the first write never reached its event"
     two.start()
-    until(a_write_waits_for_a_lock, timeout=10)
+    until(a_write_waits_for_a_lock, timeout=10, interval=0.05)
     release.set()
     one.join(10)
     two.join(10)
