@@ -30,8 +30,7 @@ from django.http.cookie import parse_cookie
 
 from arenas import agents
 from arenas.doors.access import bearer_token, origin_allowed
-
-from .db import in_thread
+from arenas.stream.db import in_thread
 
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403

@@ -12,7 +12,6 @@ from typing import Any
 
 from arenas import inputs, lifecycle
 from arenas.inputs import U32_MAX
-from arenas.live import waits
 from arenas.models import (
     ArtifactKind,
     EventType,
@@ -23,6 +22,7 @@ from arenas.models import (
     Strategy,
 )
 from arenas.permissions import PERMISSIONS, ROLE_DEFAULTS
+from arenas.stream import waits
 
 Schema = dict[str, Any]
 

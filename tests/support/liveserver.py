@@ -11,7 +11,9 @@
   `stop()` (SIGTERM), `kill()` (SIGKILL, no clean-up); its output goes to `log_path`;
   `signed_in(username, password)` is an httpx client holding a user's session.
 - `Profile`: how those processes are configured. `TESTS` (this module) is the suite's:
-  DJANGO_DEBUG=1, access logs on, PostgreSQL when DATABASE_URL says so, Redis at REDIS_URL.
+  DJANGO_DEBUG=1, access logs on, PostgreSQL when DATABASE_URL says so, Redis at REDIS_URL;
+  the processes inherit DJANGO_SETTINGS_MODULE from the environment, which pytest-django
+  sets to the suite's settings (tests/settings.py: a fast password hasher).
   The benchmarks' production profile (DJANGO_DEBUG=0, throttling off, psycopg's pool on
   PostgreSQL, warnings only) is another instance, in bench/common.py.
 - Source trees: the commands and servers of a database run the tree it was created for

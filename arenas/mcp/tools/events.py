@@ -6,8 +6,8 @@ from typing import Any
 
 from arenas.errors import Invalid
 from arenas.events import to_wire
-from arenas.live import waits
 from arenas.mcp import schemas as s
+from arenas.stream import waits
 
 from ..registry import Caller, Once, Reply, in_thread, tool
 
