@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test install install-test lint format browser demo bench client-types clean
+.PHONY: run test install install-test lint format browser curl demo bench client-types clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,9 +54,18 @@ browser:
 	      || echo "chromium could not be installed: browser tests will be skipped"; \
 	  else echo "chromium is missing and apt-get needs root: browser tests will be skipped"; fi; }
 
+## curl, which docs/api.md's walk-through uses (tests/api/test_walkthrough.py runs it as
+## written); installed when missing and we are root.
+curl:
+	@command -v curl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null) \
+	      || echo "curl could not be installed: the API walk-through test will be skipped"; \
+	  else echo "curl is missing and apt-get needs root: the API walk-through test will be skipped"; fi; }
+
 ## The whole suite: unit, API, websocket, end-to-end, browser (and PostgreSQL/Redis when
 ## DATABASE_URL / REDIS_URL are set).
-test: install-test browser
+test: install-test browser curl
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test

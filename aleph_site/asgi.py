@@ -1,6 +1,6 @@
 """ASGI entry point: HTTP goes to Django, except `/mcp` and `/mcp/...` to the MCP server
 (`arenas/mcp/app.py`); websockets go to the live feed's consumers. The first request of each
-event loop also starts that loop's claim sweep (`arenas/live/sweeper.py`) and webhook
+event loop also starts that loop's claim sweep (`arenas/stream/sweeper.py`) and webhook
 deliverer (`arenas/webhooks/deliverer.py`): Daphne sends no lifespan events to start them by.
 
 Served by Daphne: `daphne aleph_site.asgi:application` (uvicorn and granian serve it too).
@@ -16,10 +16,10 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from arenas.live import sweeper  # noqa: E402
 from arenas.live.routing import websocket_application  # noqa: E402
 from arenas.mcp.app import application as mcp_application  # noqa: E402
 from arenas.metrics.exposition import record_asgi_requests  # noqa: E402
+from arenas.stream import sweeper  # noqa: E402
 from arenas.webhooks import deliverer  # noqa: E402
 
 MCP_PREFIX = "/mcp"

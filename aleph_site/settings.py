@@ -216,9 +216,9 @@ else:
 # Every poll, each process checks its feeds against the log for lost doorbells (docs/live.md).
 ALEPH_LIVE_POLL_SECONDS = float(os.environ.get("ALEPH_LIVE_POLL_SECONDS", "2"))
 # Threads of each process for the live side's database work (handshakes, snapshots, replays,
-# the poll, the claim sweep): at most this many of its database connections (arenas/live/db.py).
+# the poll, the claim sweep): at most this many of its database connections (arenas/stream/db.py).
 ALEPH_LIVE_DB_THREADS = int(os.environ.get("ALEPH_LIVE_DB_THREADS", "8"))
-# Every sweep, each process records the expiry of lapsed claims (arenas/live/sweeper.py).
+# Every sweep, each process records the expiry of lapsed claims (arenas/stream/sweeper.py).
 ALEPH_CLAIM_SWEEP_SECONDS = float(os.environ.get("ALEPH_CLAIM_SWEEP_SECONDS", "5"))
 
 # --- Webhooks (arenas/webhooks/) -------------------------------------------------------------
@@ -359,8 +359,8 @@ LOGGING = {
         # While the database is down, every request answers 503 (arenas/errors.py), and each
         # process's claim sweep and catch-up poll fail every few seconds.
         "arenas.errors": {"filters": ["once_per_minute"]},
-        "arenas.live.sweeper": {"filters": ["once_per_minute"]},
-        "arenas.live.hub": {"filters": ["once_per_minute"]},
+        "arenas.stream.sweeper": {"filters": ["once_per_minute"]},
+        "arenas.stream.hub": {"filters": ["once_per_minute"]},
         "arenas.webhooks.deliverer": {"filters": ["once_per_minute"]},
         "arenas.metrics.database": {"filters": ["once_per_minute"]},
         # httpx logs every webhook delivery at INFO; failures are recorded on the cursor.

@@ -15,7 +15,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aleph_site.settings")
 application = get_wsgi_application()
 
 from arenas.events import announce_from_own_loop  # noqa: E402
-from arenas.live import sweeper  # noqa: E402
+from arenas.stream import sweeper  # noqa: E402
 from arenas.webhooks import deliverer  # noqa: E402
 
 _loop = announce_from_own_loop()

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from . import events, inputs, lifecycle, requests
+from . import asks, events, inputs
 from .errors import BudgetExhausted, Invalid
 from .models import Arena, EventType, InputRequest, Participant, RequestKind, Status
 from .usage import Totals
@@ -172,7 +172,7 @@ def _open_request(arena: Arena, scope: str, name: str, limit: int, spent: int) -
         f"{what}{describe(name, limit)}. No new work starts until you decide: raise the limit "
         f"(answer raise with {unit} as the text) or stop (answer stop: the arena settles)."
     )
-    requests.open_for_system(arena, RequestKind.BUDGET, text, CHOICES, budget_limit=name)
+    asks.open_for_system(arena, RequestKind.BUDGET, text, CHOICES, budget_limit=name)
 
 
 def change(arena: Arena, budget: dict[str, Any] | None, actor: str | None) -> None:
@@ -187,15 +187,13 @@ def change(arena: Arena, budget: dict[str, Any] | None, actor: str | None) -> No
     events.append(arena, EventType.BUDGET_CHANGED, actor, budget=budget, previous=previous)
 
 
-def answered(arena: Arena, request: InputRequest, choice: str, text: str, by: str) -> None:
+def answered(arena: Arena, request: InputRequest, choice: str, text: str, by: str) -> bool:
     """Act on a person's answer to a budget request: `raise` sets the limit the request
-    names to the value in `text` (it must be above the current one); `stop` settles an
-    active arena."""
+    names to the value in `text` (it must be above the current one); `stop` on an active
+    arena returns True: the caller then settles it (`ArenaHandle`)."""
     name = request.budget_limit
     if choice == STOP:
-        if arena.status == Status.ACTIVE:
-            lifecycle.transition(arena, Status.SETTLING, by)
-        return
+        return arena.status == Status.ACTIVE
     value = (text or "").strip().lstrip("$").strip()
     if name in COST_LIMITS:
         amount = inputs.money(value, "text")
@@ -211,6 +209,7 @@ def answered(arena: Arena, request: InputRequest, choice: str, text: str, by: st
     budget = dict(arena.budget or {})
     budget[name] = wire(name, amount)
     change(arena, budget, by)
+    return False
 
 
 def state(arena: Arena, me: Participant | None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import Min, QuerySet
 from django.utils import timezone
 
-from . import events, inputs, plan, sql
+from . import events, inputs, sql
 from .errors import ClaimLost, NotFound, PermissionDenied, StepClaimed
 from .models import Arena, Claim, ClaimEnd, Event, EventType, Participant, Role, Step, Strategy
 
@@ -224,12 +224,12 @@ def end_with_completion(
         _end(held, end, timezone.now())
 
 
-def next_step(arena: Arena, me: Participant) -> int | None:
+def next_step(arena: Arena, me: Participant, last_step: int) -> int | None:
     """The lowest-numbered step the caller could claim now: workable (completed
     dependencies, not completed, unassigned or the caller's unless it coordinates) and
-    held by no live claim, the caller's own included. None when there is none. Found by
-    one statement from the completed prefix on, never by walking the plan in Python."""
-    advance_prefix(arena)
+    held by no live claim, the caller's own included, up to `last_step`. None when there
+    is none. Found by one statement from the completed prefix on (brought up to date by
+    the caller: `plan.advance_prefix`), never by walking the plan in Python."""
     if _titled(arena):
         coordinator = me.role == Role.COORDINATOR
         return sql.first_claimable_titled_step(
@@ -242,7 +242,7 @@ def next_step(arena: Arena, me: Participant) -> int | None:
     else:
         candidate = sql.first_step(arena.id, arena.completed_prefix, free_of_claims=True)
         free = True
-    return candidate if free and candidate <= plan.last_step(arena) else None
+    return candidate if free and candidate <= last_step else None
 
 
 def vacancy(arena: Arena) -> Vacancy:
@@ -260,21 +260,6 @@ def vacancy(arena: Arena) -> Vacancy:
     else:
         blocked = 0
     return Vacancy(remaining=remaining, claimed=claimed, blocked=blocked)
-
-
-def advance_prefix(arena: Arena) -> None:
-    """Move `completed_prefix` up to the first step not completed (saved with the
-    write). Completions in order keep it there as they go (`completed`); this catches up
-    with completions made out of order. While every completion lies within the prefix
-    (`completed_steps` counts them), step prefix + 1 is not completed: no statement."""
-    if arena.completed_steps > arena.completed_prefix:
-        arena.completed_prefix = sql.first_step(arena.id, arena.completed_prefix, False) - 1
-
-
-def completed(arena: Arena, step: int) -> None:
-    """A step was completed: the prefix grows when it was the next one."""
-    if step == arena.completed_prefix + 1:
-        arena.completed_prefix = step
 
 
 def _titled(arena: Arena) -> bool:

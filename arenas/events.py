@@ -16,7 +16,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -181,13 +181,24 @@ def append_all(
     return made
 
 
-def committed(wire: dict[str, Any]) -> None:
-    """An event is committed: count it, wake this process's webhook deliverer, and ring the
-    doorbell."""
-    from arenas.webhooks import deliverer  # it imports the domain, which imports this module
+def on_committed(listener: Callable[[], None]) -> None:
+    """Call `listener` (no arguments, from any thread) after each committed event is counted
+    and before its doorbell rings; once however often it is registered. The webhooks'
+    deliverer listens (registered when the app is ready, `arenas/apps.py`): the log does
+    not know who reads it."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
+
+_listeners: list[Callable[[], None]] = []
+
+
+def committed(wire: dict[str, Any]) -> None:
+    """An event is committed: count it, tell the listeners (`on_committed`: this process's
+    webhook deliverer), and ring the doorbell."""
     metrics.event_committed(wire["type"])
-    deliverer.nudge()
+    for listener in _listeners:
+        listener()
     announce(wire)
 
 

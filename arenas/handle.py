@@ -8,6 +8,10 @@ A write runs in one transaction: it locks the arena's row (`sql.lock_arena`), th
 caller's participation (never in the locking statement itself, so a participant removed
 while the write waited for the lock is refused), checks, changes the rows and appends its
 event (`events.append`), which are committed together.
+
+The handle orchestrates: the parts (plan, claims, asks, usage, budgets, artifacts, facts)
+each keep their own rows and call down only, and what crosses them runs in the order
+`arenas/work.py` gives. Wire dicts are built here and in the doors (`representations`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import time
 import uuid
 from collections.abc import Container, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +27,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import (
+    artifacts,
+    asks,
     budgets,
     claims,
     events,
@@ -32,19 +37,15 @@ from . import (
     lifecycle,
     metrics,
     participants,
-    permissions,
     plan,
-    requests,
     sql,
     text,
     usage,
+    work,
 )
-from .agents import active_agents
 from .aggregate import ArenaAggregate
 from .errors import (
-    AlreadyParticipant,
     Invalid,
-    LastCoordinator,
     NotFound,
     PermissionDenied,
     PreconditionFailed,
@@ -55,32 +56,20 @@ from .lifecycle import Operation
 from .models import (
     Arena,
     Artifact,
-    ArtifactKind,
     Claim,
-    ClaimEnd,
     Event,
     EventType,
     Fact,
-    FactTag,
     InputRequest,
     Participant,
-    RequestKind,
     RequestStatus,
     Role,
-    SlotStatus,
     UsageReport,
 )
-from .representations import arena_detail, artifact_dict, fork_dict, permissions_dict
+from .representations import arena_detail, fork_dict, you_dict
+from .work import StepDone
 
-
-@dataclass(frozen=True)
-class StepDone:
-    """What completing a step did: completed it (`event` step_completed, `aggregate`), or,
-    for a review step, opened its review (`event` input_requested, `request`)."""
-
-    event: Event
-    aggregate: ArenaAggregate | None
-    request: InputRequest | None
+__all__ = ["ArenaHandle", "StepDone"]
 
 
 class ArenaHandle:
@@ -170,19 +159,7 @@ class ArenaHandle:
 
     def you(self, me: Participant | None) -> dict[str, Any]:
         """The caller as `GET /api/arenas/{id}/` shows it in `you`."""
-        if me is None:
-            return {
-                "agent_id": None,
-                "staff": self.staff_username,
-                "role": "staff",
-                "permissions": dict.fromkeys(permissions.PERMISSIONS, False),
-            }
-        return {
-            "agent_id": me.agent_id,
-            "staff": None,
-            "role": me.role,
-            "permissions": permissions_dict(me),
-        }
+        return you_dict(me, self.staff_username)
 
     def detail(self) -> dict[str, Any]:
         """The arena as the `GET /api/arenas/{id}/` and websocket snapshot show it."""
@@ -221,10 +198,10 @@ class ArenaHandle:
         self, after: int = 0, limit: int = inputs.PAGE_DEFAULT
     ) -> tuple[list[dict[str, Any]], int | None]:
         """The plan from step `after + 1`, at most `limit` steps, with the `after` of the
-        next page (None on the last page); see `plan.page`."""
+        next page (None on the last page); see `work.page`."""
         self._me()
         after, limit = inputs.after(after, inputs.U32_MAX), inputs.limit(limit)
-        return plan.page(Arena.objects.get(pk=self.arena_id), after, limit)
+        return work.page(Arena.objects.get(pk=self.arena_id), after, limit)
 
     def artifacts(self, agent: str | None = None) -> QuerySet[Artifact]:
         """Artifacts without their content, oldest first: the caller's own slot always,
@@ -233,7 +210,7 @@ class ArenaHandle:
         listed = Artifact.objects.filter(arena_id=self.arena_id).defer("content")
         if agent is not None:
             agent = inputs.agent_id(agent, "agent")
-            _require_may_read(me, agent)
+            artifacts.require_may_read(me, agent)
             listed = listed.filter(agent_id=agent)
         elif me is not None and not me.can_read_other_slots:
             listed = listed.filter(agent_id=me.agent_id)
@@ -248,7 +225,7 @@ class ArenaHandle:
         artifact = Artifact.objects.filter(arena_id=self.arena_id, pk=artifact_uuid).first()
         if artifact is None:
             raise NotFound("No such artifact.")
-        _require_may_read(me, artifact.agent_id)
+        artifacts.require_may_read(me, artifact.agent_id)
         return artifact
 
     def facts(self, tag: str | None = None, q: str | None = None) -> QuerySet[Fact]:
@@ -273,7 +250,7 @@ class ArenaHandle:
     def transition(self, to: str) -> Arena:
         """Move the arena to state `to` through the one lifecycle function."""
         with self._write(Operation.READ, manage=True) as (arena, _me):
-            lifecycle.transition(arena, to, self.actor)
+            work.transition(arena, to, self.actor)
             return arena
 
     def act(self, action: Any) -> Arena:
@@ -307,24 +284,7 @@ class ArenaHandle:
     def add_participant(self, agent_id: Any, role: Any, **overrides: Any) -> Participant:
         """Add an agent (or re-join one that left) with a role and optional flag overrides."""
         with self._write(Operation.ADD_PARTICIPANT, manage=True) as (arena, _me):
-            agent_id = inputs.agent_id(agent_id)
-            agent = active_agents([agent_id], "agent_id")[agent_id]
-            role, flags = permissions.resolve(role, overrides)
-            existing = Participant.objects.filter(arena=arena, agent=agent).first()
-            if existing is not None and existing.left_at is None:
-                raise AlreadyParticipant(f"{agent_id!r} is already a participant.")
-            now = timezone.now()
-            participant = participants.join(arena, agent, role, flags, existing, now)
-            events.append(
-                arena,
-                EventType.AGENT_JOINED,
-                self.actor,
-                now=now,
-                agent_id=agent_id,
-                role=role,
-                permissions=flags,
-            )
-            return participant
+            return participants.add(arena, agent_id, role, overrides, self.actor)
 
     def remove_participant(self, agent_id: Any) -> None:
         """Leave (your own agent id) or remove another participant (coordinator or staff).
@@ -335,14 +295,9 @@ class ArenaHandle:
             target = me if leaving else sql.participation(arena.id, agent_id)
             if target is None:
                 raise NotFound(f"{agent_id!r} is not a participant of this arena.")
-            if target.role == Role.COORDINATOR and _coordinators(arena) <= 1:
-                raise LastCoordinator()
+            participants.require_not_last_coordinator(arena, target)
             claims.release_all(arena, self.actor, agent_id)
-            target.left_at = timezone.now()
-            target.save(update_fields=["left_at"])
-            events.append(
-                arena, EventType.AGENT_LEFT, self.actor, now=target.left_at, agent_id=agent_id
-            )
+            participants.leave(arena, target, self.actor)
 
     def leave(self) -> None:
         if self.agent_id is None:
@@ -359,16 +314,7 @@ class ArenaHandle:
         completed: its review opens for a person (`StepDone.request`)."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
             claim_id = _optional_claim_id(claim_id)
-            planned = plan.require_workable(arena, me, step)
-            if arena.budget and claim_id is None and claims.live_on(arena, step) is None:
-                budgets.require_budget_left(arena, me)
-            if planned is not None and planned.review:
-                claims.end_with_completion(arena, me, step, claim_id, ClaimEnd.SUBMITTED)
-                request, event = requests.open_review(arena, me, planned, self.actor)
-                return StepDone(event, None, request)
-            claims.end_with_completion(arena, me, step, claim_id)
-            event = plan.complete(arena, step, me.agent_id, self.actor)
-            return StepDone(event, ArenaAggregate.of(arena), None)
+            return work.complete(arena, me, step, claim_id, self.actor)
 
     # --- claims ------------------------------------------------------------------
 
@@ -378,24 +324,14 @@ class ArenaHandle:
         The holder claiming again renews instead: the event is then None."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
             length = claims.lease(arena, lease_seconds)
-            plan.require_workable(arena, me, step)
-            held = claims.require_unclaimed(arena, me, step)
-            if held is not None:
-                return claims.renew(arena, held, length), None
-            budgets.require_budget_left(arena, me)
-            return claims.take(arena, me, step, length, self.actor)
+            return work.claim(arena, me, step, length, self.actor)
 
     def claim_next(self, lease_seconds: Any = None) -> tuple[Claim, Event] | claims.Vacancy:
         """Claim the lowest-numbered step the caller could claim now (`claims.next_step`),
         or say why there is none (`claims.Vacancy`)."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
             length = claims.lease(arena, lease_seconds)
-            budgets.require_budget_left(arena, me)
-            step = claims.next_step(arena, me)
-            if step is None:
-                sql.save_arena(arena)
-                return claims.vacancy(arena)
-            return claims.take(arena, me, step, length, self.actor)
+            return work.claim_next(arena, me, length, self.actor)
 
     def renew_claim(self, claim_id: Any, lease_seconds: Any = None) -> Claim:
         """The holder extends its live claim to now + the lease; no event."""
@@ -425,29 +361,27 @@ class ArenaHandle:
         with self._write(Operation.ASK) as (arena, me):
             if me is None or me.role == Role.OBSERVER:
                 raise PermissionDenied("Only a participant other than an observer may ask.")
-            request, _event = requests.ask(arena, me, self.actor, text, choices, step)
+            last = plan.last_step(arena)
+            request, _event = asks.ask(arena, me, self.actor, text, choices, step, last)
             return request
 
     def answer_request(self, request_id: Any, choice: Any = None, text: Any = None) -> InputRequest:
         """A person (staff, or a coordinator other than the asker) answers an open request;
         approving a review completes its step."""
         with self._write(Operation.ASK) as (arena, me):
-            request = requests.find(arena, request_id)
-            requests.require_may_answer(request, me)
-            requests.require_open(request)
-            requests.answer(arena, request, self.actor, choice, text)
-            if request.kind == RequestKind.BUDGET:
-                budgets.answered(arena, request, choice, text, self.actor)
-            return request
+            request = asks.find(arena, request_id)
+            asks.require_may_answer(request, me)
+            asks.require_open(request)
+            return work.answer(arena, request, choice, text, self.actor)
 
     def cancel_request(self, request_id: Any) -> Event:
         """The asker withdraws its open request (`input_cancelled`); a cancelled review
         leaves its step open."""
         with self._write(Operation.ASK) as (arena, me):
-            request = requests.find(arena, request_id)
+            request = asks.find(arena, request_id)
             if me is None or me.agent_id != request.agent_id:
                 raise PermissionDenied("Only the agent that asked may cancel a request.")
-            return requests.cancel(arena, requests.require_open(request), self.actor)
+            return asks.cancel(arena, asks.require_open(request), self.actor)
 
     def requests(self, status: Any = None) -> QuerySet[InputRequest]:
         """Every request of the arena (of `status` only, when given), newest first."""
@@ -466,7 +400,7 @@ class ArenaHandle:
         with self._write(Operation.REPORT_USAGE) as (arena, me):
             if me is None or me.role == Role.OBSERVER:
                 raise PermissionDenied("Only a participant other than an observer reports usage.")
-            report = usage.parse(arena, me.agent_id, values)
+            report = usage.parse(me.agent_id, values, plan.last_step(arena))
             row, event = usage.record(arena, me, report, self.actor)
             budgets.after_report(arena, me.agent_id, usage.Totals.of(me.usage))
             return row, event
@@ -495,50 +429,14 @@ class ArenaHandle:
     def report_progress(self, current: Any = None, slot_status: Any = None) -> Participant:
         """Say what the caller's slot is doing now; either value may be left unchanged."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
-            if current is None and slot_status is None:
-                raise Invalid({"current": ["Give current, slot_status or both."]})
-            if current is not None:
-                me.current = inputs.current(current)
-            if slot_status is not None:
-                me.slot_status = text.choice(slot_status, "slot_status", SlotStatus.values)
-            me.save(update_fields=["current", "slot_status"])
-            events.append(
-                arena,
-                EventType.PROGRESS_UPDATED,
-                self.actor,
-                agent_id=me.agent_id,
-                current=me.current,
-                slot_status=me.slot_status,
-            )
-            return me
+            return participants.report_progress(arena, me, self.actor, current, slot_status)
 
     def publish_artifact(
         self, kind: Any, title: Any, content: Any, metadata: Any = None
     ) -> Artifact:
         """Publish to the caller's own slot; the slot becomes `working`."""
         with self._write(Operation.WRITE_SLOT, flag="can_write_own_slot") as (arena, me):
-            kind = text.choice(kind, "kind", ArtifactKind.values)
-            title = inputs.title(title)
-            text_only = kind != ArtifactKind.STRUCTURED_DATA
-            content = inputs.content(content, kind, text_only=text_only)
-            artifact = _store_artifact(
-                arena,
-                me,
-                kind=kind,
-                title=title,
-                content=content,
-                metadata=inputs.metadata(metadata),
-            )
-            events.append(
-                arena,
-                EventType.ARTIFACT_PUBLISHED,
-                self.actor,
-                agent_id=me.agent_id,
-                artifact_id=str(artifact.id),
-                kind=kind,
-                title=title,
-            )
-            return artifact
+            return artifacts.publish(arena, me, self.actor, kind, title, content, metadata)
 
     def merge(self, sources: Any, title: Any) -> Artifact:
         """Merge the artifacts of the named slots into one `structured_data` artifact in the
@@ -546,61 +444,11 @@ class ArenaHandle:
         slots, so each must be one the caller may read; the result is an artifact like any
         other, held to the content limit."""
         with self._write(Operation.MERGE, flag="can_merge") as (arena, me):
-            title = inputs.title(title)
-            slots = inputs.merge_sources(sources)
-            for slot in slots:
-                _require_may_read(me, slot)
-            _require_slots(arena, slots)
-            merged = sorted(
-                Artifact.objects.filter(arena=arena, agent_id__in=slots),
-                key=lambda a: (a.agent_id, a.created_at, a.id),
-            )
-            if not merged:
-                raise Invalid.field("sources", "The named slots hold no artifacts.")
-            content = {"artifacts": [_merged(a) for a in merged]}
-            size = text.size_in_bytes(content)
-            if size > inputs.CONTENT_MAX_BYTES:
-                raise Invalid.field(
-                    "sources",
-                    f"The merged artifact would hold {size} bytes; an artifact holds at most "
-                    f"{inputs.CONTENT_MAX_BYTES}. Merge fewer slots.",
-                )
-            source_ids = [str(a.id) for a in merged]
-            artifact = _store_artifact(
-                arena,
-                me,
-                kind=ArtifactKind.STRUCTURED_DATA,
-                title=title,
-                content=content,
-                metadata={"sources": source_ids, "slots": slots},
-            )
-            events.append(
-                arena,
-                EventType.ARTIFACTS_MERGED,
-                self.actor,
-                agent_id=me.agent_id,
-                artifact_id=str(artifact.id),
-                sources=source_ids,
-            )
-            return artifact
+            return artifacts.merge(arena, me, self.actor, sources, title)
 
     def share_fact(self, content: Any, confidence: Any = 1.0, tags: Any = None) -> Fact:
         with self._write(Operation.WRITE_SLOT, flag="can_write_shared_memory") as (arena, me):
-            content = inputs.fact(content)
-            tags = inputs.tags(tags)
-            fact = Fact.objects.create(
-                arena=arena,
-                source_agent_id=me.agent_id,
-                content=content,
-                content_folded=content.casefold(),
-                confidence=inputs.confidence(confidence),
-                tags=tags,
-            )
-            FactTag.objects.bulk_create([FactTag(fact=fact, tag=tag) for tag in set(tags)])
-            events.append(
-                arena, EventType.FACT_SHARED, self.actor, agent_id=me.agent_id, fact_id=str(fact.id)
-            )
-            return fact
+            return facts.share(arena, me, self.actor, content, confidence, tags)
 
     def post_message(self, message: Any, to: Any = None) -> Event:
         """Post a message every participant sees; `to` addresses one current participant."""
@@ -636,43 +484,3 @@ def _require_flag(me: Participant | None, flag: str) -> None:
         raise PermissionDenied(f"Staff users have no slot of their own ({flag}).")
     if not getattr(me, flag):
         raise PermissionDenied(f"Your participation lacks the permission {flag}.")
-
-
-def _require_may_read(me: Participant | None, slot: str) -> None:
-    """A participant reads its own slot always and other slots with can_read_other_slots
-    (staff, `me` None, read every slot): listing, reading and merging alike."""
-    if me is not None and slot != me.agent_id and not me.can_read_other_slots:
-        raise PermissionDenied("Your participation lacks the permission can_read_other_slots.")
-
-
-def _require_slots(arena: Arena, slots: list[str]) -> None:
-    """Every named slot belongs to an agent that takes or took part in the arena."""
-    known = set(
-        Participant.objects.filter(arena=arena, agent_id__in=slots).values_list(
-            "agent_id", flat=True
-        )
-    )
-    unknown = [s for s in slots if s not in known]
-    if unknown:
-        raise Invalid.field("sources", f"No slot in this arena for: {', '.join(unknown)}.")
-
-
-def _coordinators(arena: Arena) -> int:
-    return Participant.objects.filter(
-        arena=arena, role=Role.COORDINATOR, left_at__isnull=True
-    ).count()
-
-
-def _merged(artifact: Artifact) -> dict[str, Any]:
-    """A merged artifact's entry: its wire dict's id, agent_id, kind, title and content."""
-    wire = artifact_dict(artifact)
-    return {key: wire[key] for key in ("id", "agent_id", "kind", "title", "content")}
-
-
-def _store_artifact(arena: Arena, me: Participant, **fields: Any) -> Artifact:
-    """A new artifact in the caller's slot, which becomes `working`."""
-    artifact = Artifact.objects.create(arena=arena, agent_id=me.agent_id, **fields)
-    if me.slot_status != SlotStatus.WORKING:
-        me.slot_status = SlotStatus.WORKING
-        me.save(update_fields=["slot_status"])
-    return artifact

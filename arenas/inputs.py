@@ -172,6 +172,13 @@ def merge_sources(value: Any) -> list[str]:
     return sorted({agent_id(item, "sources") for item in value})
 
 
+def step_number(value: Any, last: int, field: str = "step") -> int:
+    """A step number from 1 to `last` (an arena's last step: `plan.last_step`), or 400."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= last:
+        raise Invalid.field(field, f"Must be a step number from 1 to {last}.")
+    return value
+
+
 def lease_seconds(value: Any, field: str = "lease_seconds") -> int:
     return validation.integer(value, field, minimum=LEASE_MIN, maximum=LEASE_MAX)
 

@@ -1,8 +1,9 @@
 """The arena lifecycle: Created → Active → Settling → Archived.
 
 `transition` is the one function that moves an arena between states; the REST API, the
-admin, the dashboard and the commands all reach it through `ArenaHandle.transition`.
-`require_allows` holds the table of what each state permits.
+admin, the dashboard and the commands all reach it through `ArenaHandle.transition`, which
+first ends what the new state does not keep (claims before settling, open requests before
+archiving). `require_allows` holds the table of what each state permits.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 
-from . import claims, events, requests
+from . import events
 from .errors import ArenaArchived, ArenaNotActive, InvalidTransition
 from .models import Arena, Artifact, EventType, Fact, Status
 
@@ -100,23 +101,25 @@ def allowed_actions(status: str) -> list[str]:
     return [action for action, target in ACTIONS.items() if target in targets]
 
 
+def require_transition(status: str, to: str) -> None:
+    """`InvalidTransition` unless an arena in `status` may move to state `to`."""
+    current, to = str(status), str(to)
+    if TRANSITIONS.get(current) != to:
+        raise InvalidTransition(current=current, requested=to, allowed=allowed_transitions(current))
+
+
 def transition(arena: Arena, to: str, actor: str | None) -> None:
     """Move `arena` (locked by the caller, inside its transaction) to state `to`.
 
-    Appends `status_changed`. Settling first releases every live claim (`claim_released`
-    each); archiving first cancels every open request (`input_cancelled` each), and also
-    settles the arena: its facts become long-term memory, its
-    artifacts are counted, the settle report is stored, and `arena_settled` follows. Any
-    other request raises `InvalidTransition` and changes nothing.
+    Appends `status_changed`. Archiving also settles the arena: its facts become long-term
+    memory, its artifacts are counted, the settle report is stored, and `arena_settled`
+    follows. Any other request raises `InvalidTransition` and changes nothing. The caller
+    has already released every live claim before settling and cancelled every open request
+    before archiving (`ArenaHandle`).
     """
+    require_transition(arena.status, to)
     current = str(arena.status)
     to = str(to)
-    if TRANSITIONS.get(current) != to:
-        raise InvalidTransition(current=current, requested=to, allowed=allowed_transitions(current))
-    if to == Status.SETTLING:
-        claims.release_all(arena, actor)
-    if to == Status.ARCHIVED:
-        requests.cancel_all(arena, actor)
     now = timezone.now()
     arena.status = to
     setattr(arena, _TIMESTAMP_FIELD[to], now)

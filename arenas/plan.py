@@ -6,8 +6,11 @@ steps, possibly assigned, with dependencies) it is stored as Step rows; given as
 a pipeline. A plan of 0 steps is open-ended (any step ≥ 1).
 
 The rules live here once: the pipeline rule (`dependencies`), the validation of a plan given
-at creation (`parse`), and what makes a step one the caller may work on now
-(`require_workable`), which completing a step checks.
+at creation (`parse`), what makes a step one the caller may work on now
+(`require_workable`), which completing a step checks, and the completed prefix.
+
+The plan calls down only (the rows, the event log); the handle combines it with claims,
+requests for people and budgets (arenas/work.py).
 """
 
 from __future__ import annotations
@@ -17,11 +20,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from . import claims, events, inputs, requests, sql, text
+from . import events, inputs, sql, text
 from .aggregate import saturating_add
 from .errors import Invalid, PermissionDenied, StepAlreadyCompleted, StepBlocked
 from .models import Arena, Event, EventType, Participant, Role, Step, StepCompletion, Strategy
-from .representations import step_dict
 
 PLAN_KEYS = {"title", "assignee", "depends_on", "review"}
 
@@ -42,18 +44,16 @@ def last_step(arena: Arena) -> int:
 
 def step_number(arena: Arena, step: Any) -> int:
     """A step number of the arena's plan (any number ≥ 1 in an open-ended plan), or 400."""
-    top = last_step(arena)
-    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= top:
-        raise Invalid.field("step", f"Must be a step number from 1 to {top}.")
-    return step
+    return inputs.step_number(step, last_step(arena))
 
 
 def require_workable(arena: Arena, me: Participant, step: Any) -> Step | None:
     """Check that the caller may work on step `step` now, and return its Step row (None in
     an untitled plan). In this order: a step number of the plan (else 400 `invalid`), not
     assigned to another agent unless the caller coordinates (403), not completed (409
-    `step_already_completed`), every step it depends on completed (409 `step_blocked`), no
-    review of it open (409 `review_pending`)."""
+    `step_already_completed`), every step it depends on completed (409 `step_blocked`).
+    The caller checks next that no review of it is open (`asks.require_no_pending_review`,
+    409 `review_pending`)."""
     step = step_number(arena, step)
     planned = sql.planned_step(arena.id, step) if arena.total_steps else None
     assignee = planned.assignee_id if planned is not None else None
@@ -69,8 +69,6 @@ def require_workable(arena: Arena, me: Participant, step: Any) -> Step | None:
             f"Step {step} waits for step(s) {', '.join(map(str, missing))}.",
             waiting_for=missing,
         )
-    if planned is not None and planned.review:
-        requests.require_no_pending_review(arena, step)
     return planned
 
 
@@ -82,7 +80,7 @@ def complete(arena: Arena, step: int, agent_id: str, actor: str) -> Event:
         StepCompletion(arena_id=arena.id, step=step, agent_id=agent_id, completed_at=now)
     )
     arena.completed_steps = saturating_add(arena.completed_steps)
-    claims.completed(arena, step)
+    completed(arena, step)
     return events.append(
         arena,
         EventType.STEP_COMPLETED,
@@ -95,30 +93,19 @@ def complete(arena: Arena, step: int, agent_id: str, actor: str) -> Event:
     )
 
 
-def page(arena: Arena, after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
-    """The plan from step `after + 1`, at most `limit` steps, each with its completion and
-    its live claim, and the `after` of the next page (None on the last page). An
-    open-ended plan lists the steps that are completed or claimed."""
-    completions = StepCompletion.objects.filter(arena=arena, step__gt=after).order_by("step")
-    if arena.total_steps == 0:
-        done = {c.step: c for c in completions[: limit + 1]}
-        held = {c.step: c for c in claims.live(arena.id, after=after)[: limit + 1]}
-        numbers = sorted(set(done) | set(held))
-        items = [step_dict(n, None, done.get(n), [], held.get(n), None) for n in numbers[:limit]]
-        return items, (items[-1]["step"] if len(numbers) > limit else None)
-    last = min(after + limit, arena.total_steps)
-    numbers = range(after + 1, last + 1)
-    planned = {s.number: s for s in Step.objects.filter(arena=arena, number__in=numbers)}
-    done = {c.step: c for c in completions.filter(step__lte=last)}
-    held = {c.step: c for c in claims.live(arena.id, after=after).filter(step__lte=last)}
-    reviewed = requests.reviews(arena.id, [n for n, s in planned.items() if s.review])
-    items = []
-    for number in numbers:
-        step = planned.get(number)
-        waits_for = dependencies(arena.strategy, number, step.depends_on if step else ())
-        review = (reviewed.get(number, "required") if step.review else None) if step else None
-        items.append(step_dict(number, step, done.get(number), waits_for, held.get(number), review))
-    return items, (last if last < arena.total_steps else None)
+def advance_prefix(arena: Arena) -> None:
+    """Move `completed_prefix` up to the first step not completed (saved with the
+    write). Completions in order keep it there as they go (`completed`); this catches up
+    with completions made out of order. While every completion lies within the prefix
+    (`completed_steps` counts them), step prefix + 1 is not completed: no statement."""
+    if arena.completed_steps > arena.completed_prefix:
+        arena.completed_prefix = sql.first_step(arena.id, arena.completed_prefix, False) - 1
+
+
+def completed(arena: Arena, step: int) -> None:
+    """A step was completed: the prefix grows when it was the next one."""
+    if step == arena.completed_prefix + 1:
+        arena.completed_prefix = step
 
 
 def parse(plan: Any, total_steps: Any, strategy: str) -> list[dict[str, Any]] | None:

@@ -62,6 +62,24 @@ def permissions_dict(participant: Participant) -> dict[str, bool]:
     return {name: getattr(participant, name) for name in PERMISSIONS}
 
 
+def you_dict(me: Participant | None, staff_username: str | None) -> dict[str, Any]:
+    """The caller as `GET /api/arenas/{id}/` shows it in `you`: its participation, or a
+    staff user (`me` None) with no permission flag of its own."""
+    if me is None:
+        return {
+            "agent_id": None,
+            "staff": staff_username,
+            "role": "staff",
+            "permissions": dict.fromkeys(PERMISSIONS, False),
+        }
+    return {
+        "agent_id": me.agent_id,
+        "staff": None,
+        "role": me.role,
+        "permissions": permissions_dict(me),
+    }
+
+
 def participant_dict(participant: Participant) -> dict[str, Any]:
     seen = participant.agent.last_seen_at
     return {

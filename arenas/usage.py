@@ -20,7 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q, Sum
 
-from . import events, inputs, metrics, plan, prices, sql
+from . import events, inputs, metrics, prices, sql
 from .errors import Invalid
 from .models import Arena, Event, EventType, Participant, UsageReport
 
@@ -128,9 +128,10 @@ class Report:
         )
 
 
-def parse(arena: Arena, agent_id: str, values: dict[str, Any]) -> Report:
+def parse(agent_id: str, values: dict[str, Any], last_step: int) -> Report:
     """A report from a door's values (`model`, `input_tokens`, `output_tokens`, optional
-    `cached_input_tokens`, `calls`, `cost_usd`, `step`), priced when it has no cost."""
+    `cached_input_tokens`, `calls`, `cost_usd`, `step` from 1 to `last_step`, the arena's
+    `plan.last_step`), priced when it has no cost."""
     unknown = sorted(set(values) - REPORT_FIELDS)
     if unknown:
         raise Invalid({name: ["Unknown field."] for name in unknown})
@@ -150,7 +151,7 @@ def parse(arena: Arena, agent_id: str, values: dict[str, Any]) -> Report:
     calls = 1 if calls is None else inputs.tokens(calls, "calls", minimum=1)
     step = values.get("step")
     if step is not None:
-        step = plan.step_number(arena, step)
+        step = inputs.step_number(step, last_step)
     cost = values.get("cost_usd")
     if cost is not None:
         cost = inputs.money(cost, "cost_usd")

@@ -14,35 +14,9 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from arenas import agents
-from arenas.models import Agent
+from arenas.doors.access import BAD_TOKEN, CHALLENGE, NO_TOKEN, AgentUser, agent_of, bearer_token
 
-CHALLENGE = 'Bearer realm="api"'
-NO_TOKEN = "Send an agent's token in the header `Authorization: Bearer <token>`."
-BAD_TOKEN = "The bearer token is invalid or revoked."
-
-
-class AgentUser:
-    """`request.user` for a request authenticated by an agent's bearer token."""
-
-    is_authenticated = True
-    is_anonymous = False
-    is_active = True
-    is_staff = False
-
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-
-    @property
-    def agent_id(self) -> str:
-        return self.agent.agent_id
-
-    def __str__(self) -> str:
-        return self.agent_id
-
-
-def agent_of(user: Any) -> Agent | None:
-    """The agent behind `request.user`, or None for staff."""
-    return user.agent if isinstance(user, AgentUser) else None
+__all__ = ["BAD_TOKEN", "CHALLENGE", "NO_TOKEN", "AgentUser", "agent_of"]
 
 
 class BearerAuthentication(authentication.BaseAuthentication):
@@ -50,11 +24,10 @@ class BearerAuthentication(authentication.BaseAuthentication):
     authenticator; a bearer header with a token that does not authenticate is a 401."""
 
     def authenticate(self, request: Request) -> tuple[AgentUser, None] | None:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer":
+        token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
+        if token is None:
             return None
-        agent = agents.authenticate(token.strip())
+        agent = agents.authenticate(token)
         if agent is None:
             raise exceptions.AuthenticationFailed(BAD_TOKEN)
         return AgentUser(agent), None

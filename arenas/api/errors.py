@@ -16,10 +16,9 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from arenas.errors import DomainError, Invalid, printable, unavailable
-
-from .authentication import NO_TOKEN
-from .throttling import retry_after
+from arenas.doors.access import NO_TOKEN, error_body
+from arenas.doors.rates import retry_after
+from arenas.errors import DomainError, Invalid, unavailable
 
 NON_FIELD = "non_field_errors"
 
@@ -79,10 +78,6 @@ class IdempotencyInProgress(ApiError):
         "A request with this Idempotency-Key is still being processed; retry shortly "
         "to get its response."
     )
-
-
-def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"error": code, "detail": printable(detail), **extra}
 
 
 def code_for_status(status_code: int) -> str:

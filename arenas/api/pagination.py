@@ -5,34 +5,44 @@ the page's last item, so a page never repeats or skips an item when rows are add
 meanwhile, and each list's order is total (its last ordering field is unique).
 A `limit`, `after` or `cursor` that is not valid is a 400 `invalid` naming the parameter.
 
-`keyset_page` and `sorted_page` do the paging without a request, for doors that hand the
-cursor over as it is (the MCP tools' `cursor` argument and `next_cursor`).
+The paging itself (`keyset_page`, `sorted_page`, the cursors) is `arenas/doors/pages.py`,
+shared with the MCP tools; this module reads it from and writes it to a request.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db.models import Model, Q, QuerySet
+from django.db.models import QuerySet
 from rest_framework.request import Request
 
+from arenas.doors.pages import (
+    CURSOR,
+    NEWEST_FIRST,
+    OLDEST_FIRST,
+    T,
+    keyset_page,
+    sorted_page,
+)
 from arenas.errors import Invalid
 from arenas.inputs import PAGE_DEFAULT, PAGE_MAX
 
-# The orders of the lists: arenas newest first; artifacts and facts oldest first.
-NEWEST_FIRST = ("-created_at", "id")
-OLDEST_FIRST = ("created_at", "id")
-CURSOR = "cursor"
-_DIGITS = re.compile(r"[0-9]{1,20}")
+__all__ = [
+    "CURSOR",
+    "NEWEST_FIRST",
+    "OLDEST_FIRST",
+    "keyset_page",
+    "next_url",
+    "paginate_queryset",
+    "paginate_sorted",
+    "query_int",
+    "query_limit",
+    "sorted_page",
+]
 
-T = TypeVar("T")
+_DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 def query_int(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
@@ -55,82 +65,6 @@ def next_url(request: Request, **params: Any) -> str:
     for name, value in params.items():
         query[name] = str(value)
     return request.build_absolute_uri(request.path) + "?" + query.urlencode()
-
-
-def _encode_cursor(values: Sequence[Any]) -> str:
-    plain = [v.isoformat() if isinstance(v, datetime) else str(v) for v in values]
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(raw: Any, size: int) -> list[str] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        raise Invalid.field(CURSOR, "Not a cursor this list gave out.")
-    try:
-        values = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-    except (binascii.Error, ValueError):
-        values = None
-    if (
-        not isinstance(values, list)
-        or len(values) != size
-        or not all(isinstance(v, str) for v in values)
-    ):
-        raise Invalid.field(CURSOR, "Not a cursor this list gave out.")
-    return values
-
-
-def _after(model: type[Model], ordering: Sequence[str], raw: list[str]) -> Q:
-    """Rows strictly after the cursor's row in `ordering` ("-field" is descending)."""
-    fields = [name.lstrip("-") for name in ordering]
-    try:
-        values = [model._meta.get_field(f).to_python(v) for f, v in zip(fields, raw, strict=True)]
-    except ValidationError:
-        raise Invalid.field(CURSOR, "Not a cursor this list gave out.") from None
-    condition = Q()
-    for index, name in enumerate(ordering):
-        step = Q(**{f"{fields[index]}__{'lt' if name.startswith('-') else 'gt'}": values[index]})
-        for before in range(index):
-            step &= Q(**{fields[before]: values[before]})
-        condition |= step
-    return condition
-
-
-def keyset_page(
-    queryset: QuerySet,
-    ordering: Sequence[str],
-    to_wire: Callable[[Any], dict[str, Any]],
-    limit: int = PAGE_DEFAULT,
-    cursor: Any = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of `queryset` in `ordering` (the last field of which must be unique) after
-    `cursor`, and the cursor of the next page (None on the last page)."""
-    values = _decode_cursor(cursor, len(ordering))
-    if values is not None:
-        queryset = queryset.filter(_after(queryset.model, ordering, values))
-    rows = list(queryset.order_by(*ordering)[: limit + 1])
-    page = rows[:limit]
-    following = None
-    if len(rows) > limit:
-        following = _encode_cursor([getattr(page[-1], name.lstrip("-")) for name in ordering])
-    return [to_wire(row) for row in page], following
-
-
-def sorted_page(
-    items: Sequence[T],
-    key: Callable[[T], str],
-    to_wire: Callable[[T], dict[str, Any]],
-    limit: int = PAGE_DEFAULT,
-    cursor: Any = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of `items`, already sorted ascending by the unique string `key`, after
-    `cursor`, and the cursor of the next page (None on the last page)."""
-    values = _decode_cursor(cursor, 1)
-    if values is not None:
-        items = [item for item in items if key(item) > values[0]]
-    page = list(items[:limit])
-    following = _encode_cursor([key(page[-1])]) if len(items) > limit else None
-    return [to_wire(item) for item in page], following
 
 
 def paginate_queryset(

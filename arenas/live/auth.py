@@ -13,7 +13,8 @@ Two ways in:
 An `Authorization` header decides alone: a bad token is a 4401 even when a valid session
 cookie comes with it (and the session is not read). Credentials are checked once, at the
 handshake; a token revoked later takes effect when the socket reconnects. The lookups run on
-the live side's database threads (`db.in_thread`).
+the live side's database threads (`db.in_thread`). The bearer header is read, and
+`Origin` checked, as every door does (`arenas/doors/access.py`).
 """
 
 from __future__ import annotations
@@ -21,25 +22,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
-from django.http.request import split_domain_port, validate_host
 
 from arenas import agents
-
-from .db import in_thread
+from arenas.doors.access import bearer_token, origin_allowed
+from arenas.stream.db import in_thread
 
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 NOT_FOUND = 4404
 INVALID = 4400
-
-# Django's own fallback when DEBUG is on and ALLOWED_HOSTS is empty.
-DEBUG_HOSTS = [".localhost", "127.0.0.1", "[::1]"]
 
 
 class Refusal(Exception):
@@ -76,35 +72,14 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-def origin_allowed(origin: str | None) -> bool:
-    """True when `origin` is an http(s) origin whose host passes ALLOWED_HOSTS."""
-    if not origin:
-        return False
-    try:
-        parts = urlsplit(origin)
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return False
-    return host_allowed(parts.netloc)
-
-
-def host_allowed(host: str | None) -> bool:
-    """True when `host` (a `Host` header's value, or an origin's host[:port]) passes
-    ALLOWED_HOSTS, as Django decides it for requests it serves."""
-    domain, _port = split_domain_port(host or "")
-    allowed = settings.ALLOWED_HOSTS or (DEBUG_HOSTS if settings.DEBUG else [])
-    return bool(domain) and validate_host(domain, allowed)
-
-
 async def identify(scope: dict[str, Any]) -> Viewer:
     """The viewer of this handshake, or Refusal(4401) / Refusal(4403)."""
     authorization = header(scope, b"authorization")
     if authorization is not None:
-        scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(authorization)
+        if not token:
             raise Refusal(UNAUTHENTICATED, "not_authenticated")
-        agent = await in_thread(agents.authenticate, token.strip())
+        agent = await in_thread(agents.authenticate, token)
         if agent is None:
             raise Refusal(UNAUTHENTICATED, "not_authenticated")
         return Viewer(agent_id=agent.agent_id)

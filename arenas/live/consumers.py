@@ -44,12 +44,12 @@ from arenas import inputs, metrics
 from arenas.errors import NotFound
 from arenas.manager import ArenaManager
 from arenas.models import EventType
+from arenas.stream import log
+from arenas.stream.db import in_thread
+from arenas.stream.doorbells import Bell, start_now
+from arenas.stream.hub import Line, hub
 
-from . import log
 from .auth import FORBIDDEN, INVALID, NOT_FOUND, Refusal, Viewer, identify
-from .db import in_thread
-from .doorbells import Bell, start_now
-from .hub import Line, hub
 
 AFTER_RE = re.compile(r"[0-9]{1,19}")
 UNKNOWN_MESSAGE = {

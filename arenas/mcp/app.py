@@ -47,15 +47,21 @@ from django.conf import settings
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from arenas import agents
-from arenas.api.authentication import BAD_TOKEN, CHALLENGE, NO_TOKEN
-from arenas.api.errors import error_body
-from arenas.api.throttling import agent_retry_after
+from arenas.doors.access import (
+    BAD_TOKEN,
+    CHALLENGE,
+    NO_TOKEN,
+    bearer_token,
+    error_body,
+    host_allowed,
+    origin_allowed,
+)
+from arenas.doors.rates import agent_retry_after
 from arenas.errors import unavailable
-from arenas.live.auth import host_allowed, origin_allowed
 from arenas.models import Agent
 
+from .registry import in_thread
 from .server import AGENT, server
-from .tools import in_thread
 
 PATHS = ("/mcp", "/mcp/")
 JSON = "application/json"
@@ -76,11 +82,11 @@ async def application(scope: Scope, receive: Any, send: Any) -> None:
         return await _refuse(
             send, 403, "permission_denied", f"Requests from the origin {origin!r} are refused."
         )
-    scheme, _, token = (headers.get(b"authorization") or "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(headers.get(b"authorization"))
+    if not token:
         return await _refuse(send, 401, "not_authenticated", NO_TOKEN, _CHALLENGE)
     try:
-        agent, wait = await in_thread(_admit, token.strip())
+        agent, wait = await in_thread(_admit, token)
     except Exception as error:
         if (down := unavailable(error)) is None:
             raise

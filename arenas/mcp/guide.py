@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .registry import Caller, manager
 from .schemas import ADVICE
-from .tools import Caller, manager
 
 PROMPT = "work_in_arena"
 PROMPT_DESCRIPTION = (

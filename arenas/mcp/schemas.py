@@ -12,7 +12,6 @@ from typing import Any
 
 from arenas import inputs, lifecycle
 from arenas.inputs import U32_MAX
-from arenas.live import waits
 from arenas.models import (
     ArtifactKind,
     EventType,
@@ -23,6 +22,7 @@ from arenas.models import (
     Strategy,
 )
 from arenas.permissions import PERMISSIONS, ROLE_DEFAULTS
+from arenas.stream import waits
 
 Schema = dict[str, Any]
 
@@ -228,7 +228,8 @@ USAGE_STEP: Schema = {**STEP, "description": "The step the calls were for, if an
 
 # What each error code means to the caller of a tool, and what to do about it: said once in
 # the prompt work_in_arena, and with each refusal (`server.tool_error`), never in the tool
-# list.
+# list. Its codes are those the tools can be refused with (`Tool.errors`, read from the
+# catalogue arenas/operations.py), no more and no fewer: tests/api/test_operations.py.
 ADVICE: dict[str, str] = {
     "invalid": "an argument is wrong; the text names each one and why. Correct it and call again.",
     "not_found": "there is no such arena for you (a wrong id, or you are not, or no longer, a "

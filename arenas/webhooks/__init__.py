@@ -10,6 +10,6 @@
 - `deliverer`: the loop that runs delivery in every server process and in
   `manage.py deliver_webhooks`.
 
-The API (`arenas/api/webhooks.py`), the admin (`arenas/webhooks/admin.py`) and the command
+The API (`arenas/api/webhooks.py`), the admin (`arenas/admin/webhooks.py`) and the command
 are doors into these modules and decide nothing themselves.
 """

@@ -26,8 +26,8 @@ import weakref
 from django.conf import settings
 
 from arenas.errors import TRANSIENT_DATABASE_ERRORS
-from arenas.live.db import in_thread
 from arenas.logs import error_line
+from arenas.stream.db import in_thread
 
 from . import delivery
 

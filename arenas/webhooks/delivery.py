@@ -44,8 +44,8 @@ from standardwebhooks import Webhook
 
 from arenas import metrics
 from arenas.events import to_wire
-from arenas.live.db import in_thread
 from arenas.models import Event, WebhookCursor, WebhookDisabled, WebhookSubscription
+from arenas.stream.db import in_thread
 
 from . import retries, safety, subscriptions
 

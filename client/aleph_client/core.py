@@ -4,8 +4,9 @@ Everything the client does (a request with its retries, following pages, the liv
 the worker loop) is a *program*: a generator that yields *effects* (send this request,
 sleep, open a websocket, receive a message, run a step) and is sent back their results, or
 has their exceptions thrown into it. A program does no I/O. `ArenaClient` performs the
-effects with blocking calls, `AsyncArenaClient` with asyncio (`runners.py`): a few lines
-per effect, so the two clients cannot drift apart.
+effects with blocking calls (`Runner`, client.py), `AsyncArenaClient` with asyncio
+(`AsyncRunner`, aio.py): a few lines per effect, so the two clients cannot drift apart.
+client/README.md, "How the client is built", walks through it.
 """
 
 from __future__ import annotations
@@ -344,6 +345,10 @@ class Operation(Generic[P, R]):
     def __get__(self, client: Any, owner: type) -> Any:
         return self if client is None else Bound(client, self)
 
+    def describe(self, client: Any) -> str:
+        """How a traceback names a call of this operation on `client`."""
+        return f"{type(client).__name__}.{self.__name__}()"
+
 
 class Bound:
     """An operation bound to a client (see Operation)."""
@@ -358,7 +363,21 @@ class Bound:
         return self._client._run(self.program(*args, **kwargs))
 
     def program(self, *args: Any, **kwargs: Any) -> Program[Any]:
-        return self._operation.make(self._client, *args, **kwargs)
+        note = f"raised by {self._operation.describe(self._client)}"
+        return noted(self._operation.make(self._client, *args, **kwargs), note)
+
+
+def noted(program: Program[T], note: str) -> Program[T]:
+    """`program`, adding `note` to an exception that leaves it. The runners step programs
+    from a loop, so a traceback shows the runner's frames and the program's, not which
+    method was called: the notes name it, and the operations it went through (innermost
+    first), under the traceback (`add_note`; the exception, its message and its type are
+    unchanged)."""
+    try:
+        return (yield from program)
+    except Exception as error:
+        error.add_note(note)
+        raise
 
 
 def operation(make: Callable[Concatenate[Any, P], Program[R]]) -> Operation[P, R]:
@@ -406,6 +425,9 @@ class Endpoint(Operation[P, R]):
         self.__name__ = stub.__name__
         self.__doc__ = stub.__doc__
         self.__wrapped__ = stub
+
+    def describe(self, client: Any) -> str:
+        return f"{super().describe(client)}: {self.method} {self.path}"
 
     def _program(self, client: Any, *args: Any, **kwargs: Any) -> Program[R]:
         bound = self.signature.bind(client, *args, **kwargs)

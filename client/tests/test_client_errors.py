@@ -5,6 +5,7 @@ The codes of claims and requests are in test_claims_and_requests.py."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from arena_helpers import Forwarding, raised
 
 import aleph_client
-from aleph_client import ArenaClient, Retry, errors, etag
+from aleph_client import ArenaClient, AsyncArenaClient, Retry, errors, etag
 
 
 @pytest.mark.e2e
@@ -188,6 +189,26 @@ def test_throttled_carries_retry_after_in_either_form():
         canned(429, {"error": "throttled", "detail": "Slow."}, **{"Retry-After": date}).whoami
     )
     assert type(error) is errors.Throttled and error.retry_after == 0.0
+
+
+def test_a_traceback_names_the_method_called_and_the_operations_it_went_through():
+    """A note under the traceback (the message, type and fields are the server's)."""
+    answer = {"error": "not_found", "detail": "Not found."}
+    error = raised(lambda: canned(404, answer).get_arena("a1"))
+    assert str(error) == "not_found: Not found."
+    assert error.__notes__ == ["raised by ArenaClient.get_arena(): GET /api/arenas/{arena_id}/"]
+
+    async def work() -> None:
+        transport = httpx.MockTransport(lambda request: httpx.Response(404, json=answer))
+        async with AsyncArenaClient("http://arena.invalid", "aa_token", transport=transport) as c:
+            await c.work("a1", lambda step: None)
+
+    with pytest.raises(errors.NotFound) as caught:
+        asyncio.run(work())
+    assert caught.value.__notes__ == [
+        "raised by AsyncArenaClient.claim_next_step(): POST /api/arenas/{arena_id}/claims/next/",
+        "raised by AsyncArenaClient.work()",
+    ]
 
 
 def test_every_error_class_is_exported_once_per_code():

@@ -13,6 +13,7 @@ import pytest
 from arena_helpers import Cutter
 
 from aleph_client import ArenaClient, AsyncArenaClient, Invalid, NotAuthenticated, NotFound
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -94,11 +95,16 @@ def test_the_feed_comes_back_after_a_server_restart(live_server, tokens):
         snapshot = feed.snapshot
 
         live_server.stop()
-        time.sleep(1.0)  # the feed tries to reconnect to nothing meanwhile
+        # Read meanwhile, the feed tries to reconnect to nothing: its connection closed, then
+        # at least one attempt refused, before the server is back.
+        after: list[int] = []
+        reader = in_background(lambda: after.extend(next(feed)["seq"] for _ in range(3)))
+        until(lambda: feed.cursor.failures >= 2)
         live_server.start()
         for n in range(3):
             client.post_message(arena_id, f"after {n}")
-        seqs += [next(feed)["seq"] for _ in range(3)]
+        reader.join(timeout=120)
+        seqs += after
         feed.close()
 
     assert seqs == list(range(1, 10))

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ import pytest
 from arena_helpers import Forwarding
 
 from aleph_client import ArenaClient, AsyncArenaClient, ClaimedStep
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -41,6 +43,26 @@ def arena_for(client: ArenaClient, steps: int, **config) -> str:
 
 def step_events(client: ArenaClient, arena_id: str) -> list[dict]:
     return client.list_events(arena_id, after=0, limit=500)["events"]
+
+
+def claimers(client: ArenaClient, arena_id: str) -> set[str]:
+    """The agents that claimed a step of the arena so far."""
+    return {e["agent_id"] for e in step_events(client, arena_id) if e["type"] == "step_claimed"}
+
+
+class Answers:
+    """An `on_response` of `Forwarding` that keeps, in `seen`, the answers to requests whose
+    path ends with `path_end` and that meet `condition`: what a worker was told, observed."""
+
+    def __init__(self, path_end: str, condition: Callable[[httpx.Response], bool]) -> None:
+        self.path_end = path_end
+        self.condition = condition
+        self.seen: list[httpx.Response] = []
+
+    def __call__(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path.endswith(self.path_end) and self.condition(response):
+            self.seen.append(response)
+        return response
 
 
 def test_three_workers_divide_a_plan_and_take_over_a_killed_workers_step(
@@ -69,7 +91,7 @@ def test_three_workers_divide_a_plan_and_take_over_a_killed_workers_step(
     taken = victim.stdout.readline().split()
     assert taken[0] == "started", taken
     survivors = [start("ana", 0.5), start("bob", 0.5)]
-    time.sleep(1.0)
+    until(lambda: {"ana", "bob"} <= claimers(lead, arena_id), interval=0.2)  # at work
     victim.send_signal(signal.SIGKILL)
     victim.wait()
 
@@ -122,15 +144,16 @@ def test_a_lost_claim_abandons_the_result_and_the_step_is_done_again(live_server
     lead = ArenaClient(live_server.url, keys["lead"])
     arena_id = arena_for(lead, 1)
     calls = []
+    refused = Answers("/renew/", lambda response: response.status_code >= 400)
 
     def do_step(step: ClaimedStep) -> str:
         calls.append(step.claim["claim_id"])
         if len(calls) == 1:  # a coordinator takes the step back while it is being done
             lead.release_claim(arena_id, step.claim["claim_id"])
-            time.sleep(3)  # past a renewal (every third of the 5 s lease)
+            until(lambda: refused.seen)  # the next renewal (a third of the 5 s lease) is refused
         return "done"
 
-    with ArenaClient(live_server.url, keys["ana"]) as ana:
+    with ArenaClient(live_server.url, keys["ana"], transport=Forwarding(refused)) as ana:
         report = ana.work(arena_id, do_step, lease_seconds=5)
 
     assert (report.lost, report.completed) == ([1], [1])
@@ -148,16 +171,24 @@ def test_work_ends_when_the_arena_leaves_active(live_server, tokens):
         participants=[{"agent_id": "ana", "role": "worker"}],
     )["id"]
     reports = []
+    # The worker's reads of the arena while it is `created`, and its claims that find nothing.
+    created = Answers(f"/api/arenas/{arena_id}/", lambda r: r.json().get("status") == "created")
+    nothing = Answers("/claims/next/", lambda r: r.is_success and r.json()["claim"] is None)
 
     def run() -> None:
-        with ArenaClient(live_server.url, keys["ana"]) as ana:
+        transport = Forwarding(
+            lambda request, response: nothing(request, created(request, response))
+        )
+        with ArenaClient(live_server.url, keys["ana"], transport=transport) as ana:
             reports.append(ana.work(arena_id, lambda step: None, wait_seconds=60))
 
     worker = threading.Thread(target=run)
     worker.start()
-    time.sleep(1.5)  # waiting for the arena to be activated
+    # Its first claim is refused (not active) and it sees `created`; it opens the feed and,
+    # its second claim refused too, sees `created` again: it waits on the feed for activation.
+    until(lambda: len(created.seen) == 2)
     lead.transition(arena_id, "activate")
-    time.sleep(1.5)  # nothing it may claim: waiting on the feed
+    until(lambda: nothing.seen)  # nothing it may claim: it waits on the feed
     started = time.monotonic()
     lead.transition(arena_id, "settle")
     worker.join(timeout=30)

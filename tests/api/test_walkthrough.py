@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from tests.support.liveserver import ROOT
+from tests.support.tools import skip_or_fail_missing
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -37,7 +38,7 @@ def walk_through(live_db, live_server) -> subprocess.CompletedProcess:
 def test_the_walk_through_drives_an_arena_from_creation_to_archive(live_db, live_server, run):
     for tool in ("bash", "curl"):
         if shutil.which(tool) is None:
-            pytest.skip(f"the walk-through needs {tool}")
+            skip_or_fail_missing(f"the walk-through needs {tool}: `make curl` installs curl")
     if run == "again":
         first = walk_through(live_db, live_server)
         assert first.returncode == 0, first.stdout + first.stderr

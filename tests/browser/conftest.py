@@ -12,8 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.messages import get_messages
 
 from tests.support.tools import skip_or_fail_missing
 
@@ -155,28 +153,3 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
-
-
-# --- Django's test client, signed in (the dashboard's views without a browser) -------------
-
-
-@pytest.fixture
-def staff_client(client, db):
-    user = get_user_model().objects.create_user("ada", password="pw", is_staff=True)
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def owner(db):
-    return get_user_model().objects.create_user("olga", password="pw")
-
-
-@pytest.fixture
-def owner_client(client, owner):
-    client.force_login(owner)
-    return client
-
-
-def flashes(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]

@@ -81,9 +81,18 @@ def test_on_a_phone_open_requests_come_first_and_the_plan_shows_the_review(
     assert page.locator("[data-panel=plan] .plan").evaluate(
         "plan => plan.scrollHeight <= plan.clientHeight + 1"
     )
-    last = page.locator("[data-panel=plan] li[data-step='8']")
-    last.scroll_into_view_if_needed()
-    assert last.is_visible()
+    # The last step scrolls into view on the page (the plan is swapped in live, so the
+    # scroll and the check run together in the page, on the element there at the time).
+    page.wait_for_function(
+        """() => {
+            const last = document.querySelector("[data-panel=plan] li[data-step='8']");
+            if (!last) return false;
+            last.scrollIntoView({block: "center"});
+            const box = last.getBoundingClientRect();
+            return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight
+                && getComputedStyle(last).visibility === "visible";
+        }"""
+    )
     # bob published but never said what it does: not "working".
     bob_slot = page.locator("#participant-bob .slot")
     assert bob_slot.inner_text().strip().endswith("no report yet")

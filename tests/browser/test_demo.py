@@ -543,7 +543,7 @@ def test_ctrl_c_settles_and_archives_what_the_demo_started_and_says_so(live_db, 
         demo.wait_for("offsite] demo-lead created the arena")
         demo.wait_for("caching] demo-engineer claimed")
         demo.process.send_signal(signal.SIGINT)
-        code = demo.finish(timeout=60)
+        code = demo.finish(timeout=180)
     finally:
         demo.stop()
 

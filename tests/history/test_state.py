@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from arenas import lifecycle, plan
+from arenas import lifecycle, work
 from arenas.errors import Invalid, NotFound
 from arenas.events import to_wire
 from arenas.history import state as history_state
@@ -56,7 +56,7 @@ def live_state(arena_id: Any) -> dict[str, Any]:
     ]
     steps, after = [], 0
     while after is not None:
-        page, after = plan.page(arena, after, 500)
+        page, after = work.page(arena, after, 500)
         steps.extend(page)
     if not Step.objects.filter(arena_id=arena_id).exists():
         steps = [s for s in steps if s["completed"] or s["claim"] is not None]

@@ -15,6 +15,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.support.liveserver import LiveServer
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -134,12 +135,14 @@ def test_expire_claims_records_lapsed_claims_from_a_timer(live_db, tmp_path):
         tokens = {name: live_db.create_agent(name) for name in ("lead", "bob")}
         lead, bob = api(server, tokens["lead"]), api(server, tokens["bob"])
         arena_id = active_arena(lead, ["bob"])
+        expiries = []
         for step in (3, 4):
             claimed = bob.post(
                 f"/api/arenas/{arena_id}/steps/{step}/claim/", json={"lease_seconds": 5}
             )
             assert claimed.status_code == 201
-        time.sleep(6)
+            expiries.append(parse(claimed.json()["claim"]["expires_at"]))
+        until(lambda: datetime.now(UTC) > max(expiries), interval=0.1)  # both leases lapsed
         assert live_db.manage("expire_claims").strip() == "Expired 2 claim(s)."
         assert live_db.manage("expire_claims").strip() == "Expired 0 claim(s)."
         types = [e["type"] for e in events(lead, arena_id)]

@@ -102,6 +102,10 @@ async def test_a_feed_dropped_from_its_group_catches_up_and_rejoins(scene, memor
     layer.groups.clear()
     last = await aprogress(scene.arena, "alice", 3)
     assert [e["seq"] for e in await events_until(client, last)] == [start + 1, start + 2, start + 3]
+    # The catch-up and the rejoin run side by side: the rejoin may land after the events.
+    deadline = asyncio.get_running_loop().time() + 10
+    while not layer.groups and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
     assert layer.groups
     await client.disconnect()
 

@@ -44,6 +44,10 @@ def other_tree(tmp_path_factory) -> Path:
     shutil.copy2(ROOT / "manage.py", tree / "manage.py")
     for name in ("aleph_site", "arenas", "templates", "static"):
         shutil.copytree(ROOT / name, tree / name, ignore=ignore)
+    # The suite's settings module (DJANGO_SETTINGS_MODULE, which the processes inherit).
+    (tree / "tests").mkdir()
+    for name in ("__init__.py", "settings.py"):
+        shutil.copy2(ROOT / "tests" / name, tree / "tests" / name)
     (tree / "aleph_site" / "harness_probe_settings.py").write_text(PROBE_SETTINGS)
     migrations = tree / "arenas" / "migrations"
     latest = max(p.stem for p in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))

@@ -54,3 +54,19 @@ async def refused(client: Client, tool: str, **arguments: Any) -> dict[str, Any]
     text = result.content[0].text
     assert text.startswith(f"{error['error']}: {error['detail']}"), text
     return error
+
+
+def waits_asleep(arena_id: Any) -> list[Any]:
+    """The `wait_for_events` calls of this process that follow the arena and sleep until a
+    doorbell (or the hub's poll) wakes them: they have joined the arena's group and read the
+    log, so a commit from now on can only reach them by waking them. (Each waits on its
+    `asyncio.Event`: a waiter not woken yet is the observable sign.)"""
+    from arenas.stream.hub import hub
+    from arenas.stream.waits import _Wait
+
+    followers = hub().feeds.get(str(arena_id), ())
+    return [
+        f
+        for f in followers
+        if isinstance(f, _Wait) and any(not woken.done() for woken in f._bell._waiters)
+    ]

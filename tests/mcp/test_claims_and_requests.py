@@ -17,8 +17,9 @@ from rest_framework.test import APIClient
 
 from arenas import claims, inputs
 from arenas.models import Arena
-from tests.mcp.helpers import ok, refused
+from tests.mcp.helpers import ok, refused, waits_asleep
 from tests.mcp.test_tools import rest_get
+from tests.support.waiting import until_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -323,7 +324,7 @@ async def test_a_review_step_is_submitted_then_completed_by_a_persons_approval(m
                 timeout_seconds=30,
             )
         )
-        await asyncio.sleep(0.3)
+        await until_async(lambda: len(waits_asleep(arena_id)) == 1)
         assert not waiting.done()
         answered = await sync_to_async(staff_post)(
             f"/api/arenas/{arena_id}/requests/{request['id']}/answer/",
@@ -389,7 +390,7 @@ async def test_ask_people_then_a_persons_answer_reaches_the_askers_wait(mcp_as, 
                 timeout_seconds=30,
             )
         )
-        await asyncio.sleep(0.3)
+        await until_async(lambda: len(waits_asleep(crew)) == 1)
         assert not waiting.done()
         await sync_to_async(staff_post)(
             f"/api/arenas/{crew}/requests/{asked['id']}/answer/", {"choice": "casual"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import time
 from collections import Counter
 from urllib.parse import urlparse
@@ -17,6 +18,7 @@ import pytest
 
 from tests.mcp.helpers import connect, ok
 from tests.support.liveserver import Database, LiveServer
+from tests.support.waiting import until_async
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,6 +33,25 @@ def agents(database: Database, *names: str) -> dict[str, str]:
 
 def endpoint(server: LiveServer) -> str:
     return f"{server.url}/mcp/"
+
+
+# A server started with these settings shows how many wait_for_events calls wait in it.
+METRICS_TOKEN = "mcp-live-metrics"
+METRICS = {"ALEPH_METRICS_TOKEN": METRICS_TOKEN}
+
+
+async def calls_waiting(server: LiveServer, count: int) -> None:
+    """Until `count` wait_for_events calls wait in the server (its `aleph_mcp_waits` gauge;
+    the server runs with METRICS)."""
+
+    def waiting() -> bool:
+        text = httpx.get(
+            f"{server.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+        ).text
+        found = re.search(r"^aleph_mcp_waits (\S+)$", text, re.MULTILINE)
+        return found is not None and float(found.group(1)) == count
+
+    await until_async(lambda: asyncio.to_thread(waiting), interval=0.1)
 
 
 def rest(server: LiveServer, token: str, path: str) -> dict:
@@ -435,7 +456,7 @@ async def test_a_wait_on_one_process_wakes_on_a_commit_through_another(
     waiting = LiveServer(
         live_db,
         redis_url=redis_url,
-        extra_env={**quiet, "ALEPH_LIVE_POLL_SECONDS": "3600"},
+        extra_env={**quiet, **METRICS, "ALEPH_LIVE_POLL_SECONDS": "3600"},
         log_path=tmp_path / "waiting.log",
     ).start()
     writing = LiveServer(
@@ -463,7 +484,8 @@ async def test_a_wait_on_one_process_wakes_on_a_commit_through_another(
                 )
                 for _ in range(20)
             ]
-            await asyncio.sleep(1.0)
+            await calls_waiting(waiting, 20)
+            # Once no connection is open, every call has joined and read the log: it sleeps.
             held = connections_to(live_db, samples=10)
             assert not any(call.done() for call in calls)
             started = time.monotonic()
@@ -512,6 +534,7 @@ async def test_uvicorn_and_granian_serve_it_too(live_db, tmp_path, program):
         redis_url=os.environ.get("REDIS_URL") or None,
         kind=program,
         log_path=tmp_path / f"{program}.log",
+        extra_env=METRICS,
     ).start()
     try:
         tokens = agents(live_db, "alice", "bob")
@@ -535,7 +558,7 @@ async def test_uvicorn_and_granian_serve_it_too(live_db, tmp_path, program):
             waiting = asyncio.ensure_future(
                 ok(bob, "wait_for_events", arena_id=arena_id, after=after, timeout_seconds=WAIT)
             )
-            await asyncio.sleep(0.5)
+            await calls_waiting(server, 1)
             done = await ok(alice, "complete_step", arena_id=arena_id, step=1)
             assert (await asyncio.wait_for(waiting, WAIT))["events"] == [done["event"]]
         assert_gapless(all_events(server, tokens["alice"], arena_id))

@@ -15,10 +15,10 @@ from mcp.shared.exceptions import MCPError
 from arenas import inputs
 from arenas.agents import issue_token
 from arenas.handle import ArenaHandle
-from arenas.live import waits
 from arenas.mcp.schemas import ADVICE
 from arenas.models import Agent, Arena, EventType
 from arenas.permissions import PERMISSIONS
+from arenas.stream import waits
 from tests.api.helpers import bearer
 from tests.mcp.helpers import MODES, ok, refused
 

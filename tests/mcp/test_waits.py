@@ -14,12 +14,13 @@ from channels.layers import get_channel_layer
 from django.test import override_settings
 
 from arenas.events import arena_group
-from arenas.live import waits
-from arenas.live.hub import hub
 from arenas.manager import ArenaManager
 from arenas.mcp.app import application as mcp_application
 from arenas.models import Arena
-from tests.mcp.helpers import ok, refused
+from arenas.stream import waits
+from arenas.stream.hub import hub
+from tests.mcp.helpers import ok, refused, waits_asleep
+from tests.support.waiting import eventually_async, until_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,10 +60,16 @@ def assert_no_doorbells_left(arena_id: str) -> None:
     assert bells._channel is None and bells._receiver is None
 
 
-async def settle() -> None:
-    """Let the doorbells' membership tasks run."""
-    for _ in range(20):
-        await asyncio.sleep(0.01)
+async def no_doorbells_left(arena_id: str) -> None:
+    """Once the doorbells' membership tasks have run: nothing follows the arena, and the
+    process's channel has left its group and the layer."""
+    await eventually_async(lambda: assert_no_doorbells_left(arena_id))
+
+
+async def asleep(arena_id: str, count: int = 1) -> None:
+    """Until `count` waits sleep on the arena (joined, the log read): a commit from now on
+    can only reach them through a doorbell or the poll."""
+    await until_async(lambda: len(waits_asleep(arena_id)) == count)
 
 
 async def test_logged_events_answer_at_once_in_seq_order(mcp_as, arena):
@@ -81,14 +88,13 @@ async def test_a_commit_wakes_a_waiting_call_with_its_event(mcp_as, arena, setti
         waiting = asyncio.ensure_future(
             ok(bob, "wait_for_events", arena_id=arena, after=after, timeout_seconds=WAIT)
         )
-        await asyncio.sleep(0.3)
+        await asleep(arena)
         assert not waiting.done()
         async with mcp_as("alice") as alice:
             posted = await ok(alice, "post_message", arena_id=arena, text="wake up")
         answer = await asyncio.wait_for(waiting, WAIT)
     assert answer == {"events": [posted], "next_after": posted["seq"]}
-    await settle()
-    assert_no_doorbells_left(arena)
+    await no_doorbells_left(arena)
 
 
 async def test_one_commit_wakes_many_waits_each_with_its_event(mcp_as, arena, settings):
@@ -104,10 +110,12 @@ async def test_one_commit_wakes_many_waits_each_with_its_event(mcp_as, arena, se
         filtered = asyncio.ensure_future(
             ok(bob, "wait_for_events", **arguments, types=["step_completed"])
         )
-        await asyncio.sleep(0.5)
+        await asleep(arena, 101)
         async with mcp_as("alice") as alice:
             posted = await ok(alice, "post_message", arena_id=arena, text="everyone")
             results = await asyncio.wait_for(asyncio.gather(*calls), WAIT)
+            # The filtered wait saw the doorbell too, stepped past the message and sleeps on.
+            await until_async(lambda: [w for w in waits_asleep(arena) if w.after == posted["seq"]])
             assert not filtered.done()
             done = await ok(alice, "complete_step", arena_id=arena, step=4)
         answer = await asyncio.wait_for(filtered, WAIT)
@@ -120,8 +128,7 @@ async def test_one_commit_wakes_many_waits_each_with_its_event(mcp_as, arena, se
         f"next_after={posted['seq']}."
     )
     assert answer == {"events": [done["event"]], "next_after": done["event"]["seq"]}
-    await settle()
-    assert_no_doorbells_left(arena)
+    await no_doorbells_left(arena)
 
 
 async def test_an_event_committed_as_the_wait_starts_is_not_missed(mcp_as, arena):
@@ -151,10 +158,11 @@ async def test_types_filter_and_next_after_moves_past_the_others(mcp_as, arena):
                 timeout_seconds=WAIT,
             )
         )
-        await asyncio.sleep(0.2)
+        await asleep(arena)
         await say(arena, "not this one")
         await say(arena, "nor this one")
-        await asyncio.sleep(0.3)
+        # Rung by both, it stepped past them (neither matches) and sleeps again.
+        await until_async(lambda: [w for w in waits_asleep(arena) if w.after == after + 2])
         assert not waiting.done()
         async with mcp_as("alice") as alice:
             done = await ok(alice, "complete_step", arena_id=arena, step=4)
@@ -194,8 +202,7 @@ async def test_it_times_out_empty(mcp_as, arena):
         )
     assert result.structured_content == {"events": [], "next_after": after}
     assert result.content[0].text == f"No new events; next_after={after}."
-    await settle()
-    assert_no_doorbells_left(arena)
+    await no_doorbells_left(arena)
 
 
 async def test_at_most_a_hundred_events_answer_and_the_next_call_goes_on(mcp_as, arena):
@@ -237,7 +244,7 @@ async def test_lost_doorbells_are_made_up_from_the_log(mcp_as, arena):
             waiting = asyncio.ensure_future(
                 ok(bob, "wait_for_events", arena_id=arena, after=after, timeout_seconds=WAIT)
             )
-            await asyncio.sleep(0.1)
+            await asleep(arena)
             await say(arena, f"m{number}", agent="alice")
             answer = await asyncio.wait_for(waiting, WAIT)
             assert [e["text"] for e in answer["events"]] == [f"m{number}"]
@@ -251,12 +258,11 @@ async def test_with_the_channel_layer_down_a_wait_polls_the_log(mcp_as, arena):
         waiting = asyncio.ensure_future(
             ok(bob, "wait_for_events", arena_id=arena, after=after, timeout_seconds=WAIT)
         )
-        await asyncio.sleep(0.3)
+        await asleep(arena)
         await say(arena, "the layer is down", agent="alice")
         answer = await asyncio.wait_for(waiting, WAIT)
     assert [e["text"] for e in answer["events"]] == ["the layer is down"]
-    await settle()
-    assert not hub().feeds
+    await until_async(lambda: not hub().feeds)
 
 
 async def test_cancelled_waits_leave_no_membership_behind(arena):
@@ -272,17 +278,15 @@ async def test_cancelled_waits_leave_no_membership_behind(arena):
         asyncio.ensure_future(waits.wait_for_events(arena_id, request, read)) for _ in range(5)
     ]
     tasks[0].cancel()
-    await asyncio.sleep(0.1)
+    await asleep(arena, 4)  # the others joined the group (the process's channel, once)
     assert len(members(arena_group(arena))) == 1
     for task in tasks[1:]:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await settle()
-    assert_no_doorbells_left(arena)
+    await no_doorbells_left(arena)
     short = waits.WaitRequest.parse(0, 0.1, None)
     assert await waits.wait_for_events(arena_id, short, read) == {"events": [], "next_after": 0}
-    await settle()
-    assert_no_doorbells_left(arena)
+    await no_doorbells_left(arena)
 
 
 async def test_a_wait_whose_client_hangs_up_ends_at_once(arena, make_agent):
@@ -337,10 +341,8 @@ async def test_a_wait_whose_client_hangs_up_ends_at_once(arena, make_agent):
         sent.append(message)
 
     call = asyncio.ensure_future(mcp_application(scope, receive, send))
-    while arena not in hub().feeds:
-        assert not call.done(), sent
-        await asyncio.sleep(0.01)
+    await asleep(arena)
+    assert not call.done(), sent
     hung_up.set()
     await asyncio.wait_for(call, 5)
-    await settle()
-    assert_no_doorbells_left(arena)
+    await no_doorbells_left(arena)

@@ -153,3 +153,15 @@ def test_postgresql_pools_connections_unless_told_not_to():
     assert "pool" not in _database_options(DATABASE_URL=url, ALEPH_DB_POOL="0")
     assert _database_options(DATABASE_URL=url, ALEPH_DB_POOL_SIZE="8")["pool"]["max_size"] == 8
     assert "pool" not in _database_options(DATABASE_URL="sqlite:////tmp/x.sqlite3")
+
+
+def test_passwords_are_hashed_with_djangos_default_hasher():
+    """The suite's fast hasher (tests/settings.py) is the suite's alone."""
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.PASSWORD_HASHERS[0])"
+    )
+    env = {**production_env(), "DJANGO_SETTINGS_MODULE": "aleph_site.settings"}
+    result = run("-c", script, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == "django.contrib.auth.hashers.PBKDF2PasswordHasher"

@@ -10,23 +10,30 @@ lock), lets the first commit, and looks at what the second one did.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import connection, connections
 
 from arenas import events
 from arenas.errors import NotFound
 from arenas.models import Event, EventType
+from tests.support.waiting import until
 
 from ..domain.helpers import assert_replay_matches, assert_seq_gapless, event_types
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-# Long enough for the competing statement to reach the lock and wait there.
-WAIT_FOR_LOCK_SECONDS = 0.5
+
+def a_write_waits_for_a_lock() -> bool:
+    """Whether another connection to the test database waits for a lock (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0
 
 
 def holding_the_lock(
@@ -67,7 +74,7 @@ def holding_the_lock(
     one.start()
     assert appended.wait(10), "the first write never reached its event"
     two.start()
-    time.sleep(WAIT_FOR_LOCK_SECONDS)
+    until(a_write_waits_for_a_lock, timeout=10, interval=0.05)
     release.set()
     one.join(10)
     two.join(10)

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from arenas.models import Agent
 
-from .authentication import AgentUser, agent_of
+from .access import AgentUser, agent_of
 
 OFF = "off"
 

@@ -1,10 +1,11 @@
-"""Requests for people: agents ask, people answer, reviews gate steps.
+"""Asks: requests for people. Agents ask, people answer, reviews gate steps.
 
 A request is an agent's question (free text, or one of its `choices`), or the review that
 completing a review step opens (`approve` or `reject`). It is answered by a person: a staff
 user, or a coordinator of the arena other than the asker; the answer reaches the agent on
 its feed (`input_provided`). Approving a review completes the step for its submitter, with
-the reviewer as the event's actor; rejecting it leaves the step open to be done again.
+the reviewer as the event's actor (the handle completes it: `approves`); rejecting it leaves
+the step open to be done again.
 
 Every function here runs inside a write of `ArenaHandle` (the arena's row locked, the caller
 checked); the events it appends are the write's own.
@@ -16,7 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from . import events, inputs, metrics, plan
+from . import events, inputs, metrics
 from .errors import (
     ArenaNotActive,
     Invalid,
@@ -43,14 +44,14 @@ REVIEW_CHOICES = [APPROVE, REJECT]
 
 
 def ask(
-    arena: Arena, me: Participant, actor: str, text: Any, choices: Any, step: Any
+    arena: Arena, me: Participant, actor: str, text: Any, choices: Any, step: Any, last_step: int
 ) -> tuple[InputRequest, Event]:
     """An agent's question to people, with its `input_requested` event. `step`, when
-    given, names a step of the plan the question is about."""
+    given, names a step of the plan the question is about (1 to `last_step`)."""
     text = inputs.request_text(text)
     choices = inputs.choices(choices)
     if step is not None:
-        step = plan.step_number(arena, step)
+        step = inputs.step_number(step, last_step)
     return _open(arena, me, actor, RequestKind.QUESTION, text, choices, step)
 
 
@@ -96,8 +97,8 @@ def require_open(request: InputRequest) -> InputRequest:
 
 
 def answer(arena: Arena, request: InputRequest, by: str, choice: Any, text: Any) -> Event:
-    """Answer an open request (`input_provided`); approving a review then completes its
-    step for the submitter (`step_completed`, actor `by`), which needs an active arena."""
+    """Answer an open request (`input_provided`). Approving a review needs an active arena:
+    the caller then completes its step for the submitter (`approves`)."""
     if request.choices is not None:
         if not isinstance(choice, str) or choice not in request.choices:
             raise Invalid.field("choice", f"Must be one of: {', '.join(request.choices)}.")
@@ -125,9 +126,17 @@ def answer(arena: Arena, request: InputRequest, by: str, choice: Any, text: Any)
         choice=choice,
         text=text,
     )
-    if approving:
-        plan.complete(arena, request.step, request.agent_id, by)
     return event
+
+
+def approves(request: InputRequest) -> bool:
+    """Whether the answer given to `request` approves a review (its step is then completed
+    for the submitter, the person who approved acting)."""
+    return (
+        request.kind == RequestKind.REVIEW
+        and request.status == RequestStatus.ANSWERED
+        and (request.answer or {}).get("choice") == APPROVE
+    )
 
 
 def cancel(arena: Arena, request: InputRequest, actor: str) -> Event:

@@ -16,8 +16,7 @@ from django.utils import timezone
 
 from arenas import agents
 from arenas.models import Agent, AgentToken, Arena, Claim, Event, Participant
-
-from .helpers import assert_replay_matches, event_types
+from tests.domain.helpers import assert_replay_matches, event_types
 
 TOKEN_RE = re.compile(r"aa_[A-Za-z0-9_-]{40,}")
 

@@ -4,7 +4,7 @@
 Staff add a subscription (its secret is shown once, in the success message), see each one's
 state, last error and lag, and its cursor per arena; they disable subscriptions and resume
 them, from their cursors or, for one arena, from a chosen seq. Deleting goes through the
-domain too. Registered by `arenas/admin.py`.
+domain too.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from django.urls import path
 from django.utils import timezone
 
 from arenas import validation
-from arenas.admin import DomainForm, ReadOnlyInline, StorableLookups, preview
 from arenas.errors import DomainError
 from arenas.models import Event, EventType, WebhookCursor, WebhookSubscription
+from arenas.webhooks import subscriptions
 
-from . import subscriptions
+from .base import DomainForm, ReadOnlyInline, StorableLookups, preview
 
 
 class WebhookAddForm(DomainForm):
