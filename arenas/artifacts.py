@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import events, inputs, text
+from . import events, inputs, validation
 from .errors import Invalid, PermissionDenied
 from .models import Arena, Artifact, ArtifactKind, EventType, Participant, SlotStatus
 
@@ -26,7 +26,7 @@ def publish(
     arena: Arena, me: Participant, actor: str, kind: Any, title: Any, content: Any, metadata: Any
 ) -> Artifact:
     """Publish to the caller's own slot (`artifact_published`)."""
-    kind = text.choice(kind, "kind", ArtifactKind.values)
+    kind = validation.choice(kind, "kind", ArtifactKind.values)
     title = inputs.title(title)
     text_only = kind != ArtifactKind.STRUCTURED_DATA
     content = inputs.content(content, kind, text_only=text_only)
@@ -66,7 +66,7 @@ def merge(arena: Arena, me: Participant, actor: str, sources: Any, title: Any) -
     if not merged:
         raise Invalid.field("sources", "The named slots hold no artifacts.")
     content = {"artifacts": [_merged(a) for a in merged]}
-    size = text.size_in_bytes(content)
+    size = validation.size_in_bytes(content)
     if size > inputs.CONTENT_MAX_BYTES:
         raise Invalid.field(
             "sources",

@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Min, QuerySet
+from django.db.models import Min
 from django.utils import timezone
 
 from . import events, inputs, sql
@@ -58,11 +58,7 @@ def expire_due(arena: Arena, now: datetime) -> list[Claim]:
     system), before whatever the write appends next. Costs nothing when none is due."""
     if arena.next_expiry_at is None or arena.next_expiry_at > now:
         return []
-    due = list(
-        Claim.objects.filter(arena=arena, ended_at__isnull=True, expires_at__lte=now).order_by(
-            "expires_at", "step"
-        )
-    )
+    due = list(Claim.objects.past_lease(now).filter(arena=arena).order_by("expires_at", "step"))
     for claim in due:
         _end(claim, ClaimEnd.EXPIRED, now)
     refresh_next_expiry(arena)
@@ -94,7 +90,7 @@ def sweep(now: datetime | None = None, limit: int = SWEEP_BATCH) -> int:
     return expired
 
 
-def live_on(arena: Arena, step: int) -> Claim | None:
+def live_claim_on(arena: Arena, step: int) -> Claim | None:
     """The step's live claim (after `expire_due`), or None."""
     if arena.next_expiry_at is None:
         return None
@@ -104,7 +100,7 @@ def live_on(arena: Arena, step: int) -> Claim | None:
 def require_unclaimed(arena: Arena, me: Participant, step: int) -> Claim | None:
     """StepClaimed when another agent holds a live claim on the step; the caller's own live
     claim on it (or None) otherwise."""
-    held = live_on(arena, step)
+    held = live_claim_on(arena, step)
     if held is not None and held.agent_id != me.agent_id:
         raise StepClaimed(
             f"Step {step} is held by {held.agent_id!r} until "
@@ -190,7 +186,7 @@ def release_all(arena: Arena, actor: str | None, agent_id: str | None = None) ->
     before an agent leaves, and before the arena settles."""
     if arena.next_expiry_at is None:
         return
-    live = Claim.objects.filter(arena=arena, ended_at__isnull=True)
+    live = Claim.objects.live().filter(arena=arena)
     if agent_id is None:
         arena.next_expiry_at = None  # none will be left
     else:
@@ -238,7 +234,7 @@ def next_step(arena: Arena, me: Participant, last_step: int) -> int | None:
     if arena.strategy == Strategy.PIPELINE:
         # Each step waits for the one before: only the first open step can be worked.
         candidate = arena.completed_prefix + 1
-        free = live_on(arena, candidate) is None
+        free = live_claim_on(arena, candidate) is None
     else:
         candidate = sql.first_step(arena.id, arena.completed_prefix, free_of_claims=True)
         free = True
@@ -249,7 +245,7 @@ def vacancy(arena: Arena) -> Vacancy:
     """What claims/next reports when it found nothing to claim. An open-ended plan has no
     last step: there, `remaining` counts the steps held by live claims, and none is
     blocked (only its pipeline's next step is ever held back, by its claim)."""
-    claimed = Claim.objects.filter(arena=arena, ended_at__isnull=True).count()
+    claimed = Claim.objects.live().filter(arena=arena).count()
     if arena.total_steps == 0:
         return Vacancy(remaining=claimed, claimed=claimed, blocked=0)
     remaining = arena.total_steps - arena.completed_steps
@@ -273,39 +269,19 @@ def _has_plan_rows(arena_id: Any) -> bool:
     return Step.objects.filter(arena_id=arena_id).exists()
 
 
-def live_now(held: QuerySet[Claim]) -> QuerySet[Claim]:
-    """For reading: of `held`, the claims live now. A claim whose lease has passed is not
-    live, whether or not its expiry is recorded yet."""
-    return held.within_lease()
-
-
-def lapsed(held: QuerySet[Claim]) -> QuerySet[Claim]:
-    """For reading: of `held`, the claims whose lease has passed but whose expiry is not
-    recorded yet (the next write to the arena, or the sweep, records it)."""
-    return held.past_lease()
-
-
 def state(claim: Claim, now: datetime) -> str:
-    """What `live_now` and `lapsed` say of one claim at `now`: "live", "lapsed", or how
-    it ended (a `ClaimEnd` value)."""
+    """What `Claim.objects.within_lease` and `past_lease` say of one claim at `now`:
+    "live" (within its lease), "lapsed" (past it, its expiry not recorded yet), or how it
+    ended (a `ClaimEnd` value)."""
     if claim.ended_at is not None:
         return claim.end
     return "live" if claim.expires_at > now else "lapsed"
 
 
-def live(arena_id: Any, *, steps: Any = None, after: int = 0) -> QuerySet[Claim]:
-    """For reading: the arena's live claims (`live_now`) on steps after `after` (of
-    `steps` only, when given), by step."""
-    held = Claim.objects.within_lease().filter(arena_id=arena_id, step__gt=after)
-    if steps is not None:
-        held = held.filter(step__in=steps)
-    return held.order_by("step")
-
-
 def refresh_next_expiry(arena: Arena) -> None:
-    arena.next_expiry_at = Claim.objects.filter(arena=arena, ended_at__isnull=True).aggregate(
-        first=Min("expires_at")
-    )["first"]
+    arena.next_expiry_at = (
+        Claim.objects.live().filter(arena=arena).aggregate(first=Min("expires_at"))["first"]
+    )
 
 
 def _outcome(arena: Arena, claim: Claim, type: str, actor: str | None) -> Event:

@@ -39,8 +39,8 @@ from . import (
     participants,
     plan,
     sql,
-    text,
     usage,
+    validation,
     work,
 )
 from .aggregate import ArenaAggregate
@@ -255,7 +255,7 @@ class ArenaHandle:
 
     def act(self, action: Any) -> Arena:
         """Run a lifecycle action by name: activate, settle or archive."""
-        action = text.choice(action, "action", tuple(lifecycle.ACTIONS))
+        action = validation.choice(action, "action", tuple(lifecycle.ACTIONS))
         return self.transition(lifecycle.ACTIONS[action])
 
     def update_goal(self, goal: Any, expected_seqs: Container[int] | None = None) -> Arena:
@@ -350,9 +350,9 @@ class ArenaHandle:
             return claims.release(arena, claims.require_live(claim), self.actor)
 
     def live_claims(self) -> QuerySet[Claim]:
-        """The arena's live claims, by step."""
+        """The arena's claims within their lease, by step."""
         self._me()
-        return claims.live(self.arena_id)
+        return Claim.objects.within_lease().filter(arena_id=self.arena_id).order_by("step")
 
     # --- requests for people -----------------------------------------------------
 
@@ -388,7 +388,7 @@ class ArenaHandle:
         self._me()
         listed = InputRequest.objects.filter(arena_id=self.arena_id)
         if status is not None:
-            listed = listed.filter(status=text.choice(status, "status", RequestStatus.values))
+            listed = listed.filter(status=validation.choice(status, "status", RequestStatus.values))
         return listed.order_by("-created_at", "id")
 
     # --- usage and budgets --------------------------------------------------------
@@ -413,7 +413,7 @@ class ArenaHandle:
     def usage(self, group: Any = "agent") -> dict[str, Any]:
         """The arena's usage totals and their breakdown by agent, step or model."""
         self._me()
-        group = text.choice(group, "group", usage.GROUPS)
+        group = validation.choice(group, "group", usage.GROUPS)
         arena = Arena.objects.get(pk=self.arena_id)
         return {
             "totals": usage.Totals.of(arena.usage).wire(),
@@ -476,7 +476,7 @@ class ArenaHandle:
 def _optional_claim_id(value: Any) -> int | None:
     if value is None:
         return None
-    return text.integer(value, "claim_id", minimum=1, maximum=inputs.SEQ_MAX)
+    return validation.integer(value, "claim_id", minimum=1, maximum=inputs.SEQ_MAX)
 
 
 def _require_flag(me: Participant | None, flag: str) -> None:

@@ -60,7 +60,9 @@ class ArenaManager:
         if unknown:
             raise Invalid({name: ["Unknown field."] for name in unknown})
         goal = inputs.goal(config.get("goal"))
-        strategy = validation.choice(config.get("strategy", Strategy.PEER), "strategy", Strategy.values)
+        strategy = validation.choice(
+            config.get("strategy", Strategy.PEER), "strategy", Strategy.values
+        )
         steps = plan.parse(config.get("plan"), config.get("total_steps"), strategy)
         if steps is not None:
             total_steps = len(steps)
@@ -264,11 +266,6 @@ class ArenaManager:
             .annotate(total=Count("id"), open=Count("id", filter=Q(status=RequestStatus.OPEN)))
         )
         return {str(row["arena_id"]): {"open": row["open"], "total": row["total"]} for row in rows}
-
-    # The old names, for the callers that have not moved to the new ones yet.
-    active_arenas_for = unarchived_arena_ids
-    active_arenas_of = unarchived_arena_ids_if_allowed
-    arenas_for_agent = current_arenas
 
     def memory_facts(
         self, agent_id: str | None, tag: str | None = None, q: str | None = None

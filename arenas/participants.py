@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from . import events, inputs, permissions, text
+from . import events, inputs, permissions, validation
 from .agents import active_agents
 from .errors import AlreadyParticipant, Invalid, LastCoordinator
 from .models import Agent, Arena, EventType, Participant, Role, SlotStatus
@@ -59,7 +59,7 @@ def add(
     agent = active_agents([agent_id], "agent_id")[agent_id]
     role, flags = permissions.resolve(role, overrides)
     existing = Participant.objects.filter(arena=arena, agent=agent).first()
-    if existing is not None and existing.left_at is None:
+    if existing is not None and existing.is_current:
         raise AlreadyParticipant(f"{agent_id!r} is already a participant.")
     now = timezone.now()
     participant = join(arena, agent, role, flags, existing, now)
@@ -79,9 +79,7 @@ def require_not_last_coordinator(arena: Arena, target: Participant) -> None:
     """LastCoordinator when `target` is the arena's only current coordinator."""
     if target.role != Role.COORDINATOR:
         return
-    coordinators = Participant.objects.filter(
-        arena=arena, role=Role.COORDINATOR, left_at__isnull=True
-    ).count()
+    coordinators = Participant.objects.current().filter(arena=arena, role=Role.COORDINATOR).count()
     if coordinators <= 1:
         raise LastCoordinator()
 
@@ -103,7 +101,7 @@ def report_progress(
     if current is not None:
         me.current = inputs.current(current)
     if slot_status is not None:
-        me.slot_status = text.choice(slot_status, "slot_status", SlotStatus.values)
+        me.slot_status = validation.choice(slot_status, "slot_status", SlotStatus.values)
     me.save(update_fields=["current", "slot_status"])
     events.append(
         arena,

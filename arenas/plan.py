@@ -20,7 +20,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from . import events, inputs, sql, text
+from . import events, inputs, sql, validation
 from .aggregate import saturating_add
 from .errors import Invalid, PermissionDenied, StepAlreadyCompleted, StepBlocked
 from .models import Arena, Event, EventType, Participant, Role, Step, StepCompletion, Strategy
@@ -135,7 +135,7 @@ def parse(plan: Any, total_steps: Any, strategy: str) -> list[dict[str, Any]] | 
         if not isinstance(declared, list):
             raise Invalid.field(f"{field}.depends_on", "Must be a list of step numbers.")
         for dep in declared:
-            text.integer(dep, f"{field}.depends_on", minimum=1, maximum=len(plan))
+            validation.integer(dep, f"{field}.depends_on", minimum=1, maximum=len(plan))
             if dep == number:
                 raise Invalid.field(f"{field}.depends_on", "A step cannot depend on itself.")
         review = item.get("review", False)

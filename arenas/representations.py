@@ -134,7 +134,7 @@ def arena_detail(
     you: dict[str, Any],
     forks: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    current = [p for p in participants if p.left_at is None]
+    current = [p for p in participants if p.is_current]
     aggregate = ArenaAggregate(
         completed_steps=arena.completed_steps,
         total_steps=arena.total_steps,

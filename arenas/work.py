@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import QuerySet
+
 from . import asks, budgets, claims, lifecycle, plan, sql
 from .aggregate import ArenaAggregate
 from .models import (
@@ -53,7 +55,7 @@ def complete(
 ) -> StepDone:
     """Complete step `step` for the caller, or open its review when it is a review step."""
     planned = workable(arena, me, step)
-    if arena.budget and claim_id is None and claims.live_on(arena, step) is None:
+    if arena.budget and claim_id is None and claims.live_claim_on(arena, step) is None:
         budgets.require_budget_left(arena, me)
     if planned is not None and planned.review:
         claims.end_with_completion(arena, me, step, claim_id, ClaimEnd.SUBMITTED)
@@ -119,7 +121,7 @@ def page(arena: Arena, after: int, limit: int) -> tuple[list[dict[str, Any]], in
     completions = StepCompletion.objects.filter(arena=arena, step__gt=after).order_by("step")
     if arena.total_steps == 0:
         done = {c.step: c for c in completions[: limit + 1]}
-        held = {c.step: c for c in claims.live(arena.id, after=after)[: limit + 1]}
+        held = {c.step: c for c in _held_after(arena, after)[: limit + 1]}
         numbers = sorted(set(done) | set(held))
         items = [step_dict(n, None, done.get(n), [], held.get(n), None) for n in numbers[:limit]]
         return items, (items[-1]["step"] if len(numbers) > limit else None)
@@ -127,7 +129,7 @@ def page(arena: Arena, after: int, limit: int) -> tuple[list[dict[str, Any]], in
     numbers = range(after + 1, last + 1)
     planned = {s.number: s for s in Step.objects.filter(arena=arena, number__in=numbers)}
     done = {c.step: c for c in completions.filter(step__lte=last)}
-    held = {c.step: c for c in claims.live(arena.id, after=after).filter(step__lte=last)}
+    held = {c.step: c for c in _held_after(arena, after).filter(step__lte=last)}
     reviewed = asks.reviews(arena.id, [n for n, s in planned.items() if s.review])
     items = []
     for number in numbers:
@@ -136,3 +138,9 @@ def page(arena: Arena, after: int, limit: int) -> tuple[list[dict[str, Any]], in
         review = (reviewed.get(number, "required") if step.review else None) if step else None
         items.append(step_dict(number, step, done.get(number), waits_for, held.get(number), review))
     return items, (last if last < arena.total_steps else None)
+
+
+def _held_after(arena: Arena, after: int) -> QuerySet[Claim]:
+    """For reading: the arena's claims within their lease on the steps after `after`, by
+    step."""
+    return Claim.objects.within_lease().filter(arena=arena, step__gt=after).order_by("step")

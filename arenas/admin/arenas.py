@@ -9,13 +9,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from arenas import budgets, claims, lifecycle
+from arenas import budgets, lifecycle
 from arenas.aggregate import progress_percent
 from arenas.handle import ArenaHandle
 from arenas.lifecycle import Operation
@@ -152,7 +152,8 @@ class ParticipantInline(ReadOnlyInline):
 
 
 class LiveClaimInline(ReadOnlyInline):
-    """The arena's live claims, by step (`claims.live_now`); the claim list releases them."""
+    """The arena's claims within their lease, by step (`Claim.objects.within_lease`); the
+    claim list releases them."""
 
     model = Claim
     fields = ["step", "agent", "claim_id", "claimed_at", "expires_at", "renewed_at"]
@@ -161,7 +162,7 @@ class LiveClaimInline(ReadOnlyInline):
     verbose_name_plural = "Live claims (release them with the action of the claim list)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Claim]:
-        return claims.live_now(super().get_queryset(request)).select_related("agent")
+        return super().get_queryset(request).within_lease().select_related("agent")
 
 
 class OpenRequestInline(ReadOnlyInline):
@@ -248,15 +249,7 @@ class ArenaAdmin(DomainWriteAdmin):
         css = {"all": ["admin-arenas/lifecycle.css"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Arena]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                current_participants=Count(
-                    "participants", filter=Q(participants__left_at__isnull=True)
-                )
-            )
-        )
+        return super().get_queryset(request).with_participant_count("current_participants")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list:
         if obj is None:

@@ -36,11 +36,11 @@ class ClaimStateFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Claim]) -> QuerySet[Claim]:
         if self.value() == "live":
-            return claims.live_now(queryset)
+            return queryset.within_lease()
         if self.value() == "lapsed":
-            return claims.lapsed(queryset)
+            return queryset.past_lease()
         if self.value() == "ended":
-            return queryset.filter(ended_at__isnull=False)
+            return queryset.ended()
         return queryset
 
 

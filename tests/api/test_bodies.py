@@ -250,7 +250,7 @@ def test_an_unexpected_server_error_on_an_api_path_is_json(client_for, monkeypat
     def broken(self, agent_id):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(ArenaManager, "active_arenas_for", broken)
+    monkeypatch.setattr(ArenaManager, "unarchived_arena_ids", broken)
     client.raise_request_exception = False
     response = client.get("/api/me/")
     assert_error(response, 500, "server_error")

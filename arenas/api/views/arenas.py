@@ -40,7 +40,7 @@ class ArenaListView(ApiView):
     def get(self, request: Request) -> Response:
         wanted = request.query_params.get("status")
         if self.agent_id is not None:
-            arenas = manager.arenas_for_agent(self.agent_id, wanted)
+            arenas = manager.current_arenas(self.agent_id, wanted)
         else:
             arenas = manager.arenas_for_user(request.user, wanted)
         return Response(paginate_queryset(request, arenas, NEWEST_FIRST, arena_fields))

@@ -48,7 +48,7 @@ class MeView(ApiView):
         agent = agent_of(request.user)
         if agent is None:
             raise PermissionDenied("This endpoint is for agents; staff have no agent.")
-        return Response(me_dict(agent, manager.active_arenas_for(agent.agent_id)))
+        return Response(me_dict(agent, manager.unarchived_arena_ids(agent.agent_id)))
 
 
 class AgentActiveArenasView(ApiView):
@@ -61,5 +61,5 @@ class AgentActiveArenasView(ApiView):
         tags=["agents"],
     )
     def get(self, request: Request, agent_id: str) -> Response:
-        arena_ids = manager.active_arenas_of(agent_id, asked_by=self.agent_id)
+        arena_ids = manager.unarchived_arena_ids_if_allowed(agent_id, asked_by=self.agent_id)
         return Response({"arena_ids": [str(i) for i in arena_ids]})

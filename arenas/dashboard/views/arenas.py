@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from arenas import inputs, lifecycle, text
+from arenas import inputs, lifecycle, validation
 from arenas.aggregate import progress_percent
 from arenas.errors import DomainError, NotFound
 from arenas.events import timestamp, to_wire
@@ -111,7 +111,7 @@ def arena_panels(request: HttpRequest, arena_id: Any) -> HttpResponse:
     at = request.GET.get("at")
     if at is None:
         return render(request, "dashboard/_arena_panels.html", _panels_context(handle))
-    at = text.integer_text(at)
+    at = validation.integer_text(at)
     if not isinstance(at, int) or not 1 <= at <= inputs.SEQ_MAX:
         return JsonResponse({"error": "invalid", "detail": "at: a seq of the arena."}, status=400)
     try:

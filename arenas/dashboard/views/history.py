@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
-from arenas import inputs, text
+from arenas import inputs, validation
 from arenas.aggregate import progress_percent
 from arenas.errors import DomainError
 from arenas.events import to_wire
@@ -62,7 +62,7 @@ def arena_fork(request: HttpRequest, arena_id: Any) -> HttpResponse:
     handle = staff_handle(request, arena_id)
     at = request.POST.get("at", "")
     try:
-        fork = handle.fork(text.integer_text(at), request.POST.get("goal") or None)
+        fork = handle.fork(validation.integer_text(at), request.POST.get("goal") or None)
     except DomainError as error:
         messages.error(request, f"Not forked: {error.detail}")
         return redirect("dashboard:arena", arena_id=handle.arena_id)

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from arenas import budgets, text
+from arenas import budgets, validation
 from arenas.errors import DomainError
 from arenas.handle import ArenaHandle
 
@@ -48,7 +48,7 @@ def arena_budget(request: HttpRequest, arena_id: Any) -> HttpResponse:
         for name in budgets.LIMITS:
             value = request.POST.get(name, "").strip()
             if value:
-                budget[name] = text.integer_text(value) if name.endswith("tokens") else value
+                budget[name] = validation.integer_text(value) if name.endswith("tokens") else value
         handle.update({"budget": budget or None})
         return "Budget set." if budget else "Budget removed: spending is not limited."
 

@@ -34,7 +34,7 @@ def arena_reply(detail: dict[str, Any], verb: str = "") -> Reply:
     read_only=True,
 )
 def whoami(caller: Caller) -> Reply:
-    me = me_dict(caller.agent, manager.active_arenas_for(caller.agent_id))
+    me = me_dict(caller.agent, manager.unarchived_arena_ids(caller.agent_id))
     return Reply(f"You are {me['agent_id']}, in {len(me['active_arenas'])} active arena(s).", me)
 
 
@@ -46,7 +46,7 @@ def whoami(caller: Caller) -> Reply:
     read_only=True,
 )
 def list_arenas(caller: Caller, status: Any = None, cursor: Any = None) -> Reply:
-    arenas = manager.arenas_for_agent(caller.agent_id, status)
+    arenas = manager.current_arenas(caller.agent_id, status)
     return page("arena(s)", *keyset_page(arenas, NEWEST_FIRST, arena_fields, cursor=cursor))
 
 
