@@ -203,7 +203,8 @@ def choices(value: Any) -> list[str] | None:
     if not isinstance(value, list) or not 1 <= len(value) <= CHOICES_MAX:
         raise Invalid.field("choices", f"Must be null or a list of 1 to {CHOICES_MAX} strings.")
     result = [
-        validation.text(item, "choices", min_len=1, max_len=CHOICE_MAX, blank=False) for item in value
+        validation.text(item, "choices", min_len=1, max_len=CHOICE_MAX, blank=False)
+        for item in value
     ]
     if len(set(result)) != len(result):
         raise Invalid.field("choices", "The choices must be distinct.")

@@ -75,7 +75,9 @@ class WaitRequest:
                 "types", f"Must be a list of 1 to {len(EventType.values)} event types."
             )
         return cls(
-            after, timeout, frozenset(validation.choice(t, "types", EventType.values) for t in types)
+            after,
+            timeout,
+            frozenset(validation.choice(t, "types", EventType.values) for t in types),
         )
 
     def matches(self, event: Wire) -> bool:
