@@ -155,7 +155,7 @@ class ArenaManager:
         Every operation of a handle checks visibility again first (under the row lock for
         writes). `check_now=False` skips the check here, saving a statement when the caller
         goes straight to an operation; the caller then calls `require_visible()` itself
-        before reporting anything else, such as invalid input (see `arenas/api/views.py`)."""
+        before reporting anything else, such as invalid input (see `arenas/api/views/base.py`)."""
         handle = ArenaHandle(arena_id, agent_id=agent_id)
         if check_now:
             handle.require_visible()
