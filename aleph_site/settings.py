@@ -111,6 +111,12 @@ SQLITE_OPTIONS = {
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;"
     ),
 }
+# Django's SQLite backend, keeping the connections each request closes open for the next
+# (aleph_site/sqlite/base.py): opening one per request cost more than the request's own work.
+# ALEPH_DB_POOL=0 opens one per request, as Django does.
+SQLITE_ENGINE = "aleph_site.sqlite"
+if env_bool("ALEPH_DB_POOL", True):
+    SQLITE_OPTIONS["pool"] = {"max_idle": int(os.environ.get("ALEPH_DB_POOL_SIZE", "20"))}
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
@@ -120,6 +126,7 @@ if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=False)
     if _db["ENGINE"] == "django.db.backends.sqlite3":
         _db["OPTIONS"] = {**SQLITE_OPTIONS, **_db.get("OPTIONS", {})}
+        _db["ENGINE"] = SQLITE_ENGINE
     elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool(
         "ALEPH_DB_PREPARED_STATEMENTS", True
     ):
@@ -149,7 +156,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": SQLITE_ENGINE,
             "NAME": BASE_DIR / "db.sqlite3",
             "OPTIONS": SQLITE_OPTIONS,
         }
@@ -157,7 +164,7 @@ else:
 # The test database: a file for SQLite (so threads and WAL behave as in production, which a
 # shared-cache in-memory database does not), and a name of its own per run when
 # ALEPH_TEST_DB_NAME is set, so parallel runs on one PostgreSQL server do not collide.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("ALEPH_TEST_DB_NAME") or str(BASE_DIR / ".pytest-db.sqlite3")
     }
