@@ -14,16 +14,24 @@ ratio to the floor's mean; the summary gives each configuration's mean and ratio
     .venv/bin/python bench/fanout_floor.py                      # SQLite, PostgreSQL+Redis; daphne
     .venv/bin/python bench/fanout_floor.py --db sqlite --subscribers 200 --rounds 2
     .venv/bin/python bench/fanout_floor.py --source /tmp/before,.
+    .venv/bin/python bench/fanout_floor.py --db postgres --writes-to granian-wsgi
+
+`--writes-to KIND` measures the production layout (docs/deploy.md): the arena's writes go to
+a server of that kind over the same database and Redis (HTTP under granian over WSGI), while
+the subscribers' feeds stay on the measured server, which then does nothing but fan out (and
+is told of each event by Redis). The floor takes its writes itself, as ever. The server CPU
+per delivery counts the feed's server only; the write server's is printed beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import multiprocessing
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import common
 from fanout import MEMBERS, Feed, Result, Subscribers, _round, _writer_main
@@ -66,23 +74,34 @@ async def _measure(server: common.LiveServer, tokens: list[str], arena_id: str, 
 
 def _serve(target: Target, database: common.Database, seed: dict | None, step: int, args):
     """One round of `target`: (Result, note)."""
+    writes = None  # the server that takes the writes, when it is not the measured one
     if target.config is None:
         server = common.LiveServer(database, kind=args.server_now, app=FLOOR_APP, label="floor")
         tokens, arena_id = ["-", "-"], "floor"
     else:
         server = target.config.server_on(database)
         tokens, arena_id = list(seed["tokens"].values()), seed["shared"]
-    with server:
+        if args.writes_to:
+            writes = replace(target.config, server=args.writes_to).server_on(database)
+    with server, writes or contextlib.nullcontext():
         parent, child = multiprocessing.Pipe()
+        port = (writes or server).port
         writer = multiprocessing.get_context("fork").Process(
-            target=_writer_main, args=(child, server.port, tokens[0], arena_id, step)
+            target=_writer_main, args=(child, port, tokens[0], arena_id, step)
         )
         writer.start()
+        cpu_before = common.cpu_seconds(writes.worker_pids()) if writes else 0.0
         try:
-            return common.run(_measure(server, tokens, arena_id, parent, args))
+            result, note = common.run(_measure(server, tokens, arena_id, parent, args))
         finally:
             parent.send(("stop",))
             writer.join(timeout=10)
+        if writes:
+            per_write = (common.cpu_seconds(writes.worker_pids()) - cpu_before) / max(
+                args.events + args.warmup, 1
+            )
+            note += f"; writes to {writes.kind}: {per_write * 1000:.1f} ms of its CPU per write"
+        return result, note
 
 
 def _line(name: str, result: Result, floor: float | None, note: str) -> str:
@@ -148,7 +167,17 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=50, help="measured events per round")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured events first")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each target")
+    parser.add_argument(
+        "--writes-to",
+        choices=common.KINDS,
+        help="send the arena's writes to a server of this kind (needs Redis: the layout of "
+        "docs/deploy.md is --db postgres --writes-to granian-wsgi)",
+    )
     args = common.begin(parser, "fan-out beside its floor: a bare ASGI broadcaster")
+    if args.writes_to and not all(
+        common.uses_redis(args, kind) for kind in common.database_kinds(args)
+    ):
+        parser.error("--writes-to needs the Redis layer (--layer redis, or --db postgres)")
     groups: dict[tuple, list[common.Configuration]] = defaultdict(list)
     for config in common.configurations(args):
         groups[(config.db, config.redis, config.server)].append(config)
