@@ -26,12 +26,14 @@ exactly that event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import common
@@ -252,6 +254,15 @@ async def _quiet(pids: list[int], longest: float, window: float = 0.25) -> None:
         calm = calm + 1 if common.cpu_seconds(pids) - before < 0.05 * window else 0
 
 
+def _sockets(pid: int) -> int:
+    """How many sockets process `pid` holds (its clients' connections, and a few of its own)."""
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            count += str(fd.readlink()).startswith("socket:")
+    return count
+
+
 def _epoch(timestamp: str) -> float:
     """An event's `timestamp` (taken in its transaction, just before the commit; the server
     runs on this machine's clock) in seconds since the epoch."""
@@ -268,6 +279,9 @@ async def _waits(
         len(conns), lambda i: conns[i].request("GET", "/api/health/")
     )
     print(f"   {len(conns) - len(errors)} connections opened in {took:.1f} s", flush=True)
+    if len(server.worker_pids()) > 1:
+        held = [_sockets(pid) for pid in server.worker_pids()]
+        print(f"   sockets held by each server process: {', '.join(map(str, held))}", flush=True)
     step = 10**6 + 10 * (era == MODERN)  # far from the throughput phases' steps
     rounds = []
     for name in ("first round (its memory counts)", "second round (its wake-up counts)"):
@@ -289,7 +303,7 @@ def bench(config: common.Configuration, args) -> list[dict]:
     database = config.database()
     try:
         seed = common.run_in_tree(database, "arenas", count=args.agents, agents=args.agents)
-        with config.server_on(database) as server:
+        with config.server_on(database, workers=args.workers) as server:
             described = server.describe()
             print(f"-- {described}: {args.agents} agents, {args.seconds:.0f} s per phase")
             print(f"   load average: {common.load_average()}", flush=True)
@@ -298,7 +312,7 @@ def bench(config: common.Configuration, args) -> list[dict]:
         results = []
         for era, phase in ((HANDSHAKE, phases[1]), (MODERN, phases[2])):
             print(f"   MCP {era} / REST: {phase.rate / rest:.0%} of {rest:.0f} req/s", flush=True)
-            with config.server_on(database) as server:
+            with config.server_on(database, workers=args.workers) as server:
                 print(f"-- {described}: {args.waits} waits, protocol {era}", flush=True)
                 waits = common.run(_waits(server, database, seed, era, args))
             results.append(
@@ -315,6 +329,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured time per phase")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured time per phase")
     parser.add_argument("--waits", type=int, default=1000, help="wait_for_events calls held")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (Daphne: sharing one listening socket; needs Redis for more "
+        "than one, as the production layout has two)",
+    )
     parser.add_argument(
         "--settle",
         type=float,
