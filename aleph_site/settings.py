@@ -60,7 +60,7 @@ INSTALLED_APPS = [
 # WhiteNoise comes last, not second as its docs suggest: it can only run synchronously, and
 # under Django's own ASGI handler a sync-only middleware between async-capable ones makes it
 # switch threads around every hook of the middleware inside it (15 thread hops per request
-# instead of 5, docs/performance.md). aleph_site/asgi.py now builds the whole chain
+# instead of 5, docs/performance.md). aleph_site/handlers.py now builds the whole chain
 # synchronously, run in one hand-over, but the order stays right for any handler. Static
 # files are still served before any view; the middleware above it are lazy for them.
 MIDDLEWARE = [

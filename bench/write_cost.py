@@ -108,6 +108,8 @@ def measure(
         )
         assert response.status_code == 201, response.content
 
+    asgi_step, django_asgi_step = _asgi_posts(path, token, steps)
+
     with CaptureQueriesContext(connection) as queries:
         step()
     print(f"   statements per step completion: {len(queries.captured_queries)}")
@@ -126,6 +128,8 @@ def measure(
     print(f"   GET /api/health/           {floor * 1e6:7.0f} µs CPU per request (the floor)")
     for name, fn in (
         ("POST …/steps/", step),
+        ("  the same over ASGI", asgi_step),
+        ("  … Django's ASGI handler", django_asgi_step),
         ("claim cycle (2 requests)", cycle),
         ("ArenaHandle.complete_step", domain),
         ("agents.authenticate", auth),
@@ -144,6 +148,62 @@ def measure(
         stats = pstats.Stats(profiler, stream=out).sort_stats(sort)
         stats.print_stats(45)
         print(out.getvalue())
+
+
+def _asgi_posts(path: str, token: str, steps) -> tuple:
+    """Step completions through an ASGI application in this process, as a server calls it:
+    the handler `aleph_site.asgi` serves Django with, and Django's own. Unlike the test client
+    (which keeps its database connection: it turns off `close_old_connections`), each request
+    runs in a thread of its own and closes its connection at the end, as under a server. The
+    CPU counted is the whole process's, threads included."""
+    import asyncio
+    import json
+
+    from django.core.handlers.asgi import ASGIHandler
+
+    from aleph_site.handlers import OneHopASGIHandler
+
+    loop = asyncio.new_event_loop()
+
+    def post(application):
+        body = json.dumps({"step": next(steps)}).encode()
+        headers = [
+            (b"host", b"127.0.0.1"),
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 40000),
+            "server": ("127.0.0.1", 80),
+        }
+        messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+        sent = []
+
+        async def receive():
+            try:
+                return next(messages)
+            except StopIteration:
+                await asyncio.Event().wait()  # no disconnect: the handler cancels this
+
+        async def send(message):
+            sent.append(message)
+
+        loop.run_until_complete(application(scope, receive, send))
+        assert sent[0]["status"] == 201, sent
+
+    ours, django_handler = OneHopASGIHandler(), ASGIHandler()
+    return (lambda: post(ours)), (lambda: post(django_handler))
 
 
 def main() -> None:
