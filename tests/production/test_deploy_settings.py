@@ -152,7 +152,16 @@ def test_postgresql_pools_connections_unless_told_not_to():
     assert _database_options(DATABASE_URL=url)["pool"] == {"min_size": 2, "max_size": 20}
     assert "pool" not in _database_options(DATABASE_URL=url, ALEPH_DB_POOL="0")
     assert _database_options(DATABASE_URL=url, ALEPH_DB_POOL_SIZE="8")["pool"]["max_size"] == 8
-    assert "pool" not in _database_options(DATABASE_URL="sqlite:////tmp/x.sqlite3")
+
+
+def test_sqlite_keeps_idle_connections_unless_told_not_to():
+    """On SQLite the same variables keep up to ALEPH_DB_POOL_SIZE idle connections per
+    process (aleph_site/sqlite); ALEPH_DB_POOL=0 opens one per request."""
+    url = "sqlite:////tmp/x.sqlite3"
+    assert _database_options(DATABASE_URL=url)["pool"] == {"max_idle": 20}
+    assert "pool" not in _database_options(DATABASE_URL=url, ALEPH_DB_POOL="0")
+    # The default database file (no DATABASE_URL), as `make run` serves it.
+    assert _database_options(ALEPH_DB_POOL_SIZE="8")["pool"] == {"max_idle": 8}
 
 
 def test_passwords_are_hashed_with_djangos_default_hasher():
