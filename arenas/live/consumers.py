@@ -225,6 +225,7 @@ class ArenaFeedConsumer(LiveConsumer):
     """
 
     viewer: Viewer
+    writes = True  # ringing it writes the frame to its socket (`hub.RING_SLICE`)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

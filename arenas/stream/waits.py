@@ -116,6 +116,8 @@ async def _wait(wait: _Wait, read: LogReader, deadline: float) -> Wire:
 class _Wait:
     """One waiting call: where it stands in the log, and the doorbells rung for it."""
 
+    writes = False  # ringing it only wakes its call (`hub.RING_SLICE`)
+
     def __init__(self, arena_id: uuid.UUID, request: WaitRequest) -> None:
         self.key = str(arena_id)
         self.request = request
