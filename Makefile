@@ -67,7 +67,7 @@ curl:
 ## DATABASE_URL / REDIS_URL are set), in PYTEST_WORKERS processes (pytest-xdist; 0: in this
 ## one). `make test PYTEST_ARGS="-k claims"` passes arguments on; `PYTEST_WORKERS=0` for a
 ## debugger or `-x`.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 3
 test: install-test browser curl
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
