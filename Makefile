@@ -64,9 +64,12 @@ curl:
 	  else echo "curl is missing and apt-get needs root: the API walk-through test will be skipped"; fi; }
 
 ## The whole suite: unit, API, websocket, end-to-end, browser (and PostgreSQL/Redis when
-## DATABASE_URL / REDIS_URL are set).
+## DATABASE_URL / REDIS_URL are set), in PYTEST_WORKERS processes (pytest-xdist; 0: in this
+## one). `make test PYTEST_ARGS="-k claims"` passes arguments on; `PYTEST_WORKERS=0` for a
+## debugger or `-x`.
+PYTEST_WORKERS ?= 3
 test: install-test browser curl
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

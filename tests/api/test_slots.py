@@ -205,7 +205,8 @@ def test_other_slots_need_can_read_other_slots(team):
     assert [a["id"] for a in bob_only] == [theirs["id"]]
 
 
-@pytest.mark.parametrize("artifact_id", [str(uuid.uuid4()), "nope"])
+# The random UUID has a fixed test id: pytest-xdist needs every worker to collect the same ids.
+@pytest.mark.parametrize("artifact_id", [pytest.param(str(uuid.uuid4()), id="random-uuid"), "nope"])
 def test_an_unknown_artifact_is_404(make_arena, client_for, artifact_id):
     arena_id = make_arena(status="active")
     response = client_for("alice").get(url(arena_id, "artifacts", artifact_id))

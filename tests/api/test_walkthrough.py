@@ -1,6 +1,8 @@
 """docs/api.md's walk-through, run as written (its `sh` blocks, in order, in one bash) with
 curl against a live Daphne server, twice (a reader may run it again), so the documentation
-cannot drift from the API."""
+cannot drift from the API. The server's address, the interpreter and the files the
+walk-through keeps in /tmp (which the runs on other pytest-xdist workers would write at the
+same time) are the test's own."""
 
 from __future__ import annotations
 
@@ -19,11 +21,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 DOC = ROOT / "docs" / "api.md"
 
 
-def walk_through(live_db, live_server) -> subprocess.CompletedProcess:
+def walk_through(live_db, live_server, tmp_path) -> subprocess.CompletedProcess:
     blocks = re.findall(r"```sh\n(.*?)```", DOC.read_text(), re.S)
     script = "set -eu\n" + "\n".join(blocks)
     script = script.replace("http://127.0.0.1:8000", live_server.url)
     script = script.replace(".venv/bin/python", sys.executable)
+    script = script.replace("/tmp/", f"{tmp_path}/")
     return subprocess.run(
         ["bash", "-c", script],
         cwd=ROOT,
@@ -35,14 +38,16 @@ def walk_through(live_db, live_server) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("run", ["first", "again"])
-def test_the_walk_through_drives_an_arena_from_creation_to_archive(live_db, live_server, run):
+def test_the_walk_through_drives_an_arena_from_creation_to_archive(
+    live_db, live_server, tmp_path, run
+):
     for tool in ("bash", "curl"):
         if shutil.which(tool) is None:
             skip_or_fail_missing(f"the walk-through needs {tool}: `make curl` installs curl")
     if run == "again":
-        first = walk_through(live_db, live_server)
+        first = walk_through(live_db, live_server, tmp_path)
         assert first.returncode == 0, first.stdout + first.stderr
-    result = walk_through(live_db, live_server)
+    result = walk_through(live_db, live_server, tmp_path)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
     for expected in [

@@ -14,7 +14,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def dashboard(scene, user: str):
-    return await connect("/ws/dashboard/", browser(scene.cookies[user]))
+    """A dashboard of `user` that follows the changes: the server accepts the handshake
+    before it identifies the user and starts watching (`open()`), and answers a ping only
+    after that. (A change committed in between reaches the dashboards already watching; the
+    poll then finds the process has shown that change, and this one never hears of it.)"""
+    client = await connect("/ws/dashboard/", browser(scene.cookies[user]))
+    await client.send_json_to({"type": "ping"})
+    assert await frame(client) == {"type": "pong"}
+    return client
 
 
 async def summary_at(client, arena_id, seq: int) -> dict:

@@ -105,7 +105,13 @@ async def test_user_who_owns_no_participant_closes_4404(scene):
 
 @pytest.mark.parametrize(
     "path",
-    [f"/ws/arenas/{uuid.uuid4()}/", "/ws/arenas/not-a-uuid/", "/ws/arenas//", "/ws/nowhere/"],
+    [
+        # A fixed test id: pytest-xdist needs every worker to collect the same ids.
+        pytest.param(f"/ws/arenas/{uuid.uuid4()}/", id="/ws/arenas/<random-uuid>/"),
+        "/ws/arenas/not-a-uuid/",
+        "/ws/arenas//",
+        "/ws/nowhere/",
+    ],
 )
 async def test_unknown_or_malformed_arena_closes_4404(scene, path):
     assert await refused_with(path, bearer(scene.tokens["bob"])) == 4404
