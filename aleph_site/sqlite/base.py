@@ -6,9 +6,9 @@ connection at the end (`CONN_MAX_AGE` must be 0 there: a persistent connection w
 behind in every finished thread), and so do the live side's database threads after each call
 (`arenas/stream/db.py`). On SQLite every request therefore opened a connection: the file, its
 write-ahead log's shared memory, Django's SQL functions, the pragmas, and the schema parsed
-again on the first statement. In-process, a step completion through Django's ASGI handler cost
-about 6.3 ms of CPU and 22 ms of wall time with a connection opened per request, and 2.9 ms
-and 3.7 ms with this backend (docs/performance.md).
+again on the first statement. In-process, a step completion through the ASGI handler cost
+4.2 ms of CPU with a connection opened per request and 2.9 ms with this backend; under Daphne
+one writer went from 92 to 209 step completions/s (docs/performance.md, run J).
 
 A connection "closed" outside a transaction goes to the process's idle connections for the
 same file instead (rolled back first if a transaction was left open), and the next connection

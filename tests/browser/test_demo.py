@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -174,10 +175,29 @@ class Demo:
         raise AssertionError(f"demo did not print {text!r}:\n{''.join(self.output)}")
 
     def finish(self, timeout: float = 120.0) -> int:
-        code = self.process.wait(timeout=timeout)
+        """The demo's exit code once it exits; if it does not within `timeout`, fail with
+        what it printed and where each of its threads stands (py-spy)."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stacks = subprocess.run(
+                [str(Path(PYTHON).parent / "py-spy"), "dump", "--pid", str(self.process.pid)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            self._drain()
+            raise AssertionError(
+                f"the demo did not exit within {timeout} s; it printed:\n"
+                + "".join(self.output)[-4000:]
+                + f"\nits threads:\n{stacks.stdout}{stacks.stderr}"
+            ) from None
+        self._drain()
+        return code
+
+    def _drain(self) -> None:
         while not self.lines.empty():
             self.output.append(self.lines.get())
-        return code
 
     @contextmanager
     def paused(self) -> Iterator[None]:
