@@ -135,12 +135,21 @@ def assert_review_approved_by(events: list[dict], by: str) -> None:
     assert completed["actor"] == by
 
 
+# `manage.py` with Ctrl-C (SIGINT) interrupting it, as it does in a terminal: a shell that runs
+# the suite in the background starts its commands with SIGINT ignored, and Python keeps an
+# ignored SIGINT ignored, so the demo would never hear the test's Ctrl-C.
+AS_IN_A_TERMINAL = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv = ['manage.py', *sys.argv[1:]]; runpy.run_path('manage.py', run_name='__main__')"
+)
+
+
 class Demo:
     """`manage.py demo` running in the background, its output read line by line."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
         self.process = subprocess.Popen(
-            [PYTHON, "manage.py", "demo", *args],
+            [PYTHON, "-c", AS_IN_A_TERMINAL, "demo", *args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
