@@ -24,9 +24,10 @@ DOC = ROOT / "docs" / "api.md"
 def walk_through(live_db, live_server, tmp_path) -> subprocess.CompletedProcess:
     blocks = re.findall(r"```sh\n(.*?)```", DOC.read_text(), re.S)
     script = "set -eu\n" + "\n".join(blocks)
+    # The walk-through's own files first: the interpreter's path may be under /tmp too.
+    script = script.replace("/tmp/", f"{tmp_path}/")
     script = script.replace("http://127.0.0.1:8000", live_server.url)
     script = script.replace(".venv/bin/python", sys.executable)
-    script = script.replace("/tmp/", f"{tmp_path}/")
     return subprocess.run(
         ["bash", "-c", script],
         cwd=ROOT,
