@@ -209,6 +209,13 @@ def test_staff_give_a_free_answer_in_the_text_box(new_page, live_server, staff, 
     item.get_by_role("button", name="Answer").click()
 
     page.get_by_role("status").filter(has_text="Answered bob with your answer").wait_for()
+    # The answered request is drawn again when its event arrives: read it once it shows.
+    page.wait_for_function(
+        """id => document.querySelector(
+            `[data-panel=requests] li[data-request-id='${id}'][data-status=answered]`
+            + " .request__reply")?.innerText.includes("\\n")""",
+        arg=asked["id"],
+    )
     item = request_item(page, asked["id"])
     assert item.get_attribute("data-status") == "answered"
     assert item.locator(".request__reply").inner_text() == "Harbour logs, 1890–1910\nA second line."

@@ -450,9 +450,13 @@ async def test_a_wait_on_one_process_wakes_on_a_commit_through_another(
     """PostgreSQL and Redis, two Daphne processes. The waiting process polls the log only
     once an hour, so the wake-up must come through Redis. While the calls wait, the waiting
     process holds no database connection: the servers run without psycopg's pool (whose
-    idle connections stay open by design) and without the periodic claim sweep, so every
-    connection open is one a thread holds."""
-    quiet = {"ALEPH_DB_POOL": "0", "ALEPH_CLAIM_SWEEP_SECONDS": "3600"}
+    idle connections stay open by design) and without the periodic claim sweep and look for
+    due webhook deliveries, so every connection open is one a thread holds."""
+    quiet = {
+        "ALEPH_DB_POOL": "0",
+        "ALEPH_CLAIM_SWEEP_SECONDS": "3600",
+        "ALEPH_WEBHOOK_POLL_SECONDS": "3600",
+    }
     waiting = LiveServer(
         live_db,
         redis_url=redis_url,
