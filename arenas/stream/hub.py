@@ -70,9 +70,10 @@ CHANGE_WINDOW_SLACK = timedelta(seconds=5)
 PRESENCE_SECONDS = 20.0
 # Websocket feeds written to before the fan-out lets the event loop run something else: the
 # sockets' writes, and the answer of the request whose commit rang (a writer waits for it
-# before its next write). Measured at 200 subscribers with one writer: 25 per slice
-# answered the write in 14-16 ms instead of 24-29 ms and delivered 47% -> 79% of the floor's
-# rate (docs/performance.md, run J). Waits take no slice: a doorbell wakes all of an arena's
+# before its next write). Measured at 200 subscribers with one writer on a loaded machine: 25
+# per slice answered the write in 14-16 ms instead of 24-29 ms and delivered 47% -> 79% of the
+# floor's rate; on a quiet one the difference was within the rounds' spread (docs/
+# performance.md, run J). Waits take no slice: a doorbell wakes all of an arena's
 # `wait_for_events` calls at once (docs/mcp.md).
 RING_SLICE = 25
 
