@@ -15,6 +15,7 @@ from websockets.sync.client import connect
 
 from tests.metrics.test_metrics import TOKEN, value
 from tests.support.liveserver import LiveServer
+from tests.support.waiting import until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -78,7 +79,17 @@ def test_two_processes_add_up_and_a_dead_one_stops_counting(live_db, tmp_path):
             # and the other process answers the scrape.
             (holder,) = [pid for pid in pids if open_feeds(directory, pid) == 1]
             os.kill(holder, signal.SIGKILL)
+            until(lambda: dead(holder))  # the signal is delivered, not at once
             assert value(scrape(server), "aleph_websockets_open") == 0
+
+
+def dead(pid: int) -> bool:
+    """Whether the process has died (gone, or a zombie not yet reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] in (b"Z", b"X")
+    except FileNotFoundError:
+        return True
 
 
 def open_feeds(directory: str, pid: int) -> float:
